@@ -1,0 +1,547 @@
+import {
+  IPCT_DESTROY, IPCT_NEW, IPCT_REPLY, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP,
+  IPPROTO_UDP, IPPROTO_UDPLITE, IPS_ASSURED, IPS_CONFIRMED, IPS_DYING, IPS_FIXED_TIMEOUT,
+  IPS_SEEN_REPLY, MAX_CHAINLEN, MIN_CHAINLEN,
+} from './constants.js';
+import { jiffiesAt } from '../core/time.js';
+import { HashKey, reciprocalScale, tupleHash } from './hash.js';
+import { Malformed, Pkt } from './packet.js';
+import {
+  genericPacket, grePacket, icmpInvertType, icmpIsError, icmpPacket, icmpv6InvertType, icmpv6Untracked,
+  udpPacket, udplitePacket, udpRuleFor,
+} from './proto-simple.js';
+import { tcpCanEarlyDrop, tcpNew, tcpPacket, tcpTimeoutsJiffies, tcpValidFlags } from './proto-tcp.js';
+import { TcpStore } from './tcp-store.js';
+import { entryKernelBytes, BUCKET_HEAD_BYTES } from './sizing.js';
+import {
+  CtStats, REASON_EARLY_DROP, REASON_TCP_REOPEN, REASON_TCP_RST, REASON_TIMEOUT_EARLY_DROP_SCAN,
+  REASON_TIMEOUT_GC, REASON_TIMEOUT_LOOKUP,
+} from './stats.js';
+import type { SysctlValues } from './sysctl.js';
+import { ConntrackTable } from './table.js';
+/** TcpStore's typed arrays, copied when an unlimited table grows. */
+const TCP_STORE_ARRAYS = [
+  'state', 'lastDir', 'lastIndex', 'retrans', 'lastWscale', 'lastFlags', 'lastSeq', 'lastAck', 'lastEnd',
+  'lastWin', 'tdEnd', 'tdMaxend', 'tdMaxwin', 'tdMaxack', 'tdScale', 'tdFlags',
+] as const;
+import { TrackerOut, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_REPEAT } from './tracker.js';
+
+/** Kernel verdicts returned by `packetIn`. */
+export const NF_DROP = 0;
+export const NF_ACCEPT = 1;
+
+/** `enum ip_conntrack_info` values the model reports for the last packet. */
+export const IP_CT_ESTABLISHED = 0;
+export const IP_CT_RELATED = 1;
+export const IP_CT_NEW = 2;
+export const IP_CT_ESTABLISHED_REPLY = 3;
+export const IP_CT_RELATED_REPLY = 4;
+/** Packet left conntrack without an entry (invalid, untracked, or dropped). */
+export const IP_CT_NONE = -1;
+
+/** Receives what the table does; the metrics layer and the event log implement it. */
+export interface ConntrackObserver {
+  /** An event message (§9.1): `mask` holds IPCT_* bits; DESTROY comes alone. Entry fields are readable. */
+  event?(slot: number, mask: number): void;
+  /** An entry leaves the table (REASON_* from stats.ts). Called before the slot is reused. */
+  destroyed?(slot: number, reason: number): void;
+  /** A new entry was confirmed. */
+  confirmed?(slot: number): void;
+}
+
+/** Everything a conntrack instance needs; built from a scenario or the replay command. */
+export interface ConntrackConfig {
+  hz: number;
+  /** Kernel [major, minor]: selects version-dependent rules. */
+  version: readonly [number, number];
+  sysctl: SysctlValues;
+  hashKey: HashKey;
+  /** Uniform [0,1) draws for the random chain-length limit (`get_random_u32_below`). */
+  random: () => number;
+  /** Whether a `conntrack -E` listener exists for the whole run (nf_conntrack_events = 2). */
+  eventListener: boolean;
+}
+
+/**
+ * One network namespace's conntrack: the table, the trackers and the per-packet path
+ * (`nf_conntrack_in` → lookup / allocation → L4 tracker → confirm). Time comes from the caller
+ * (`setNow`), in microseconds; the table keeps kernel jiffies.
+ */
+export class Conntrack {
+  readonly table: ConntrackTable;
+  tcp: TcpStore;
+  readonly stats = new CtStats();
+  readonly hz: number;
+  /** `nf_conntrack_max` (0 = unlimited before v6.19). */
+  readonly max: number;
+  /** Per-netns count: entries allocated and not yet freed (§1.7). */
+  count = 0;
+  /** Current time in µs and in jiffies (`nfct_time_stamp`). */
+  nowUs = 0;
+  now32 = 0;
+  /** Set by a failed allocation; read and cleared by the gc worker (§3.3). */
+  gcEarlyDrop = false;
+  observer: ConntrackObserver | undefined;
+
+  // per-slot side arrays
+  /** Traffic class of the flow that created the entry. */
+  cls: Uint8Array;
+  /** Jiffies at confirmation, and at the last packet attached. */
+  born: Int32Array;
+  lastSeen: Int32Array;
+  /** UDP `stream_ts` (jiffies). */
+  streamTs: Int32Array;
+
+  // what the last packetIn did (read by generators)
+  lastSlot = -1;
+  lastCtinfo = IP_CT_NONE;
+
+  readonly tcpTimeouts: Int32Array;
+  private readonly t: {
+    udp: number; udpStream: number; icmp: number; icmpv6: number; generic: number; gre: number; greStream: number;
+  };
+  private readonly udpRule: number;
+  private readonly unlimitedMax: boolean;
+  private readonly chainLimit: 'none' | 'old' | 'new';
+  private readonly ecache: boolean;
+  readonly entryBytes: number;
+  private readonly out = new TrackerOut();
+  private readonly sys: SysctlValues;
+  private readonly random: () => number;
+
+  constructor(cfg: ConntrackConfig) {
+    const s = cfg.sysctl;
+    this.sys = s;
+    this.hz = cfg.hz;
+    this.random = cfg.random;
+    this.max = s.nf_conntrack_max;
+    const v = cfg.version[0] * 1000 + cfg.version[1];
+    this.unlimitedMax = s.nf_conntrack_max === 0 && v < 6019;
+    if (s.nf_conntrack_max === 0 && !this.unlimitedMax) throw new RangeError('nf_conntrack_max = 0 is not allowed from v6.19');
+    this.chainLimit = v >= 6003 ? 'new' : v >= 5015 ? 'old' : 'none';
+    this.udpRule = udpRuleFor(cfg.version);
+    const cap = this.unlimitedMax ? 1024 : this.max;
+    this.table = new ConntrackTable(s.nf_conntrack_buckets, cap, cfg.hashKey);
+    this.tcp = new TcpStore(cap);
+    this.cls = new Uint8Array(cap);
+    this.born = new Int32Array(cap);
+    this.lastSeen = new Int32Array(cap);
+    this.streamTs = new Int32Array(cap);
+    this.table.onGrow = (c) => this.growSide(c);
+    const hz = cfg.hz;
+    const j = (sec: number) => sec * hz;
+    this.tcpTimeouts = tcpTimeoutsJiffies(s as unknown as Record<string, number>, hz);
+    this.t = {
+      udp: j(s.nf_conntrack_udp_timeout), udpStream: j(s.nf_conntrack_udp_timeout_stream),
+      icmp: j(s.nf_conntrack_icmp_timeout), icmpv6: j(s.nf_conntrack_icmpv6_timeout),
+      generic: j(s.nf_conntrack_generic_timeout),
+      gre: j(s.nf_conntrack_gre_timeout), greStream: j(s.nf_conntrack_gre_timeout_stream),
+    };
+    this.ecache = s.nf_conntrack_events === 1 || (s.nf_conntrack_events === 2 && cfg.eventListener);
+    this.eventsOn = this.ecache && cfg.eventListener;
+    this.entryBytes = entryKernelBytes({
+      acct: s.nf_conntrack_acct === 1, ecache: this.ecache, tstamp: s.nf_conntrack_timestamp === 1, timeout: false,
+    });
+  }
+
+  /** Events are delivered only to entries with the ecache extension while a listener exists. */
+  private readonly eventsOn: boolean;
+
+  private growSide(c: number): void {
+    const g8 = (a: Uint8Array) => { const b = new Uint8Array(c); b.set(a); return b; };
+    const g32 = (a: Int32Array) => { const b = new Int32Array(c); b.set(a); return b; };
+    this.cls = g8(this.cls);
+    this.born = g32(this.born);
+    this.lastSeen = g32(this.lastSeen);
+    this.streamTs = g32(this.streamTs);
+    const old = this.tcp;
+    const nt = new TcpStore(c);
+    for (const k of TCP_STORE_ARRAYS) (nt[k] as Uint8Array).set(old[k] as Uint8Array);
+    this.tcp = nt;
+  }
+
+  /** Advances the clock (µs, never backwards). */
+  setNow(us: number): void {
+    this.nowUs = us;
+    this.now32 = jiffiesAt(us, this.hz) | 0;
+  }
+
+  /** Kernel bytes the table uses now: bucket array plus every counted entry (§10.3). */
+  kernelBytes(): number {
+    return this.table.nbuckets * BUCKET_HEAD_BYTES + this.count * this.entryBytes;
+  }
+
+  isExpired(slot: number): boolean {
+    return ((this.table.timeout[slot] - this.now32) | 0) <= 0;
+  }
+
+  /** Jiffies left before the entry expires (0 when expired). @see nf_ct_expires */
+  remaining(slot: number): number {
+    const r = (this.table.timeout[slot] - this.now32) | 0;
+    return r > 0 ? r : 0;
+  }
+
+  /**
+   * Deletes a confirmed entry: DESTROY event, unlink both nodes, free, count--.
+   * @see nf_ct_delete, nf_ct_kill
+   */
+  destroy(slot: number, reason: number): void {
+    const tb = this.table;
+    tb.status[slot] |= IPS_DYING;
+    if (this.eventsOn) this.observer?.event?.(slot, 1 << IPCT_DESTROY);
+    this.observer?.destroyed?.(slot, reason);
+    tb.unlink(slot * 2);
+    tb.unlink(slot * 2 + 1);
+    tb.freeSlot(slot);
+    this.count--;
+  }
+
+  /** Frees an entry that never made it into the hash (no events). @see nf_conntrack_free */
+  private freeUnconfirmed(slot: number): void {
+    this.table.freeSlot(slot);
+    this.count--;
+    this.stats.freed_unconfirmed++;
+  }
+
+  /**
+   * Walks the chain of a tuple's bucket and returns the matching node, or -1. Expired entries
+   * passed on the way are reaped (§3.4); the walk stops at the match.
+   * @see ____nf_conntrack_find
+   */
+  find(src: number, dst: number, ports: number, l3proto: number): number {
+    const tb = this.table;
+    const b = reciprocalScale(tupleHash(tb.key, src, dst, ports, l3proto), tb.nbuckets);
+    let node = tb.heads[b];
+    while (node >= 0) {
+      const slot = node >> 1;
+      let next = tb.next[node];
+      if (((tb.timeout[slot] - this.now32) | 0) <= 0) {
+        if (next >= 0 && next >> 1 === slot) next = tb.next[next];
+        this.stats.reaped_lookup++;
+        this.destroy(slot, REASON_TIMEOUT_LOOKUP);
+        node = next;
+        continue;
+      }
+      if (tb.l3proto[slot] === l3proto) {
+        if ((node & 1) === 0) {
+          if (tb.src[slot] === src && tb.dst[slot] === dst && tb.ports[slot] === ports) return node;
+        } else if (tb.dst[slot] === src && tb.src[slot] === dst && tb.rports[slot] === ports) {
+          return node;
+        }
+      }
+      node = next;
+    }
+    return -1;
+  }
+
+  /**
+   * The allocation-path early drop (§2.1): scan NF_CT_EVICTION_RANGE buckets from the new
+   * flow's bucket; reap expired entries without counting them; delete every non-ASSURED, live
+   * entry of the first bucket that has any. Returns true when something was dropped.
+   * @see early_drop, early_drop_list
+   */
+  earlyDrop(bucket: number): boolean {
+    const tb = this.table;
+    const nb = tb.nbuckets;
+    let b = bucket;
+    for (let i = 0; i < 8; i++) {
+      if (i > 0) b = (b + 1) % nb;
+      let drops = 0;
+      let node = tb.heads[b];
+      while (node >= 0) {
+        const slot = node >> 1;
+        // an entry's partner node right behind it gets the same decision: step over it, so
+        // that deleting the entry does not cut the walk short
+        let next = tb.next[node];
+        if (next >= 0 && next >> 1 === slot) next = tb.next[next];
+        if (((tb.timeout[slot] - this.now32) | 0) <= 0) {
+          this.stats.reaped_early_drop++;
+          this.destroy(slot, REASON_TIMEOUT_EARLY_DROP_SCAN);
+        } else if ((tb.status[slot] & (IPS_ASSURED | IPS_DYING)) === 0) {
+          this.destroy(slot, REASON_EARLY_DROP);
+          drops++;
+        }
+        node = next;
+      }
+      if (drops > 0) {
+        this.stats.early_drop += drops;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether the gc's 95% mode may evict this entry (§3.3). @see gc_worker_can_early_drop */
+  gcCanEarlyDrop(slot: number): boolean {
+    if ((this.table.status[slot] & IPS_ASSURED) === 0) return true;
+    return (this.table.l3proto[slot] & 0xff) === IPPROTO_TCP && tcpCanEarlyDrop(this.tcp, slot);
+  }
+
+  /** Hook for table-pressure policies: replaces `earlyDrop` when set. Returns true on success. */
+  evictHook: ((bucket: number) => boolean) | undefined;
+
+  /**
+   * One packet through conntrack at the current time (call `setNow` first). Returns NF_ACCEPT
+   * or NF_DROP; `lastSlot`/`lastCtinfo` tell what it was attached to.
+   * @see nf_conntrack_in
+   */
+  packetIn(pkt: Pkt): number {
+    this.lastSlot = -1;
+    this.lastCtinfo = IP_CT_NONE;
+    const st = this.stats;
+    if (pkt.malformed === Malformed.TruncatedL3 || pkt.malformed === Malformed.TruncatedL4) {
+      // no tuple could be built (§1.6 step 1); ICMP header errors count in `error` instead
+      if (pkt.proto === IPPROTO_ICMP || pkt.proto === IPPROTO_ICMPV6) st.error++;
+      else st.invalid++;
+      return NF_ACCEPT;
+    }
+    const proto = pkt.proto;
+    if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
+      const r = this.icmpPre(pkt);
+      if (r >= 0) return r;
+    }
+    const l3proto = (pkt.l3 << 8) | proto;
+    const ports = ((pkt.sport << 16) | pkt.dport) | 0;
+    for (;;) {
+      const tb = this.table;
+      const hash = tupleHash(tb.key, pkt.src, pkt.dst, ports, l3proto);
+      const node = this.find(pkt.src, pkt.dst, ports, l3proto);
+      let slot: number;
+      let dir: number;
+      let isNew = false;
+      if (node < 0) {
+        const rports = this.replyPorts(pkt, ports);
+        if (rports === null) {
+          st.invalid++;
+          return NF_ACCEPT;
+        }
+        slot = this.alloc(hash);
+        if (slot < 0) {
+          st.drop++;
+          return NF_DROP;
+        }
+        tb.src[slot] = pkt.src;
+        tb.dst[slot] = pkt.dst;
+        tb.ports[slot] = ports;
+        tb.rports[slot] = rports;
+        tb.l3proto[slot] = l3proto;
+        tb.timeout[slot] = 0;
+        this.cls[slot] = pkt.cls;
+        dir = 0;
+        isNew = true;
+      } else {
+        slot = node >> 1;
+        dir = node & 1;
+      }
+      const status = tb.status[slot];
+      const out = this.out.reset();
+      this.track(slot, dir, pkt, status, isNew, out);
+      if (out.refresh && (status & IPS_FIXED_TIMEOUT) === 0) {
+        tb.timeout[slot] = isNew ? out.timeout : (this.now32 + out.timeout) | 0;
+      }
+      if (out.verdict !== VERDICT_ACCEPT) {
+        if (out.verdict === VERDICT_REPEAT) {
+          st.killed_reopen++;
+          this.destroy(slot, REASON_TCP_REOPEN);
+          continue;
+        }
+        st.invalid++;
+        if (out.verdict === VERDICT_DROP) st.drop++;
+        if (isNew) this.freeUnconfirmed(slot);
+        return out.verdict === VERDICT_DROP ? NF_DROP : NF_ACCEPT;
+      }
+      let events = out.events;
+      tb.status[slot] |= out.setStatus;
+      let ctinfo: number;
+      if (dir === 1) {
+        ctinfo = IP_CT_ESTABLISHED_REPLY;
+        if ((tb.status[slot] & IPS_SEEN_REPLY) === 0) {
+          tb.status[slot] |= IPS_SEEN_REPLY;
+          events |= 1 << IPCT_REPLY;
+        }
+      } else {
+        ctinfo = (status & IPS_SEEN_REPLY) !== 0 ? IP_CT_ESTABLISHED : IP_CT_NEW;
+      }
+      if (out.kill) {
+        st.killed_rst++;
+        this.destroy(slot, REASON_TCP_RST);
+        this.lastCtinfo = ctinfo;
+        return NF_ACCEPT;
+      }
+      if (isNew) {
+        if (!this.confirm(slot, hash)) return NF_DROP;
+        events |= 1 << IPCT_NEW;
+      }
+      this.lastSeen[slot] = this.now32;
+      this.lastSlot = slot;
+      this.lastCtinfo = ctinfo;
+      if (events !== 0 && this.eventsOn) this.observer?.event?.(slot, events);
+      return NF_ACCEPT;
+    }
+  }
+
+  /** Reply-direction port word, or null when the tuple cannot be inverted. @see nf_ct_invert_tuple */
+  private replyPorts(pkt: Pkt, ports: number): number | null {
+    const p = pkt.proto;
+    if (p === IPPROTO_ICMP || p === IPPROTO_ICMPV6) {
+      const type = pkt.dport >> 8;
+      const inv = p === IPPROTO_ICMP ? icmpInvertType(type) : icmpv6InvertType(type);
+      if (inv < 0) return null;
+      return ((pkt.sport << 16) | (inv << 8) | (pkt.dport & 0xff)) | 0;
+    }
+    return ((ports << 16) | (ports >>> 16)) | 0;
+  }
+
+  /**
+   * Allocation with the table-full check (§2.1). Returns a slot, or -1 when the table is full
+   * and early drop found nothing (the gc's 95% flag is then raised).
+   * @see __nf_conntrack_alloc
+   */
+  private alloc(hash: number): number {
+    const ct = ++this.count;
+    if (!this.unlimitedMax && ct > this.max) {
+      const b = reciprocalScale(hash, this.table.nbuckets);
+      const ok = this.evictHook ? this.evictHook(b) : this.earlyDrop(b);
+      if (!ok) {
+        this.gcEarlyDrop = true;
+        this.count--;
+        return -1;
+      }
+    }
+    const slot = this.table.allocSlot(this.unlimitedMax);
+    if (slot < 0) throw new Error(`conntrack invariant: no free slot at count ${this.count}, max ${this.max}`);
+    this.stats.allocated++;
+    return slot;
+  }
+
+  /**
+   * Insert both nodes at the head of their chains after the chain-length check (§1.8); the
+   * timeout becomes absolute. Returns false (entry freed) when a chain is too long.
+   * @see __nf_conntrack_confirm
+   */
+  private confirm(slot: number, hash: number): boolean {
+    const tb = this.table;
+    const ob = reciprocalScale(hash, tb.nbuckets);
+    const rb = tb.bucketOf(tb.dst[slot], tb.src[slot], tb.rports[slot], tb.l3proto[slot]);
+    if (this.chainLimit !== 'none') {
+      const limit = this.chainLimit === 'new'
+        ? MIN_CHAINLEN + Math.floor(this.random() * MAX_CHAINLEN)
+        : 8 + Math.floor(this.random() * 24);
+      // "chainlen++ > max_chainlen" fails on the (limit + 2)-th node of either chain
+      if (tb.chainLength(ob) > limit + 1 || tb.chainLength(rb) > limit + 1) {
+        this.stats.chaintoolong++;
+        this.stats.insert_failed++;
+        this.freeUnconfirmed(slot);
+        return false;
+      }
+    }
+    tb.timeout[slot] = (tb.timeout[slot] + this.now32) | 0;
+    tb.linkHead(slot * 2, ob);
+    tb.linkHead(slot * 2 + 1, rb);
+    tb.status[slot] |= IPS_CONFIRMED;
+    this.born[slot] = this.now32;
+    this.stats.confirmed++;
+    this.observer?.confirmed?.(slot);
+    return true;
+  }
+
+  /** Runs the L4 tracker for one packet (§4–§6). */
+  private track(slot: number, dir: number, pkt: Pkt, status: number, isNew: boolean, out: TrackerOut): void {
+    const t = this.t;
+    switch (pkt.proto) {
+      case IPPROTO_TCP: {
+        // tcp_error(): header and flag checks run inside the tracker, after allocation (§2.1)
+        if (pkt.malformed !== 0 || !tcpValidFlags(pkt.tcpFlags)) { out.verdict = 1; return; }
+        if (isNew && !tcpNew(this.tcp, slot, pkt, this.tcpSys)) { out.verdict = 1; return; }
+        tcpPacket(this.tcp, slot, dir, pkt, status, this.tcpTimeouts, isNew ? 0 : this.remaining(slot), this.tcpSys, out);
+        return;
+      }
+      case IPPROTO_UDP:
+        if (pkt.malformed !== 0) { out.verdict = 1; return; }
+        if (isNew) this.streamTs[slot] = (this.now32 + 2 * this.hz) | 0;
+        udpPacket(status, this.now32, this.streamTs[slot], t.udp, t.udpStream, this.udpRule, out);
+        return;
+      case IPPROTO_UDPLITE:
+        if (pkt.malformed !== 0) { out.verdict = 1; return; }
+        udplitePacket(status, t.udp, t.udpStream, out);
+        return;
+      case IPPROTO_ICMP:
+        icmpPacket(status, pkt.dport >> 8, false, t.icmp, out);
+        return;
+      case IPPROTO_ICMPV6:
+        icmpPacket(status, pkt.dport >> 8, true, t.icmpv6, out);
+        return;
+      case IPPROTO_GRE:
+        grePacket(status, t.gre, t.greStream, out);
+        return;
+      default:
+        genericPacket(t.generic, out);
+    }
+  }
+
+  private get tcpSys() {
+    const s = this.sys;
+    return this._tcpSys ??= {
+      tcp_loose: s.nf_conntrack_tcp_loose, tcp_be_liberal: s.nf_conntrack_tcp_be_liberal,
+      tcp_ignore_invalid_rst: s.nf_conntrack_tcp_ignore_invalid_rst, tcp_max_retrans: s.nf_conntrack_tcp_max_retrans,
+    };
+  }
+  private _tcpSys: { tcp_loose: number; tcp_be_liberal: number; tcp_ignore_invalid_rst: number; tcp_max_retrans: number } | undefined;
+
+  /**
+   * ICMP/ICMPv6 before the normal lookup (§6.1, §6.2): invalid types, untracked ND/MLD, and
+   * errors attached as RELATED to the entry of their embedded packet. Returns a verdict when
+   * the packet is done, or -1 to continue with the normal path (queries).
+   * @see nf_conntrack_icmpv4_error, nf_conntrack_icmpv6_error, nf_conntrack_inet_error
+   */
+  private icmpPre(pkt: Pkt): number {
+    const st = this.stats;
+    const type = pkt.dport >> 8;
+    const v6 = pkt.proto === IPPROTO_ICMPV6;
+    if (pkt.malformed !== 0) { st.error++; return NF_ACCEPT; }
+    if (v6) {
+      if (icmpv6Untracked(type)) { st.untracked++; return NF_ACCEPT; }
+      if (type >= 128) return -1;
+    } else {
+      if (type > 18) { st.error++; return NF_ACCEPT; }
+      if (!icmpIsError(type)) return -1;
+    }
+    // error message: look up the inverted embedded tuple
+    if (!pkt.innerValid) { st.error++; return NF_ACCEPT; }
+    const ip = pkt.innerProto;
+    const src = pkt.innerDst, dst = pkt.innerSrc;
+    let ports: number;
+    if (ip === IPPROTO_ICMP || ip === IPPROTO_ICMPV6) {
+      const inv = ip === IPPROTO_ICMP ? icmpInvertType(pkt.innerDport >> 8) : icmpv6InvertType(pkt.innerDport >> 8);
+      if (inv < 0) { st.error++; return NF_ACCEPT; }
+      ports = ((pkt.innerSport << 16) | (inv << 8) | (pkt.innerDport & 0xff)) | 0;
+    } else {
+      ports = ((pkt.innerDport << 16) | pkt.innerSport) | 0;
+    }
+    const node = this.find(src, dst, ports, (pkt.l3 << 8) | ip);
+    if (node < 0) { st.error++; return NF_ACCEPT; }
+    const slot = node >> 1;
+    const tb = this.table;
+    const ctDst = (node & 1) === 0 ? tb.dst[slot] : tb.src[slot];
+    if (ctDst !== pkt.dst) { st.error++; return NF_ACCEPT; }
+    st.related++;
+    this.lastSlot = slot;
+    this.lastCtinfo = (node & 1) === 0 ? IP_CT_RELATED : IP_CT_RELATED_REPLY;
+
+    return NF_ACCEPT;
+  }
+
+  /** Kills every entry (conntrack -F). */
+  flush(reason: number): void {
+    const tb = this.table;
+    for (let b = 0; b < tb.nbuckets; b++) {
+      while (tb.heads[b] >= 0) this.destroy(tb.heads[b] >> 1, reason);
+    }
+  }
+
+  /** Reaps an expired entry on behalf of the gc worker. */
+  reapGc(slot: number): void {
+    this.stats.reaped_gc++;
+    this.destroy(slot, REASON_TIMEOUT_GC);
+  }
+}
