@@ -1,0 +1,179 @@
+/**
+ * The scenario schema: the one source of truth for what a scenario file may say, its defaults,
+ * its validation and (through json-schema.ts) the editor schema. Generators and policies are an
+ * open set, so their schemas come from a registry passed in by the caller.
+ */
+import { SYSCTLS, SYSCTL_NAMES, type SysctlName, canonicalSysctlName, checkSysctlValue, isSysctlName } from '../conntrack/sysctl.js';
+import { MSG } from './messages.js';
+import {
+  type Infer, type ObjOut, type ObjSchema, type Schema,
+  arr, bytes, duration, fail, literal, make, nameOrObject, num, obj, opt, record, str, union,
+} from './schema-dsl.js';
+import { closest } from './suggest.js';
+
+/** Which side of the experiment a generator's flows are on; outcomes are reported per class. */
+export type TrafficClass = 'legit' | 'attack';
+/** The allowed values of a generator's `class`. */
+export const TRAFFIC_CLASSES: readonly TrafficClass[] = ['legit', 'attack'];
+
+/** The `HZ` values a kernel may be built with (CONFIG_HZ_100/250/300/1000). */
+export const HZ_VALUES = [100, 250, 300, 1000] as const;
+
+/** What a generator contributes: its own parameters (without `kind`/`class`/`label`). */
+export interface GeneratorEntry {
+  readonly schema: ObjSchema;
+  readonly defaultClass: TrafficClass;
+  readonly summary: string;
+}
+
+/** What a policy contributes: its own parameters (without `name`). */
+export interface PolicyEntry {
+  readonly schema: ObjSchema;
+  readonly summary: string;
+}
+
+/** The generators and policies a scenario may name, keyed by `kind` and `name`. */
+export interface ScenarioRegistry {
+  readonly generators: Readonly<Record<string, GeneratorEntry>>;
+  readonly policies: Readonly<Record<string, PolicyEntry>>;
+}
+
+/**
+ * Defaults of every optional scenario field, in the form a user would write them; the schema
+ * runs them through the same validation as file input (so `'60s'` becomes 60 000 000 µs).
+ */
+export const scenarioDefaults = {
+  /** Root seed of every named random substream. @defaultValue 1 */
+  seed: 1,
+  /** Independent runs (run index 0..runs-1 feeds the substreams). @defaultValue 1 */
+  runs: 1,
+  /** Simulated time to run. @defaultValue "60s" */
+  duration: '60s',
+  /** Interval between metric samples. @defaultValue "1s" */
+  sample_interval: '1s',
+  kernel: {
+    /** Kernel version selecting version-dependent behaviour. @defaultValue "6.12" */
+    version: '6.12',
+    /** CONFIG_HZ: jiffy length for timeout rounding and gc pacing. @defaultValue 250 */
+    hz: 250,
+    /** Host RAM; sizes nf_conntrack_max and nf_conntrack_buckets by the kernel's rule. @defaultValue "24GiB" */
+    memory: '24GiB',
+    /** Buckets the gc worker scans per ms of CPU time. @defaultValue 8192 */
+    gc_buckets_per_ms: 8192,
+  },
+  /** Policies applied, in order. @defaultValue ["kernel"] */
+  policies: ['kernel'],
+} as const;
+
+const D = scenarioDefaults;
+
+/** The fields every generator has, whatever its kind. */
+function commonGeneratorFields(kind: string, defaultClass: TrafficClass) {
+  return {
+    kind: literal(kind, { doc: 'generator kind' }),
+    class: str({ enum: TRAFFIC_CLASSES, default: defaultClass, doc: 'traffic class its flows are counted under' }),
+    label: opt(str({ doc: 'free text naming this generator in outputs' })),
+  };
+}
+
+/** A validated generator spec: common fields plus the generator's own, already defaulted. */
+export type TrafficSpec = ObjOut<ReturnType<typeof commonGeneratorFields>> & { [param: string]: unknown };
+/** A validated policy spec: its name plus its own parameters, already defaulted. */
+export type PolicySpec = { name: string; [param: string]: unknown };
+
+const without = (fields: ObjSchema['fields'], keys: readonly string[]): ObjSchema['fields'] =>
+  Object.fromEntries(Object.entries(fields).filter(([k]) => !keys.includes(k)));
+
+const SIZED_BY_MEMORY: readonly SysctlName[] = ['nf_conntrack_max', 'nf_conntrack_buckets'];
+
+/** One sysctl's value, checked by the sysctl table's own range check. */
+function sysctlValue(name: SysctlName): Schema<number, number> {
+  const d = SYSCTLS[name];
+  const sized = SIZED_BY_MEMORY.includes(name);
+  const doc = `${d.doc} (${d.unit}; default ${sized ? 'from kernel.memory' : d.def})`;
+  const json = () => ({ type: 'integer', minimum: d.min, maximum: d.max });
+  return make<number, number>({ doc, ...(sized ? {} : { default: d.def }) }, `an integer in ${d.min}..${d.max}`, json, (v, path, issues) => {
+    const msg = checkSysctlValue(name, v);
+    return msg === undefined ? (v as number) : fail(issues, path, msg);
+  });
+}
+
+function sysctlSchema() {
+  const names = SYSCTL_NAMES.join('|'); // [a-z0-9_] only: nothing to escape
+  return record<SysctlName, number>(num({ int: true }), {
+    doc: 'net.netfilter sysctls by kernel name (the net.netfilter. prefix is accepted); unset ones keep kernel defaults',
+    default: {},
+    keyCheck: (key) => {
+      const c = canonicalSysctlName(key);
+      if (isSysctlName(c)) return { ok: true, key: c };
+      return { ok: false, message: MSG.unknownName('sysctl', key, closest(c, SYSCTL_NAMES), SYSCTL_NAMES) };
+    },
+    valueFor: sysctlValue,
+    jsonKeys: SYSCTL_NAMES,
+    jsonKeyPattern: `^net\\.netfilter\\.(${names})$|^net\\.nf_conntrack_max$`,
+  });
+}
+
+/**
+ * The top-level scenario schema for the given generators and policies. Each generator's schema
+ * gets the common fields `kind`, `class` (defaulting to the generator's `defaultClass`) and
+ * `label`; each policy's gets `name`. `name` is optional here: the loader defaults it to the
+ * file's base name.
+ */
+export function buildScenarioSchema(registry: ScenarioRegistry) {
+  const generators = Object.fromEntries(
+    Object.entries(registry.generators).map(([kind, g]) => [
+      kind,
+      obj({ ...commonGeneratorFields(kind, g.defaultClass), ...without(g.schema.fields, ['kind', 'class', 'label']) }, { doc: g.summary }),
+    ]),
+  );
+  const policies = Object.fromEntries(
+    Object.entries(registry.policies).map(([name, p]) => [
+      name,
+      obj({ name: literal(name, { doc: 'policy name' }), ...without(p.schema.fields, ['name']) }, { doc: p.summary }),
+    ]),
+  );
+  // The registry is open, so variant types are erased to what every member shares.
+  const trafficItem = union('kind', generators, { what: 'generator' }) as unknown as Schema<TrafficSpec, unknown>;
+  const policyItem = nameOrObject(union('name', policies, { what: 'policy' })) as unknown as Schema<PolicySpec, unknown>;
+
+  return obj(
+    {
+      name: opt(str({ doc: 'scenario name used for the results folder (default: the file base name)' })),
+      description: opt(str({ doc: 'free text' })),
+      seed: num({ int: true, min: 0, default: D.seed, doc: 'root seed of every random substream' }),
+      runs: num({ int: true, min: 1, default: D.runs, doc: 'independent runs with run index 0..runs-1' }),
+      duration: duration({ exclusiveMin: 0, default: D.duration, doc: 'simulated time to run' }),
+      sample_interval: duration({ exclusiveMin: 0, default: D.sample_interval, doc: 'interval between metric samples' }),
+      kernel: obj(
+        {
+          version: str({
+            pattern: '^[0-9]+\\.[0-9]+$',
+            expects: 'a "major.minor" kernel version string such as "6.12"',
+            default: D.kernel.version,
+            doc: 'kernel version selecting version-dependent behaviour (quote it: 6.10 unquoted is the number 6.1)',
+          }),
+          hz: num({ int: true, enum: HZ_VALUES, default: D.kernel.hz, doc: 'CONFIG_HZ: jiffy length for timeout rounding and gc pacing' }),
+          memory: bytes({ min: 1, default: D.kernel.memory, doc: 'host RAM (e.g. "24GiB"); sizes the table defaults by the kernel rule' }),
+          hashsize: opt(num({ int: true, min: 1, doc: 'the nf_conntrack module parameter hashsize= (overrides the memory-derived bucket count)' })),
+          gc_buckets_per_ms: num({ int: true, min: 1, default: D.kernel.gc_buckets_per_ms, doc: 'buckets the gc worker scans per ms of CPU time' }),
+        },
+        { default: {}, doc: 'the simulated kernel build and host' },
+      ),
+      sysctl: sysctlSchema(),
+      traffic: arr(trafficItem, { minItems: 1, doc: 'traffic generators, each selected by its kind' }),
+      policies: arr(policyItem, { default: D.policies, doc: 'table-pressure policies: a name, or a mapping with name and parameters' }),
+    },
+    { ignoreKeys: ['$schema'], doc: 'a ctsim scenario' },
+  );
+}
+
+/** The top-level scenario schema type. */
+export type ScenarioSchema = ReturnType<typeof buildScenarioSchema>;
+
+/**
+ * A validated, fully defaulted scenario: durations in integer µs, `kernel.memory` in bytes,
+ * sysctls by canonical kernel name (only those the file sets), traffic and policies with their
+ * parameters defaulted.
+ */
+export type Scenario = Omit<Infer<ScenarioSchema>, 'name'> & { name: string };
