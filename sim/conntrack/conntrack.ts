@@ -10,7 +10,7 @@ import {
   genericPacket, grePacket, icmpInvertType, icmpIsError, icmpPacket, icmpv6InvertType, icmpv6Untracked,
   udpPacket, udplitePacket, udpRuleFor,
 } from './proto-simple.js';
-import { tcpCanEarlyDrop, tcpNew, tcpPacket, tcpTimeoutsJiffies, tcpValidFlags } from './proto-tcp.js';
+import { tcpCanEarlyDrop, tcpNew, tcpPacket, tcpTimeoutsJiffies, tcpValidFlags, type TcpSysctl } from './proto-tcp.js';
 import { TcpStore } from './tcp-store.js';
 import { entryKernelBytes, BUCKET_HEAD_BYTES } from './sizing.js';
 import {
@@ -79,6 +79,11 @@ export class Conntrack {
   /** Current time in µs and in jiffies (`nfct_time_stamp`). */
   nowUs = 0;
   now32 = 0;
+  /** Highest count reached, and the time (µs) of the first table-full drop (-1: none yet). */
+  peakCount = 0;
+  firstDropUs = -1;
+  /** Time (µs) of the first allocation that found the table full (-1: none yet). */
+  firstFullUs = -1;
   /** Set by a failed allocation; read and cleared by the gc worker (§3.3). */
   gcEarlyDrop = false;
   observer: ConntrackObserver | undefined;
@@ -400,14 +405,17 @@ export class Conntrack {
   private alloc(hash: number): number {
     const ct = ++this.count;
     if (!this.unlimitedMax && ct > this.max) {
+      if (this.firstFullUs < 0) this.firstFullUs = this.nowUs;
       const b = reciprocalScale(hash, this.table.nbuckets);
       const ok = this.evictHook ? this.evictHook(b) : this.earlyDrop(b);
       if (!ok) {
         this.gcEarlyDrop = true;
         this.count--;
+        if (this.firstDropUs < 0) this.firstDropUs = this.nowUs;
         return -1;
       }
     }
+    if (this.count > this.peakCount) this.peakCount = this.count;
     const slot = this.table.allocSlot(this.unlimitedMax);
     if (slot < 0) throw new Error(`conntrack invariant: no free slot at count ${this.count}, max ${this.max}`);
     this.stats.allocated++;
@@ -484,9 +492,10 @@ export class Conntrack {
     return this._tcpSys ??= {
       tcp_loose: s.nf_conntrack_tcp_loose, tcp_be_liberal: s.nf_conntrack_tcp_be_liberal,
       tcp_ignore_invalid_rst: s.nf_conntrack_tcp_ignore_invalid_rst, tcp_max_retrans: s.nf_conntrack_tcp_max_retrans,
+      hz: this.hz,
     };
   }
-  private _tcpSys: { tcp_loose: number; tcp_be_liberal: number; tcp_ignore_invalid_rst: number; tcp_max_retrans: number } | undefined;
+  private _tcpSys: TcpSysctl | undefined;
 
   /**
    * ICMP/ICMPv6 before the normal lookup (§6.1, §6.2): invalid types, untracked ND/MLD, and

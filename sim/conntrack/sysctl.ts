@@ -43,7 +43,7 @@ export const SYSCTLS = {
   nf_conntrack_udp_timeout_stream: t(120, 'UDP stream (replied, more than 2 s after creation)'),
   nf_conntrack_gre_timeout: t(30, 'GRE, unreplied'),
   nf_conntrack_gre_timeout_stream: t(180, 'GRE, replied'),
-  nf_conntrack_tcp_timeout_syn_sent: t(120, 'TCP SYN_SENT (and SYN_SENT2, NONE)'),
+  nf_conntrack_tcp_timeout_syn_sent: t(120, 'TCP SYN_SENT (SYN_SENT2 has no sysctl: 120 s, settable by a timeout policy)'),
   nf_conntrack_tcp_timeout_syn_recv: t(60, 'TCP SYN_RECV'),
   nf_conntrack_tcp_timeout_established: t(432000, 'TCP ESTABLISHED'),
   nf_conntrack_tcp_timeout_fin_wait: t(120, 'TCP FIN_WAIT'),

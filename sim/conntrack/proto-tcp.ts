@@ -1,0 +1,339 @@
+/**
+ * The TCP connection tracker (§4 of linux-conntrack.md), modelled on the kernel's
+ * `nf_conntrack_proto_tcp.c` (Linux 6.x): entry creation, the state tables, the post-table
+ * special cases, window tracking (proto-tcp-window.ts) and the timeout choice.
+ *
+ * The tracker never touches the table or the clock: it reads and writes the per-entry TCP
+ * state in a `TcpStore` slot and reports its decision in a `TrackerOut`.
+ */
+import {
+  IPCT_ASSURED, IPCT_PROTOINFO, IPS_ASSURED, IPS_DYING, IPS_FIXED_TIMEOUT, IPS_SEEN_REPLY, TH_RST,
+} from './constants.js';
+import type { Pkt } from './packet.js';
+import {
+  IP_CT_EXP_CHALLENGE_ACK, IP_CT_TCP_FLAG_BE_LIBERAL, IP_CT_TCP_FLAG_CLOSE_INIT,
+  IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED, IP_CT_TCP_FLAG_MAXACK_SET, IP_CT_TCP_FLAG_SACK_PERM,
+  IP_CT_TCP_FLAG_WINDOW_SCALE, IP_CT_TCP_SIMULTANEOUS_OPEN, TCP_ACK_SET, TCP_CONNTRACK_CLOSE,
+  TCP_CONNTRACK_ESTABLISHED, TCP_CONNTRACK_FIN_WAIT, TCP_CONNTRACK_IGNORE,
+  TCP_CONNTRACK_LAST_ACK, TCP_CONNTRACK_MAX, TCP_CONNTRACK_NONE,
+  TCP_CONNTRACK_SYN_RECV, TCP_CONNTRACK_SYN_SENT, TCP_CONNTRACK_SYN_SENT2, TCP_CONNTRACK_TIME_WAIT,
+  TCP_CONNTRACK_UNACK, TCP_FIN_SET, TCP_NONE_SET, TCP_RST_SET,
+  TCP_SYNACK_SET, TCP_SYN_SET, TCP_TRANSITIONS_FLAT, before, tcpPacketClass, tcpValidFlags,
+} from './proto-tcp-const.js';
+import {
+  NFCT_TCP_IGNORE, NFCT_TCP_INVALID, TCP_MAX_WSCALE, tcpInWindow, tcpOptions, tcpSegmentEnd,
+} from './proto-tcp-window.js';
+import { selectTcpTimeout } from './proto-tcp-timeout.js';
+import type { TcpStore } from './tcp-store.js';
+import { VERDICT_ACCEPT, VERDICT_DROP, VERDICT_INVALID, VERDICT_REPEAT, type TrackerOut } from './tracker.js';
+
+export * from './proto-tcp-const.js';
+export * from './proto-tcp-timeout.js';
+export {
+  MAXACKWINCONST, NFCT_TCP_ACCEPT, NFCT_TCP_IGNORE, NFCT_TCP_INVALID, TCP_MAX_WSCALE,
+  tcpInWindow, tcpSegmentEnd,
+} from './proto-tcp-window.js';
+
+/**
+ * Per-netns TCP sysctls (§4.10), kernel meanings:
+ * - `tcp_loose`: non-zero → an ACK without an entry picks the connection up (ESTABLISHED, both
+ *   sides BE_LIBERAL); 0 → such packets are INVALID;
+ * - `tcp_be_liberal`: non-zero → window checks never yield INVALID/IGNORE;
+ * - `tcp_ignore_invalid_rst`: non-zero → an RST with seq before the peer's td_maxack is not INVALID;
+ * - `tcp_max_retrans`: identical ACK-class segments before the RETRANS timeout applies;
+ * - `hz` (not a sysctl): jiffies per second of the run, for the 120 s threshold of
+ *   `nf_tcp_handle_invalid()`; defaults to 250 (the research host) when absent.
+ */
+export interface TcpSysctl {
+  tcp_loose: number;
+  tcp_be_liberal: number;
+  tcp_ignore_invalid_rst: number;
+  tcp_max_retrans: number;
+  hz?: number;
+}
+
+const DEFAULT_HZ = 250;
+
+/**
+ * Create the TCP part of a fresh (unconfirmed) entry from its first packet. Returns false when
+ * the packet is INVALID and the entry must be discarded: illegal flag combination
+ * (`tcp_error()`), a first packet that is neither SYN nor ACK, or an ACK with `tcp_loose` = 0.
+ * A SYN initialises the ORIGINAL side from the packet (end, window, options); an ACK
+ * ("mid-stream pickup") initialises it with td_maxend = end + window and marks both sides
+ * SACK_PERM | BE_LIBERAL. The state stays NONE until `tcpPacket` runs for the same packet.
+ * @see tcp_new
+ */
+export function tcpNew(store: TcpStore, slot: number, pkt: Pkt, sys: TcpSysctl): boolean {
+  const flags = pkt.tcpFlags;
+  if (!tcpValidFlags(flags)) return false;
+  const ns = TCP_TRANSITIONS_FLAT[tcpPacketClass(flags) * TCP_CONNTRACK_MAX + TCP_CONNTRACK_NONE];
+  if (ns >= TCP_CONNTRACK_MAX) return false;
+  const win = pkt.win & 0xffff;
+  const s = slot * 2;
+  if (ns === TCP_CONNTRACK_SYN_SENT) {
+    store.clear(slot);
+    const end = tcpSegmentEnd(pkt);
+    store.tdEnd[s] = end;
+    store.tdMaxwin[s] = win === 0 ? 1 : win;
+    store.tdMaxend[s] = end;
+    tcpOptions(store, s, pkt);
+  } else if (sys.tcp_loose === 0) {
+    return false;
+  } else {
+    store.clear(slot);
+    const end = tcpSegmentEnd(pkt);
+    const maxwin = win === 0 ? 1 : win;
+    store.tdEnd[s] = end;
+    store.tdMaxwin[s] = maxwin;
+    store.tdMaxend[s] = (end + maxwin) | 0;
+    store.tdFlags[s] = IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL;
+    store.tdFlags[s + 1] = IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL;
+  }
+  store.lastIndex[slot] = TCP_NONE_SET;
+  return true;
+}
+
+/** True in the closing states FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE. @see tcp_can_early_drop */
+export function tcpCanEarlyDrop(store: TcpStore, slot: number): boolean {
+  const st = store.state[slot];
+  return st >= TCP_CONNTRACK_FIN_WAIT && st <= TCP_CONNTRACK_CLOSE;
+}
+
+/**
+ * An out-of-window (INVALID) FIN/RST on an ASSURED entry without IPS_FIXED_TIMEOUT. If the last
+ * recorded packet (`last_index`/`last_dir`, written by committed packets and by this function)
+ * was a FIN or RST from the other direction: when at least 120 s remain and the remainder is
+ * longer than the UNACK timeout, cut the lifetime to UNACK (reported as `refresh` with
+ * `timeout` = UNACK). Otherwise record this packet's class and direction as the last ones.
+ * @see nf_tcp_handle_invalid
+ */
+function tcpHandleInvalid(
+  store: TcpStore, slot: number, dir: number, index: number, status: number,
+  timeouts: Int32Array, remaining: number, hz: number, out: TrackerOut,
+): void {
+  if (!(status & IPS_ASSURED) || (status & IPS_FIXED_TIMEOUT)) return;
+  if (index !== TCP_RST_SET && index !== TCP_FIN_SET) return;
+  const li = store.lastIndex[slot];
+  if (store.lastDir[slot] !== dir && (li === TCP_FIN_SET || li === TCP_RST_SET)) {
+    const expires = remaining >>> 0;
+    if (expires < 120 * hz) return;
+    const t = timeouts[TCP_CONNTRACK_UNACK];
+    if (expires > (t >>> 0)) {
+      out.refresh = true;
+      out.timeout = t;
+    }
+  } else {
+    store.lastIndex[slot] = index;
+    store.lastDir[slot] = dir;
+  }
+}
+
+/**
+ * Track one packet of an entry whose TCP part exists (`tcpNew` already ran for a new entry).
+ * Follows §4.6 steps 1–13: table lookup; re-open of TIME_WAIT/CLOSE (VERDICT_REPEAT, or DROP
+ * when the entry is already dying); IGNORE bookkeeping and SYN-ACK resync; INVALID cells; the
+ * RFC 5961 challenge ACK in LAST_ACK; simultaneous open; the RST rules; the window check (with
+ * `nf_tcp_handle_invalid()` on INVALID); commit; timeout choice; PROTOINFO / ASSURED events;
+ * kill on an RST before any reply; no refresh for an unanswered SYN retransmission; the UNACK
+ * cap for a loose pickup.
+ *
+ * `status` is the entry's IPS_* bits before this packet (the core sets IPS_SEEN_REPLY after the
+ * tracker). `timeouts` are jiffies indexed by state (RETRANS = 12, UNACK = 13). `remaining` is
+ * the entry's remaining lifetime in jiffies. `out` must be reset by the caller. A refresh is
+ * reported with `out.refresh`/`out.timeout` (relative); entries with IPS_FIXED_TIMEOUT are
+ * never refreshed. The timeout cut of `nf_tcp_handle_invalid()` is reported as a refresh
+ * together with VERDICT_INVALID.
+ * @see nf_conntrack_tcp_packet
+ */
+export function tcpPacket(
+  store: TcpStore, slot: number, dir: number, pkt: Pkt, status: number,
+  timeouts: Int32Array, remaining: number, sys: TcpSysctl, out: TrackerOut,
+): void {
+  const flags = pkt.tcpFlags;
+  if (!tcpValidFlags(flags)) {
+    out.verdict = VERDICT_INVALID;
+    return;
+  }
+  const index = tcpPacketClass(flags);
+  const s = slot * 2 + dir;
+  const r = slot * 2 + (dir ^ 1);
+  let oldState = store.state[slot];
+  let newState = TCP_TRANSITIONS_FLAT[(dir * 6 + index) * TCP_CONNTRACK_MAX + oldState];
+  let skipWindow = false;
+
+  // Step 1: a SYN re-opening a TIME_WAIT / CLOSE entry.
+  let ignore = newState === TCP_CONNTRACK_IGNORE;
+  if (newState === TCP_CONNTRACK_SYN_SENT && oldState >= TCP_CONNTRACK_TIME_WAIT) {
+    if (((store.tdFlags[s] | store.tdFlags[r]) & IP_CT_TCP_FLAG_CLOSE_INIT) ||
+        (store.lastDir[slot] === dir && store.lastIndex[slot] === TCP_RST_SET)) {
+      // nf_ct_kill() fails only when the entry is already dying: then the packet is dropped.
+      out.verdict = status & IPS_DYING ? VERDICT_DROP : VERDICT_REPEAT;
+      return;
+    }
+    ignore = true;
+  }
+
+  if (ignore) {
+    // Step 2: the resync case.
+    if (index === TCP_SYNACK_SET && store.lastIndex[slot] === TCP_SYN_SET &&
+        store.lastDir[slot] !== dir && (pkt.ack | 0) === store.lastEnd[slot]) {
+      // A SYN-ACK answering the SYN we ignored: both ends are in sync, we are not. Rebuild the
+      // SYN side from the recorded SYN and start this side afresh.
+      oldState = TCP_CONNTRACK_SYN_SENT;
+      newState = TCP_CONNTRACK_SYN_RECV;
+      const lw = store.lastWin[slot];
+      store.tdEnd[r] = store.lastEnd[slot];
+      store.tdMaxend[r] = store.lastEnd[slot];
+      store.tdMaxwin[r] = lw === 0 ? 1 : lw;
+      store.tdScale[r] = store.lastWscale[slot];
+      store.lastFlags[slot] &= ~IP_CT_EXP_CHALLENGE_ACK;
+      store.tdFlags[r] = store.lastFlags[slot];
+      // nf_ct_tcp_state_reset() of this direction
+      store.tdEnd[s] = 0;
+      store.tdMaxend[s] = 0;
+      store.tdMaxwin[s] = 0;
+      store.tdMaxack[s] = 0;
+      store.tdScale[s] = 0;
+      store.tdFlags[s] &= IP_CT_TCP_FLAG_BE_LIBERAL;
+    } else {
+      // Step 2: ignore, but remember the packet in case the peer's answer proves it valid.
+      store.lastIndex[slot] = index;
+      store.lastDir[slot] = dir;
+      store.lastSeq[slot] = pkt.seq | 0;
+      store.lastEnd[slot] = tcpSegmentEnd(pkt);
+      store.lastWin[slot] = pkt.win & 0xffff;
+      if (index === TCP_SYN_SET && dir === 0) {
+        let lf = 0;
+        let lws = 0;
+        if (pkt.optWscale >= 0) {
+          lf |= IP_CT_TCP_FLAG_WINDOW_SCALE;
+          lws = pkt.optWscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : pkt.optWscale;
+        }
+        if (pkt.optSackPerm) lf |= IP_CT_TCP_FLAG_SACK_PERM;
+        // A SYN in LAST_ACK may draw an RFC 5961 challenge ACK that must not close the entry.
+        if (oldState === TCP_CONNTRACK_LAST_ACK) lf |= IP_CT_EXP_CHALLENGE_ACK;
+        store.lastFlags[slot] = lf;
+        store.lastWscale[slot] = lws;
+      }
+      if (oldState === TCP_CONNTRACK_SYN_SENT && index === TCP_ACK_SET && dir === 1) {
+        store.lastAck[slot] = pkt.ack | 0; // possible challenge ACK answering the SYN
+      }
+      out.verdict = VERDICT_ACCEPT;
+      return;
+    }
+  } else if (newState === TCP_CONNTRACK_MAX) {
+    // Step 3 (SYNPROXY keep-alive exception not modelled).
+    out.verdict = VERDICT_INVALID;
+    return;
+  } else if (newState === TCP_CONNTRACK_TIME_WAIT) {
+    // Step 4: RFC 5961 challenge ACK answering an ignored SYN in LAST_ACK.
+    if (oldState === TCP_CONNTRACK_LAST_ACK && index === TCP_ACK_SET && store.lastDir[slot] !== dir &&
+        store.lastIndex[slot] === TCP_SYN_SET && (store.lastFlags[slot] & IP_CT_EXP_CHALLENGE_ACK)) {
+      store.lastFlags[slot] &= ~IP_CT_EXP_CHALLENGE_ACK;
+      out.verdict = VERDICT_ACCEPT;
+      return;
+    }
+  } else if (newState === TCP_CONNTRACK_SYN_SENT2) {
+    // Step 5.
+    store.lastFlags[slot] |= IP_CT_TCP_SIMULTANEOUS_OPEN;
+  } else if (newState === TCP_CONNTRACK_SYN_RECV) {
+    // Step 6.
+    if (dir === 1 && index === TCP_ACK_SET && (store.lastFlags[slot] & IP_CT_TCP_SIMULTANEOUS_OPEN)) {
+      newState = TCP_CONNTRACK_ESTABLISHED;
+    }
+  } else if (newState === TCP_CONNTRACK_CLOSE && index === TCP_RST_SET) {
+    // Step 7: RST rules.
+    rst: {
+      if (tcpCanEarlyDrop(store, slot)) {
+        skipWindow = true; // closing already: the tuple may be reused, skip sequence checks
+        break rst;
+      }
+      if ((store.tdFlags[r] & IP_CT_TCP_FLAG_MAXACK_SET) && store.lastIndex[slot] !== TCP_SYN_SET) {
+        const seq = pkt.seq | 0;
+        const established = oldState === TCP_CONNTRACK_ESTABLISHED && (status & IPS_ASSURED) !== 0;
+        if (seq === 0 && !established) break rst; // answer to a SYN we let through
+        if (before(seq, store.tdMaxack[r]) && !sys.tcp_ignore_invalid_rst) {
+          out.verdict = VERDICT_INVALID; // "invalid rst"
+          return;
+        }
+        if (!established || seq === store.tdMaxack[r]) break rst;
+        if (store.lastIndex[slot] === TCP_ACK_SET && store.lastDir[slot] === dir && seq === store.lastEnd[slot]) {
+          break rst; // RST right after our own data segment (an RST "train")
+        }
+        newState = oldState; // inexact seq: keep the state, a challenge ACK may follow
+      }
+      const li = store.lastIndex[slot];
+      if ((((status & IPS_SEEN_REPLY) && li === TCP_SYN_SET && store.lastDir[slot] !== dir) ||
+           (!(status & IPS_ASSURED) && li === TCP_ACK_SET)) &&
+          (pkt.ack | 0) === store.lastEnd[slot]) {
+        skipWindow = true; // RST answering a SYN or ACK we ignored
+        break rst;
+      }
+      if (oldState === TCP_CONNTRACK_SYN_SENT && li === TCP_ACK_SET && store.lastDir[slot] === 1 &&
+          (pkt.seq | 0) === store.lastAck[slot]) {
+        skipWindow = true; // RST answering a challenge ACK we let through
+      }
+    }
+  }
+
+  // Step 8: window check.
+  if (!skipWindow) {
+    const res = tcpInWindow(store, slot, dir, index, pkt, sys);
+    if (res === NFCT_TCP_IGNORE) {
+      out.verdict = VERDICT_ACCEPT;
+      return;
+    }
+    if (res === NFCT_TCP_INVALID) {
+      tcpHandleInvalid(store, slot, dir, index, status, timeouts, remaining, sys.hz ?? DEFAULT_HZ, out);
+      out.verdict = VERDICT_INVALID;
+      return;
+    }
+  }
+
+  // Step 9: commit.
+  store.lastIndex[slot] = index;
+  store.lastDir[slot] = dir;
+  store.state[slot] = newState;
+  if (oldState !== newState && newState === TCP_CONNTRACK_FIN_WAIT) store.tdFlags[s] |= IP_CT_TCP_FLAG_CLOSE_INIT;
+
+  // Step 10: timeout.
+  let timeout = selectTcpTimeout(
+    timeouts, newState, store.retrans[slot], sys.tcp_max_retrans, index === TCP_RST_SET,
+    ((store.tdFlags[slot * 2] | store.tdFlags[slot * 2 + 1]) & IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED) !== 0,
+    store.lastWin[slot],
+  );
+
+  // Step 11.
+  if (newState !== oldState) out.events |= 1 << IPCT_PROTOINFO;
+
+  // Step 12.
+  if (!(status & IPS_SEEN_REPLY)) {
+    if (flags & TH_RST) {
+      out.kill = true; // only answer is an RST: delete the entry now
+      out.verdict = VERDICT_ACCEPT;
+      return;
+    }
+    if (index === TCP_SYN_SET && oldState === TCP_CONNTRACK_SYN_SENT) {
+      out.verdict = VERDICT_ACCEPT; // SYN retransmission: no refresh
+      return;
+    }
+    if (newState === TCP_CONNTRACK_ESTABLISHED && timeout > timeouts[TCP_CONNTRACK_UNACK]) {
+      timeout = timeouts[TCP_CONNTRACK_UNACK]; // loose pickup
+    }
+  } else if (!(status & IPS_ASSURED) &&
+             (oldState === TCP_CONNTRACK_SYN_RECV || oldState === TCP_CONNTRACK_ESTABLISHED) &&
+             newState === TCP_CONNTRACK_ESTABLISHED) {
+    out.setStatus |= IPS_ASSURED;
+    out.events |= 1 << IPCT_ASSURED;
+  }
+
+  // Step 13.
+  out.verdict = VERDICT_ACCEPT;
+  out.timeout = timeout;
+  out.refresh = (status & IPS_FIXED_TIMEOUT) === 0;
+}
+
+/** Kernel default TCP sysctls (§4.10; `hz` left to the caller). */
+export const TCP_SYSCTL_DEFAULTS: Readonly<TcpSysctl> = Object.freeze({
+  tcp_loose: 1, tcp_be_liberal: 0, tcp_ignore_invalid_rst: 0, tcp_max_retrans: 3,
+});
