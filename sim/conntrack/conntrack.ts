@@ -24,7 +24,8 @@ const TCP_STORE_ARRAYS = [
   'state', 'lastDir', 'lastIndex', 'retrans', 'lastWscale', 'lastFlags', 'lastSeq', 'lastAck', 'lastEnd',
   'lastWin', 'tdEnd', 'tdMaxend', 'tdMaxwin', 'tdMaxack', 'tdScale', 'tdFlags',
 ] as const;
-import { TrackerOut, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_REPEAT } from './tracker.js';
+import { makeTimeoutPolicy, type TimeoutSet } from './timeout-policy.js';
+import { TrackerOut, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_INVALID, VERDICT_REPEAT } from './tracker.js';
 
 /** Kernel verdicts returned by `packetIn`. */
 export const NF_DROP = 0;
@@ -101,10 +102,18 @@ export class Conntrack {
   lastSlot = -1;
   lastCtinfo = IP_CT_NONE;
 
-  readonly tcpTimeouts: Int32Array;
-  private readonly t: {
-    udp: number; udpStream: number; icmp: number; icmpv6: number; generic: number; gre: number; greStream: number;
-  };
+  /** Timeout sets: index 0 = the netns defaults (sysctls), then timeout policies (§7). */
+  readonly timeoutSets: TimeoutSet[] = [];
+  /** Per slot: index into `timeoutSets` (0 = no policy attached). */
+  tpol: Uint8Array;
+  /**
+   * Hook for attaching a timeout policy to a new entry (like a CT template's `--timeout`, or
+   * nftables `ct timeout set`): returns an index into `timeoutSets`, 0 for none.
+   */
+  timeoutPolicyFor: ((pkt: Pkt) => number) | undefined;
+  /** Kernel bytes of the timeout extension on entries that carry a policy (summed over live entries). */
+  private policyExtraBytes = 0;
+  private readonly entryBytesWithPolicy: number;
   private readonly udpRule: number;
   private readonly unlimitedMax: boolean;
   private readonly chainLimit: 'none' | 'old' | 'new';
@@ -135,18 +144,20 @@ export class Conntrack {
     this.table.onGrow = (c) => this.growSide(c);
     const hz = cfg.hz;
     const j = (sec: number) => sec * hz;
-    this.tcpTimeouts = tcpTimeoutsJiffies(s as unknown as Record<string, number>, hz);
-    this.t = {
-      udp: j(s.nf_conntrack_udp_timeout), udpStream: j(s.nf_conntrack_udp_timeout_stream),
+    this.timeoutSets.push({
+      name: 'default', l4proto: 0,
+      tcp: tcpTimeoutsJiffies(s as unknown as Record<string, number>, hz),
+      udpUnreplied: j(s.nf_conntrack_udp_timeout), udpReplied: j(s.nf_conntrack_udp_timeout_stream),
       icmp: j(s.nf_conntrack_icmp_timeout), icmpv6: j(s.nf_conntrack_icmpv6_timeout),
       generic: j(s.nf_conntrack_generic_timeout),
-      gre: j(s.nf_conntrack_gre_timeout), greStream: j(s.nf_conntrack_gre_timeout_stream),
-    };
+      greUnreplied: j(s.nf_conntrack_gre_timeout), greReplied: j(s.nf_conntrack_gre_timeout_stream),
+    });
+    this.tpol = new Uint8Array(cap);
     this.ecache = s.nf_conntrack_events === 1 || (s.nf_conntrack_events === 2 && cfg.eventListener);
     this.eventsOn = this.ecache && cfg.eventListener;
-    this.entryBytes = entryKernelBytes({
-      acct: s.nf_conntrack_acct === 1, ecache: this.ecache, tstamp: s.nf_conntrack_timestamp === 1, timeout: false,
-    });
+    const ext = { acct: s.nf_conntrack_acct === 1, ecache: this.ecache, tstamp: s.nf_conntrack_timestamp === 1 };
+    this.entryBytes = entryKernelBytes({ ...ext, timeout: false });
+    this.entryBytesWithPolicy = entryKernelBytes({ ...ext, timeout: true });
   }
 
   /** Events are delivered only to entries with the ecache extension while a listener exists. */
@@ -159,6 +170,7 @@ export class Conntrack {
     this.born = g32(this.born);
     this.lastSeen = g32(this.lastSeen);
     this.streamTs = g32(this.streamTs);
+    this.tpol = g8(this.tpol);
     const old = this.tcp;
     const nt = new TcpStore(c);
     for (const k of TCP_STORE_ARRAYS) (nt[k] as Uint8Array).set(old[k] as Uint8Array);
@@ -173,7 +185,7 @@ export class Conntrack {
 
   /** Kernel bytes the table uses now: bucket array plus every counted entry (§10.3). */
   kernelBytes(): number {
-    return this.table.nbuckets * BUCKET_HEAD_BYTES + this.count * this.entryBytes;
+    return this.table.nbuckets * BUCKET_HEAD_BYTES + this.count * this.entryBytes + this.policyExtraBytes;
   }
 
   isExpired(slot: number): boolean {
@@ -197,14 +209,22 @@ export class Conntrack {
     this.observer?.destroyed?.(slot, reason);
     tb.unlink(slot * 2);
     tb.unlink(slot * 2 + 1);
-    tb.freeSlot(slot);
+    this.release(slot);
+  }
+
+  /** Returns a slot to the free list and decrements the count. @see nf_conntrack_free */
+  private release(slot: number): void {
+    if (this.tpol[slot] !== 0) {
+      this.policyExtraBytes -= this.entryBytesWithPolicy - this.entryBytes;
+      this.tpol[slot] = 0;
+    }
+    this.table.freeSlot(slot);
     this.count--;
   }
 
   /** Frees an entry that never made it into the hash (no events). @see nf_conntrack_free */
   private freeUnconfirmed(slot: number): void {
-    this.table.freeSlot(slot);
-    this.count--;
+    this.release(slot);
     this.stats.freed_unconfirmed++;
   }
 
@@ -332,6 +352,13 @@ export class Conntrack {
         tb.l3proto[slot] = l3proto;
         tb.timeout[slot] = 0;
         this.cls[slot] = pkt.cls;
+        if (this.timeoutPolicyFor !== undefined) {
+          const tp = this.timeoutPolicyFor(pkt);
+          if (tp !== 0) {
+            this.tpol[slot] = tp;
+            this.policyExtraBytes += this.entryBytesWithPolicy - this.entryBytes;
+          }
+        }
         dir = 0;
         isNew = true;
       } else {
@@ -455,23 +482,23 @@ export class Conntrack {
 
   /** Runs the L4 tracker for one packet (§4–§6). */
   private track(slot: number, dir: number, pkt: Pkt, status: number, isNew: boolean, out: TrackerOut): void {
-    const t = this.t;
+    const t = this.timeoutSets[this.tpol[slot]!]!;
     switch (pkt.proto) {
       case IPPROTO_TCP: {
         // tcp_error(): header and flag checks run inside the tracker, after allocation (§2.1)
-        if (pkt.malformed !== 0 || !tcpValidFlags(pkt.tcpFlags)) { out.verdict = 1; return; }
-        if (isNew && !tcpNew(this.tcp, slot, pkt, this.tcpSys)) { out.verdict = 1; return; }
-        tcpPacket(this.tcp, slot, dir, pkt, status, this.tcpTimeouts, isNew ? 0 : this.remaining(slot), this.tcpSys, out);
+        if (pkt.malformed !== 0 || !tcpValidFlags(pkt.tcpFlags)) { out.verdict = VERDICT_INVALID; return; }
+        if (isNew && !tcpNew(this.tcp, slot, pkt, this.tcpSys)) { out.verdict = VERDICT_INVALID; return; }
+        tcpPacket(this.tcp, slot, dir, pkt, status, t.tcp, isNew ? 0 : this.remaining(slot), this.tcpSys, out);
         return;
       }
       case IPPROTO_UDP:
-        if (pkt.malformed !== 0) { out.verdict = 1; return; }
+        if (pkt.malformed !== 0) { out.verdict = VERDICT_INVALID; return; }
         if (isNew) this.streamTs[slot] = (this.now32 + 2 * this.hz) | 0;
-        udpPacket(status, this.now32, this.streamTs[slot], t.udp, t.udpStream, this.udpRule, out);
+        udpPacket(status, this.now32, this.streamTs[slot]!, t.udpUnreplied, t.udpReplied, this.udpRule, out);
         return;
       case IPPROTO_UDPLITE:
-        if (pkt.malformed !== 0) { out.verdict = 1; return; }
-        udplitePacket(status, t.udp, t.udpStream, out);
+        if (pkt.malformed !== 0) { out.verdict = VERDICT_INVALID; return; }
+        udplitePacket(status, t.udpUnreplied, t.udpReplied, out);
         return;
       case IPPROTO_ICMP:
         icmpPacket(status, pkt.dport >> 8, false, t.icmp, out);
@@ -480,11 +507,21 @@ export class Conntrack {
         icmpPacket(status, pkt.dport >> 8, true, t.icmpv6, out);
         return;
       case IPPROTO_GRE:
-        grePacket(status, t.gre, t.greStream, out);
+        grePacket(status, t.greUnreplied, t.greReplied, out);
         return;
       default:
         genericPacket(t.generic, out);
     }
+  }
+
+  /**
+   * Adds a timeout policy (unset fields take the netns defaults) and returns its index for
+   * `timeoutPolicyFor`. @see nf_ct_timeout_lookup
+   */
+  addTimeoutPolicy(name: string, proto: string, seconds: Record<string, number>): number {
+    if (this.timeoutSets.length >= 255) throw new RangeError('at most 254 timeout policies');
+    this.timeoutSets.push(makeTimeoutPolicy(this.timeoutSets[0]!, name, proto, seconds, this.hz));
+    return this.timeoutSets.length - 1;
   }
 
   private get tcpSys() {
