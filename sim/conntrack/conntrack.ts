@@ -14,7 +14,7 @@ import { tcpCanEarlyDrop, tcpNew, tcpPacket, tcpTimeoutsJiffies, tcpValidFlags, 
 import { TcpStore } from './tcp-store.js';
 import { entryKernelBytes, BUCKET_HEAD_BYTES } from './sizing.js';
 import {
-  CtStats, REASON_EARLY_DROP, REASON_TCP_REOPEN, REASON_TCP_RST, REASON_TIMEOUT_EARLY_DROP_SCAN,
+  CtStats, REASON_EARLY_DROP, REASON_POLICY, REASON_TCP_REOPEN, REASON_TCP_RST, REASON_TIMEOUT_EARLY_DROP_SCAN,
   REASON_TIMEOUT_GC, REASON_TIMEOUT_LOOKUP,
 } from './stats.js';
 import type { SysctlValues } from './sysctl.js';
@@ -48,6 +48,22 @@ export interface ConntrackObserver {
   destroyed?(slot: number, reason: number): void;
   /** A new entry was confirmed. */
   confirmed?(slot: number): void;
+}
+
+/**
+ * The hook points table-pressure policies use (all optional; none installed = the kernel).
+ * Policies read the table and return decisions; the core applies and counts them.
+ */
+export interface PressureHooks {
+  /**
+   * The table is full and a new entry is needed (replaces the kernel's early_drop). Write the
+   * victims' slots into `out` and return how many; 0 refuses, and the packet is dropped.
+   */
+  chooseVictims?: (bucket: number, out: Int32Array) => number;
+  /** A refresh is about to set `timeout` jiffies on the entry: return the timeout to use. */
+  timeout?: (slot: number, timeout: number) => number;
+  /** The gc worker visits a live entry: return true to evict it (reason `policy`). */
+  gcVisit?: (slot: number) => boolean;
 }
 
 /** Everything a conntrack instance needs; built from a scenario or the replay command. */
@@ -97,6 +113,9 @@ export class Conntrack {
   lastSeen: Int32Array;
   /** UDP `stream_ts` (jiffies). */
   streamTs: Int32Array;
+  /** Which generator (index + 1; 0 none) and which of its flows created the entry. */
+  owner: Uint16Array;
+  flow: Int32Array;
 
   // what the last packetIn did (read by generators)
   lastSlot = -1;
@@ -153,6 +172,8 @@ export class Conntrack {
       greUnreplied: j(s.nf_conntrack_gre_timeout), greReplied: j(s.nf_conntrack_gre_timeout_stream),
     });
     this.tpol = new Uint8Array(cap);
+    this.owner = new Uint16Array(cap);
+    this.flow = new Int32Array(cap);
     this.ecache = s.nf_conntrack_events === 1 || (s.nf_conntrack_events === 2 && cfg.eventListener);
     this.eventsOn = this.ecache && cfg.eventListener;
     const ext = { acct: s.nf_conntrack_acct === 1, ecache: this.ecache, tstamp: s.nf_conntrack_timestamp === 1 };
@@ -171,6 +192,8 @@ export class Conntrack {
     this.lastSeen = g32(this.lastSeen);
     this.streamTs = g32(this.streamTs);
     this.tpol = g8(this.tpol);
+    const o = new Uint16Array(c); o.set(this.owner); this.owner = o;
+    this.flow = g32(this.flow);
     const old = this.tcp;
     const nt = new TcpStore(c);
     for (const k of TCP_STORE_ARRAYS) (nt[k] as Uint8Array).set(old[k] as Uint8Array);
@@ -302,8 +325,9 @@ export class Conntrack {
     return (this.table.l3proto[slot] & 0xff) === IPPROTO_TCP && tcpCanEarlyDrop(this.tcp, slot);
   }
 
-  /** Hook for table-pressure policies: replaces `earlyDrop` when set. Returns true on success. */
-  evictHook: ((bucket: number) => boolean) | undefined;
+  /** Where table-pressure policies plug in (empty: the kernel's own behaviour). */
+  readonly hooks: PressureHooks = {};
+  private readonly victims = new Int32Array(4096);
 
   /**
    * One packet through conntrack at the current time (call `setNow` first). Returns NF_ACCEPT
@@ -352,6 +376,8 @@ export class Conntrack {
         tb.l3proto[slot] = l3proto;
         tb.timeout[slot] = 0;
         this.cls[slot] = pkt.cls;
+        this.owner[slot] = pkt.owner;
+        this.flow[slot] = pkt.flow;
         if (this.timeoutPolicyFor !== undefined) {
           const tp = this.timeoutPolicyFor(pkt);
           if (tp !== 0) {
@@ -369,7 +395,9 @@ export class Conntrack {
       const out = this.out.reset();
       this.track(slot, dir, pkt, status, isNew, out);
       if (out.refresh && (status & IPS_FIXED_TIMEOUT) === 0) {
-        tb.timeout[slot] = isNew ? out.timeout : (this.now32 + out.timeout) | 0;
+        const th = this.hooks.timeout;
+        const to = th === undefined ? out.timeout : th(slot, out.timeout);
+        tb.timeout[slot] = isNew ? to : (this.now32 + to) | 0;
       }
       if (out.verdict !== VERDICT_ACCEPT) {
         if (out.verdict === VERDICT_REPEAT) {
@@ -434,7 +462,8 @@ export class Conntrack {
     if (!this.unlimitedMax && ct > this.max) {
       if (this.firstFullUs < 0) this.firstFullUs = this.nowUs;
       const b = reciprocalScale(hash, this.table.nbuckets);
-      const ok = this.evictHook ? this.evictHook(b) : this.earlyDrop(b);
+      const choose = this.hooks.chooseVictims;
+      const ok = choose === undefined ? this.earlyDrop(b) : this.evictVictims(choose(b, this.victims));
       if (!ok) {
         this.gcEarlyDrop = true;
         this.count--;
@@ -447,6 +476,20 @@ export class Conntrack {
     if (slot < 0) throw new Error(`conntrack invariant: no free slot at count ${this.count}, max ${this.max}`);
     this.stats.allocated++;
     return slot;
+  }
+
+  /** Deletes the first `n` slots of the victim buffer on a policy's behalf. */
+  private evictVictims(n: number): boolean {
+    const tb = this.table;
+    for (let i = 0; i < n; i++) {
+      const slot = this.victims[i]!;
+      if ((tb.status[slot]! & IPS_CONFIRMED) === 0 || (tb.status[slot]! & IPS_DYING) !== 0) {
+        throw new Error(`policy chose slot ${slot}, which is not a live confirmed entry`);
+      }
+      this.stats.evicted_policy++;
+      this.destroy(slot, REASON_POLICY);
+    }
+    return n > 0;
   }
 
   /**

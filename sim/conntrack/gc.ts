@@ -4,7 +4,7 @@ import {
 } from './constants.js';
 import { jiffiesAt, jiffyStartMicros } from '../core/time.js';
 import type { Conntrack } from './conntrack.js';
-import { REASON_GC_95 } from './stats.js';
+import { REASON_GC_95, REASON_POLICY } from './stats.js';
 
 /**
  * The conntrack gc worker (§3.1–3.2, v6.1+ form): time-sliced scans of the whole table,
@@ -98,6 +98,14 @@ export class GcWorker {
           r = r < lo ? lo : r > hi ? hi : r;
           count++;
           nextRun += Math.trunc((r - nextRun) / count);
+          const visit = ct.hooks.gcVisit;
+          if (visit !== undefined && visit(slot)) {
+            st.evicted_policy++;
+            ct.destroy(slot, REASON_POLICY);
+            expired++;
+            node = next;
+            continue;
+          }
           const s = tb.status[slot];
           if (max95 !== 0 && (s & IPS_CONFIRMED) !== 0 && (s & IPS_DYING) === 0 && ct.count >= max95 && ct.gcCanEarlyDrop(slot)) {
             st.gc_early_drop++;
