@@ -14,7 +14,7 @@ import { tcpCanEarlyDrop, tcpNew, tcpPacket, tcpTimeoutsJiffies, tcpValidFlags, 
 import { TcpStore } from './tcp-store.js';
 import { entryKernelBytes, BUCKET_HEAD_BYTES } from './sizing.js';
 import {
-  CtStats, REASON_EARLY_DROP, REASON_POLICY, REASON_TCP_REOPEN, REASON_TCP_RST, REASON_TIMEOUT_EARLY_DROP_SCAN,
+  CtStats, REASON_EARLY_DROP, REASON_POLICY, REASON_PROBE, REASON_TCP_REOPEN, REASON_TCP_RST, REASON_TIMEOUT_EARLY_DROP_SCAN,
   REASON_TIMEOUT_GC, REASON_TIMEOUT_LOOKUP,
 } from './stats.js';
 import type { SysctlValues } from './sysctl.js';
@@ -60,11 +60,15 @@ export interface PressureHooks {
    * victims' slots into `out` and return how many; 0 refuses, and the packet is dropped.
    */
   chooseVictims?: (bucket: number, out: Int32Array) => number;
+  // may return KERNEL_EARLY_DROP to run the kernel's early_drop instead
   /** A refresh is about to set `timeout` jiffies on the entry: return the timeout to use. */
   timeout?: (slot: number, timeout: number) => number;
   /** The gc worker visits a live entry: return true to evict it (reason `policy`). */
   gcVisit?: (slot: number) => boolean;
 }
+
+/** What `chooseVictims` returns to fall back to the kernel's early_drop. */
+export const KERNEL_EARLY_DROP = -1;
 
 /** Everything a conntrack instance needs; built from a scenario or the replay command. */
 export interface ConntrackConfig {
@@ -463,7 +467,12 @@ export class Conntrack {
       if (this.firstFullUs < 0) this.firstFullUs = this.nowUs;
       const b = reciprocalScale(hash, this.table.nbuckets);
       const choose = this.hooks.chooseVictims;
-      const ok = choose === undefined ? this.earlyDrop(b) : this.evictVictims(choose(b, this.victims));
+      let ok: boolean;
+      if (choose === undefined) ok = this.earlyDrop(b);
+      else {
+        const n = choose(b, this.victims);
+        ok = n === KERNEL_EARLY_DROP ? this.earlyDrop(b) : this.evictVictims(n);
+      }
       if (!ok) {
         this.gcEarlyDrop = true;
         this.count--;
@@ -486,8 +495,13 @@ export class Conntrack {
       if ((tb.status[slot]! & IPS_CONFIRMED) === 0 || (tb.status[slot]! & IPS_DYING) !== 0) {
         throw new Error(`policy chose slot ${slot}, which is not a live confirmed entry`);
       }
-      this.stats.evicted_policy++;
-      this.destroy(slot, REASON_POLICY);
+      if (this.isExpired(slot)) {
+        this.stats.reaped_early_drop++;
+        this.destroy(slot, REASON_TIMEOUT_EARLY_DROP_SCAN);
+      } else {
+        this.stats.evicted_policy++;
+        this.destroy(slot, REASON_POLICY);
+      }
     }
     return n > 0;
   }
@@ -618,6 +632,28 @@ export class Conntrack {
     this.lastCtinfo = (node & 1) === 0 ? IP_CT_RELATED : IP_CT_RELATED_REPLY;
 
     return NF_ACCEPT;
+  }
+
+  /** Jiffies since the last packet attached to the entry. */
+  idle(slot: number): number {
+    return (this.now32 - this.lastSeen[slot]!) | 0;
+  }
+
+  /**
+   * Both endpoints answered a keepalive probe: re-arm the entry's timeout for the length its
+   * last refresh gave it, as a packet of the flow would (not for IPS_FIXED_TIMEOUT entries).
+   */
+  probeRefresh(slot: number): void {
+    const tb = this.table;
+    const len = (tb.timeout[slot]! - this.lastSeen[slot]!) | 0;
+    if (len > 0 && (tb.status[slot]! & IPS_FIXED_TIMEOUT) === 0) tb.timeout[slot] = (this.now32 + len) | 0;
+    this.lastSeen[slot] = this.now32;
+  }
+
+  /** Evicts an entry whose endpoints did not answer keepalive probes. */
+  evictProbe(slot: number): void {
+    this.stats.evicted_probe++;
+    this.destroy(slot, REASON_PROBE);
   }
 
   /** Kills every entry (conntrack -F). */

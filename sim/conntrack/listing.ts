@@ -1,0 +1,153 @@
+/**
+ * `conntrack -L`-style formatting of table entries, and the per-state summary the replay
+ * command reports. Shared with the `conntrack -E` event log (events-log.ts).
+ *
+ * Entries are visited by walking the hash chains and taking each entry at its ORIGINAL node,
+ * so every live entry is seen exactly once, in bucket order. Like the kernel's proc listing
+ * (`ct_seq_show()`), expired entries are not listed; unlike it, listing never reaps them (the
+ * kernel's listing kills entries for which `nf_ct_should_gc()` holds): reading the table must
+ * not change the simulation. Consequently `ct.count` (which, like `nf_conntrack_count`,
+ * includes expired entries not yet reaped) may exceed the number of entries listed.
+ */
+import type { AddrInterner } from './addr.js';
+import {
+  IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, IPS_ASSURED,
+  IPS_CONFIRMED, IPS_DYING, IPS_SEEN_REPLY,
+} from './constants.js';
+import type { Conntrack } from './conntrack.js';
+import { TCP_STATE_NAMES } from './proto-tcp-const.js';
+
+const IPPROTO_DCCP = 33;
+const IPPROTO_SCTP = 132;
+
+/**
+ * Protocol name as `conntrack` prints it, or undefined for protocols it calls "unknown".
+ * (conntrack-tools also names sctp and dccp; the model tracks those with the generic tracker.)
+ */
+export function protoName(proto: number): string | undefined {
+  switch (proto) {
+    case IPPROTO_TCP: return 'tcp';
+    case IPPROTO_UDP: return 'udp';
+    case IPPROTO_ICMP: return 'icmp';
+    case IPPROTO_ICMPV6: return 'icmpv6';
+    case IPPROTO_GRE: return 'gre';
+    case IPPROTO_UDPLITE: return 'udplite';
+    default: return undefined;
+  }
+}
+
+/**
+ * Calls `fn(slot)` once for every live (confirmed, not dying, not expired at `ct.now32`) entry,
+ * in bucket order of its ORIGINAL node. Never modifies the table.
+ */
+export function forEachLiveEntry(ct: Conntrack, fn: (slot: number) => void): void {
+  const tb = ct.table;
+  for (let b = 0; b < tb.nbuckets; b++) {
+    for (let node = tb.heads[b]; node >= 0; node = tb.next[node]) {
+      if ((node & 1) !== 0) continue;
+      const slot = node >> 1;
+      const s = tb.status[slot];
+      if ((s & IPS_CONFIRMED) === 0 || (s & IPS_DYING) !== 0 || ct.isExpired(slot)) continue;
+      fn(slot);
+    }
+  }
+}
+
+/** What `formatEntryWith` prints besides the tuples. */
+export interface EntryFormat {
+  /** Remaining seconds after the protocol number. */
+  timeout: boolean;
+  /** The TCP state name. */
+  state: boolean;
+  /** Trailing `mark=0 use=1` (dumps; event messages carry neither). */
+  markUse: boolean;
+}
+
+const LIST_FORMAT: EntryFormat = { timeout: true, state: true, markUse: true };
+
+/** `key=value` port-like fields of one direction. */
+function l4Fields(proto: number, portsWord: number): string {
+  const hi = (portsWord >>> 16) & 0xffff;
+  const lo = portsWord & 0xffff;
+  switch (proto) {
+    case IPPROTO_TCP: case IPPROTO_UDP: case IPPROTO_UDPLITE: case IPPROTO_SCTP: case IPPROTO_DCCP:
+      return ` sport=${hi} dport=${lo}`;
+    case IPPROTO_ICMP: case IPPROTO_ICMPV6:
+      return ` type=${lo >> 8} code=${lo & 0xff} id=${hi}`;
+    case IPPROTO_GRE:
+      return ` srckey=0x${hi.toString(16)} dstkey=0x${lo.toString(16)}`;
+    default:
+      return '';
+  }
+}
+
+/**
+ * One entry as a line, with the parts chosen by `f` (see `formatEntry` for the layout).
+ * The caller ensures the slot holds a confirmed entry.
+ */
+export function formatEntryWith(ct: Conntrack, slot: number, interner: AddrInterner, f: EntryFormat): string {
+  const tb = ct.table;
+  const l3proto = tb.l3proto[slot];
+  const l3 = l3proto >> 8;
+  const proto = l3proto & 0xff;
+  const status = tb.status[slot];
+  const src = interner.format(l3, tb.src[slot]);
+  const dst = interner.format(l3, tb.dst[slot]);
+  let s = `${(protoName(proto) ?? 'unknown').padEnd(8)} ${proto} `;
+  if (f.timeout) s += `${Math.floor(ct.remaining(slot) / ct.hz)} `;
+  if (f.state && proto === IPPROTO_TCP) s += `${TCP_STATE_NAMES[ct.tcp.state[slot]] ?? '?'} `;
+  s += `src=${src} dst=${dst}${l4Fields(proto, tb.ports[slot])} `;
+  if ((status & IPS_SEEN_REPLY) === 0) s += '[UNREPLIED] ';
+  s += `src=${dst} dst=${src}${l4Fields(proto, tb.rports[slot])}`;
+  if ((status & IPS_ASSURED) !== 0) s += ' [ASSURED]';
+  if (f.markUse) s += ' mark=0 use=1';
+  return s;
+}
+
+/**
+ * One entry as `conntrack -L` prints it (default output format), e.g.
+ * `tcp      6 117 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=80 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=80 dport=40000 mark=0 use=1`:
+ * protocol name padded to 8 and number; remaining jiffies / HZ rounded down (`nf_ct_expires`);
+ * the TCP state; the ORIGINAL tuple (ICMP: `type= code= id=`, GRE: `srckey= dstkey=`);
+ * `[UNREPLIED]` when no reply was seen; the REPLY tuple; `[ASSURED]` when set; `mark=0 use=1`.
+ * Protocols without a conntrack name print as `unknown  N`.
+ */
+export function formatEntry(ct: Conntrack, slot: number, interner: AddrInterner): string {
+  return formatEntryWith(ct, slot, interner, LIST_FORMAT);
+}
+
+/** Every live entry as a `conntrack -L` line (bucket order). */
+export function listEntries(ct: Conntrack, interner: AddrInterner): string[] {
+  const out: string[] = [];
+  forEachLiveEntry(ct, (slot) => out.push(formatEntry(ct, slot, interner)));
+  return out;
+}
+
+/**
+ * The summary key of one entry: protocol name (or `unknown(N)`), the TCP state or `-`, then
+ * `ASSURED` when assured, else `UNREPLIED` when no reply was seen (an assured entry has seen a
+ * reply, so the two never appear together). E.g. "tcp SYN_SENT UNREPLIED",
+ * "tcp ESTABLISHED ASSURED", "tcp TIME_WAIT", "udp -", "icmp - UNREPLIED", "unknown(132) -".
+ */
+export function stateKey(ct: Conntrack, slot: number): string {
+  const tb = ct.table;
+  const proto = tb.l3proto[slot] & 0xff;
+  const status = tb.status[slot];
+  let k = `${protoName(proto) ?? `unknown(${proto})`} `;
+  k += proto === IPPROTO_TCP ? TCP_STATE_NAMES[ct.tcp.state[slot]] ?? '?' : '-';
+  if ((status & IPS_ASSURED) !== 0) k += ' ASSURED';
+  else if ((status & IPS_SEEN_REPLY) === 0) k += ' UNREPLIED';
+  return k;
+}
+
+/** Number of live entries per `stateKey`, keys sorted (code-unit order). */
+export function summariseStates(ct: Conntrack): Record<string, number> {
+  const m = new Map<string, number>();
+  forEachLiveEntry(ct, (slot) => {
+    const k = stateKey(ct, slot);
+    m.set(k, (m.get(k) ?? 0) + 1);
+  });
+  const out: Record<string, number> = {};
+  for (const k of [...m.keys()].sort()) out[k] = m.get(k)!;
+  return out;
+}
