@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+/**
+ * ctsim command line. The only place (with sim/cli/) that reads files, parses argv, writes
+ * results/ and sets the exit code. Exit codes: 0 ok, 1 run failed, 2 bad input, 77 skipped.
+ */
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { scenarioJsonSchema } from './scenario/json-schema.js';
+import { collect, ctsimVersion, loadScenarioFile, packageRoot, SCENARIO_REGISTRY, toJson } from './cli/common.js';
+import { EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, InputError } from './cli/errors.js';
+import { writeFileAtomic } from './cli/io.js';
+import { registerList } from './cli/list-command.js';
+import { registerReplay } from './cli/replay-command.js';
+import { formatRunSummary, overridesFrom, registerRun, runScenario, type SimOptions } from './cli/run-command.js';
+import { registerValidate } from './cli/validate-command.js';
+
+const EXIT_HELP = `
+Exit codes: 0 ok, 1 run failed (a bug or a crashing user policy), 2 bad input (scenario, capture,
+flag; the message names the file and the path in it), 77 skipped.`;
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('ctsim')
+    .description('Deterministic discrete-event simulator of Linux netfilter conntrack under table exhaustion')
+    .version(ctsimVersion())
+    .addOption(new Option('--seed <n>', 'override the scenario seed'))
+    .addOption(new Option('--out <dir>', 'results directory (default: results/ in the ctsim folder)'))
+    .addOption(new Option('--set <path=value>', 'override a scenario field, e.g. sysctl.nf_conntrack_max=65536 (repeatable)').argParser(collect))
+    .option('--json', 'machine-readable output on stdout')
+    .option('--quiet', 'no progress bar and no summary')
+    .showHelpAfterError()
+    .addHelpText('after', `
+Examples:
+  $ ctsim start                                  # the flagship scenario on built-in defaults
+  $ ctsim run scenarios/syn-flood-vs-web.yaml    # a scenario file → results/
+  $ ctsim replay capture.pcap --idle 75 --json   # a packet capture through the model
+  $ ctsim list                                   # scenarios, generators, policies
+${EXIT_HELP}`);
+  registerRun(program);
+  registerValidate(program);
+  registerList(program);
+  registerReplay(program);
+
+  program
+    .command('start')
+    .description('run the flagship scenario (scenarios/mixed.yaml) on built-in defaults and print a summary')
+    .addHelpText('after', `
+Examples:
+  $ npm start
+  $ ctsim start --seed 3 --json`)
+    .action(async (_o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<SimOptions>();
+      const sc = loadScenarioFile(join(packageRoot(), 'scenarios', 'mixed.yaml'), overridesFrom(o));
+      for (const r of await runScenario(sc, process.argv.slice(2), o)) {
+        if (o.json) process.stdout.write(toJson(r.summary));
+        else process.stdout.write(formatRunSummary(r.summary, r.dir));
+      }
+    });
+
+  program
+    .command('schema')
+    .description('write the scenario JSON Schema (for editor autocompletion)')
+    .option('-o, --output <file>', 'where to write it', join(packageRoot(), 'scenarios', 'scenario.schema.json'))
+    .addHelpText('after', `
+Scenario files can then start with: $schema: ./scenario.schema.json
+
+Example:
+  $ ctsim schema -o scenarios/scenario.schema.json`)
+    .action((o: { output: string }) => {
+      writeFileAtomic(o.output, toJson(scenarioJsonSchema(SCENARIO_REGISTRY)));
+    });
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code (never calls process.exit itself). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
+      return EXIT_BAD_INPUT;
+    }
+    if (e instanceof InputError) {
+      for (const l of e.lines) process.stderr.write(`ctsim: ${l}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    process.stderr.write(`ctsim: run failed: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT_RUN_FAILED;
+  }
+}
+
+// Run when executed directly (also through the npm bin link), not when imported by tests.
+function invokedDirectly(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+if (invokedDirectly()) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}

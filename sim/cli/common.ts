@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { POLICIES } from '../../policies/index.js';
+import { formatIssue, loadScenario } from '../scenario/load.js';
+import type { Scenario, ScenarioRegistry } from '../scenario/scenario.js';
+import { GENERATORS } from '../traffic/registry.js';
+import type { Registries } from '../run/simulation.js';
+import { InputError, } from './errors.js';
+import { readInputFile } from './io.js';
+
+/** The repository (package) root, from this module's location (dist/sim/cli/ or sim/cli/). */
+export function packageRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(d, 'package.json'))) return d;
+    d = dirname(d);
+  }
+  throw new Error('ctsim: cannot find package.json above ' + fileURLToPath(import.meta.url));
+}
+
+export function ctsimVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** What scenario validation may name: the built-in generators and policies. */
+export const SCENARIO_REGISTRY: ScenarioRegistry = { generators: GENERATORS, policies: POLICIES };
+export const REGISTRIES: Registries = { generators: GENERATORS, policies: POLICIES };
+
+/** Reads and validates a scenario file; bad input becomes an InputError listing every issue. */
+export function loadScenarioFile(path: string, overrides: readonly string[]): Scenario {
+  const text = readInputFile(path, 'scenario file').toString('utf8');
+  const r = loadScenario(text, path, SCENARIO_REGISTRY, overrides);
+  if (!r.ok) throw new InputError(r.issues.map(formatIssue));
+  return r.scenario;
+}
+
+/** Stable JSON: object keys in insertion order (our objects are built in a fixed order). */
+export function toJson(x: unknown): string {
+  return JSON.stringify(x, null, 2) + '\n';
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Built-in scenario files with their descriptions. */
+export function builtinScenarios(): { name: string; path: string; description: string }[] {
+  const dir = join(packageRoot(), 'scenarios');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /\.(ya?ml|json)$/.test(f) && !f.endsWith('.schema.json'))
+    .sort()
+    .map((f) => {
+      const text = readFileSync(join(dir, f), 'utf8');
+      const m = /^description:\s*(.+)$/m.exec(text);
+      return { name: f.replace(/\.(ya?ml|json)$/, ''), path: join(dir, f), description: m ? m[1]!.replace(/^["']|["']$/g, '') : '' };
+    });
+}
+
+/** Resolves a scenario argument: a path, or the name of a built-in scenario. */
+export function resolveScenarioArg(arg: string): string {
+  if (existsSync(arg)) return resolve(arg);
+  const b = builtinScenarios().find((s) => s.name === arg);
+  return b ? b.path : arg;
+}
+
+/** Collects a repeatable option's values. */
+export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];

@@ -1,0 +1,57 @@
+import type { Conntrack, ConntrackObserver } from '../conntrack/conntrack.js';
+import { CLASS_NAMES, REASON_NAMES } from '../conntrack/stats.js';
+import type { Generator } from '../traffic/generator.js';
+
+/** Lifetime histogram bucket upper bounds, seconds (the last bucket is open). */
+export const LIFETIME_BOUNDS_S = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 86400] as const;
+
+/**
+ * Collects what a run reports: evictions by reason and class, entry lifetimes by class, and
+ * one sample row per interval. It observes conntrack (destroyed entries) and reads counters.
+ */
+export class Metrics implements ConntrackObserver {
+  /** evictions[reason][class] */
+  readonly evictions: number[][] = REASON_NAMES.map(() => CLASS_NAMES.map(() => 0));
+  /** lifetimes[class][bucket] of destroyed confirmed entries. */
+  readonly lifetimes: number[][] = CLASS_NAMES.map(() => new Array<number>(LIFETIME_BOUNDS_S.length + 1).fill(0));
+  readonly rows: number[][] = [];
+  private prev: number[] = [];
+
+  constructor(private readonly ct: Conntrack, private readonly gens: readonly Generator[]) {}
+
+  destroyed(slot: number, reason: number): void {
+    const cls = this.ct.cls[slot]!;
+    this.evictions[reason]![cls]!++;
+    const lifeS = ((this.ct.now32 - this.ct.born[slot]!) | 0) / this.ct.hz;
+    let b = 0;
+    while (b < LIFETIME_BOUNDS_S.length && lifeS > LIFETIME_BOUNDS_S[b]!) b++;
+    this.lifetimes[cls]![b]!++;
+  }
+
+  /** Column names of the sample rows (timeseries.csv). */
+  static readonly COLUMNS = [
+    'time_s', 'count', 'fill', 'new', 'drop', 'early_drop', 'gc_early_drop', 'timeouts', 'invalid',
+    'legit_packets', 'legit_dropped', 'attack_packets', 'attack_dropped', 'kernel_bytes',
+  ] as const;
+
+  /** Takes one sample at the current time. Rates are per interval (differences of counters). */
+  sample(timeUs: number): void {
+    const ct = this.ct;
+    const st = ct.stats;
+    let lp = 0, ld = 0, ap = 0, ad = 0;
+    for (const g of this.gens) {
+      if (g.cls === 2) { ap += g.outcomes.packets; ad += g.outcomes.dropped; } else { lp += g.outcomes.packets; ld += g.outcomes.dropped; }
+    }
+    const cum = [
+      st.allocated, st.drop, st.early_drop, st.gc_early_drop,
+      st.reaped_lookup + st.reaped_gc + st.reaped_early_drop, st.invalid, lp, ld, ap, ad,
+    ];
+    const d = cum.map((v, i) => v - (this.prev[i] ?? 0));
+    this.prev = cum;
+    const bytes = ct.kernelBytes();
+    this.rows.push([
+      timeUs / 1e6, ct.count, ct.max > 0 ? Math.round((ct.count / ct.max) * 1e6) / 1e6 : 0,
+      ...d, bytes,
+    ]);
+  }
+}

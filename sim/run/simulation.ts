@@ -1,0 +1,139 @@
+import { Conntrack, NF_DROP } from '../conntrack/conntrack.js';
+import { createConntrack } from '../conntrack/create.js';
+import { GcWorker } from '../conntrack/gc.js';
+import { Pkt } from '../conntrack/packet.js';
+import { CLASS_ATTACK, CLASS_LEGIT } from '../conntrack/stats.js';
+import { RngStreams } from '../core/rng.js';
+import { PRIO_GC, PRIO_PACKET, PRIO_SAMPLE, Scheduler } from '../core/scheduler.js';
+import type { Scenario } from '../scenario/scenario.js';
+import type { Generator, TrafficContext } from '../traffic/generator.js';
+import type { GeneratorKind } from '../traffic/registry.js';
+import { installPolicies, type Policy, type PolicyKind } from '../../policies/index.js';
+import { Metrics } from './metrics.js';
+
+const KIND_GC = 0;
+const KIND_SAMPLE = 1;
+const KIND_POLICY = 8;
+const KIND_GEN = 16;
+/** Policy events (keepalive probes) rank with the gc worker: after packets of the same instant. */
+const PRIO_POLICY = PRIO_GC;
+
+/** The generator and policy kinds a run may use (injected: the core does not import policies/). */
+export interface Registries {
+  generators: Readonly<Record<string, GeneratorKind>>;
+  policies: Readonly<Record<string, PolicyKind>>;
+}
+
+/**
+ * One run of a scenario: a conntrack instance, its gc worker, the traffic generators and the
+ * sampler on one event clock. Pure: no I/O; `run()` returns everything the writers need.
+ */
+export class Simulation implements TrafficContext {
+  readonly ct: Conntrack;
+  readonly gc: GcWorker;
+  readonly sched = new Scheduler();
+  readonly gens: Generator[];
+  readonly metrics: Metrics;
+  readonly policies: Policy[];
+  readonly pkt = new Pkt();
+  readonly endUs: number;
+  private readonly sampleUs: number;
+
+  constructor(readonly scenario: Scenario, readonly run: number, reg: Registries) {
+    const sc = scenario;
+    const streams = new RngStreams(sc.seed, run);
+    this.ct = createConntrack({
+      version: sc.kernel.version, hz: sc.kernel.hz, memory: sc.kernel.memory, sysctl: sc.sysctl,
+      seed: sc.seed, run, eventListener: false,
+      ...(sc.kernel.hashsize !== undefined ? { hashsize: sc.kernel.hashsize } : {}),
+    });
+    this.gc = new GcWorker(this.ct, sc.kernel.gc_buckets_per_ms);
+    this.endUs = sc.duration;
+    this.sampleUs = sc.sample_interval;
+    this.gens = sc.traffic.map((spec, index) => {
+      const kind = reg.generators[spec.kind];
+      if (!kind) throw new Error(`unknown generator kind ${spec.kind}`);
+      const label = spec.label ?? `${spec.kind}#${index}`;
+      return kind.create(spec, {
+        index, label, cls: spec.class === 'attack' ? CLASS_ATTACK : CLASS_LEGIT,
+        rng: streams.get(`traffic/${index}/${spec.kind}`), endUs: this.endUs,
+      });
+    });
+    this.policies = installPolicies(sc.policies, reg.policies, {
+      ct: this.ct,
+      rng: (name) => streams.get(name),
+      now: () => this.sched.now,
+      schedule: (index, at, arg) => this.sched.schedule(at, PRIO_POLICY, KIND_POLICY + index, arg),
+      endpointsAlive: (slot) => this.endpointsAlive(slot),
+    });
+    this.metrics = new Metrics(this.ct, this.gens);
+    this.ct.observer = this.metrics;
+  }
+
+  /**
+   * Whether both endpoints of an entry's flow would answer a probe: asks the generator that
+   * created it; flows of generators that do not say are alive unless they are attack traffic
+   * (spoofed sources never answer). Entries from captures count as alive.
+   */
+  endpointsAlive(slot: number): boolean {
+    const owner = this.ct.owner[slot]!;
+    if (owner === 0) return true;
+    const g = this.gens[owner - 1]!;
+    return g.endpointsAlive ? g.endpointsAlive(this.ct.flow[slot]!) : g.cls !== CLASS_ATTACK;
+  }
+
+  // TrafficContext
+  get now(): number {
+    return this.sched.now;
+  }
+  private current = 0;
+  schedule(at: number, arg: number): void {
+    this.sched.schedule(at, PRIO_PACKET, KIND_GEN + this.current, arg);
+  }
+  send(pkt: Pkt): number {
+    pkt.owner = this.current + 1;
+    this.ct.setNow(this.sched.now);
+    return this.ct.packetIn(pkt) === NF_DROP ? 0 : 1;
+  }
+
+  /**
+   * Runs to the scenario's end. `progress`, if given, is called 200 times along the way with the
+   * simulated time reached and the events dispatched (for a progress bar); it cannot affect the
+   * run, because the clock only stops at slice boundaries between events.
+   */
+  runToEnd(progress?: (simUs: number, events: number) => void): void {
+    const s = this.sched;
+    s.schedule(this.gc.firstRunUs(), PRIO_GC, KIND_GC, 0);
+    s.schedule(0, PRIO_SAMPLE, KIND_SAMPLE, 0);
+    for (const g of this.gens) {
+      this.current = g.index;
+      g.start(this);
+    }
+    const dispatch = (kind: number, arg: number): void => {
+      if (kind >= KIND_GEN) {
+        this.current = kind - KIND_GEN;
+        this.gens[this.current]!.fire(arg, this);
+      } else if (kind >= KIND_POLICY) {
+        this.policies[kind - KIND_POLICY]!.fire?.(arg);
+      } else if (kind === KIND_GC) {
+        s.schedule(this.gc.run(s.now), PRIO_GC, KIND_GC, 0);
+      } else {
+        this.metrics.sample(s.now);
+        const next = s.now + this.sampleUs;
+        if (next <= this.endUs) s.schedule(next, PRIO_SAMPLE, KIND_SAMPLE, 0);
+      }
+    };
+    if (!progress) {
+      s.runUntil(this.endUs, dispatch);
+    } else {
+      const slice = Math.max(1, Math.floor(this.endUs / 200));
+      let t = 0;
+      while (t < this.endUs) {
+        t = Math.min(this.endUs, t + slice);
+        s.runUntil(t, dispatch);
+        progress(t, s.eventsDispatched);
+      }
+    }
+    this.ct.setNow(this.endUs);
+  }
+}

@@ -1,0 +1,95 @@
+import { CONNTRACK_S_KEYS, CLASS_NAMES, REASON_NAMES, type CtStats } from '../conntrack/stats.js';
+import type { FlowOutcomes } from '../traffic/generator.js';
+import { LIFETIME_BOUNDS_S } from './metrics.js';
+import type { Simulation } from './simulation.js';
+
+const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
+const secs = (us: number): number | null => (us < 0 ? null : r6(us / 1e6));
+
+/** Outcome figures of a set of flows (one generator, or one class). */
+export function outcomeSummary(o: FlowOutcomes) {
+  const ended = o.succeeded + o.failed;
+  return {
+    started: o.started,
+    succeeded: o.succeeded,
+    failed: o.failed,
+    /** Succeeded / ended (flows still in flight at the end are not counted). */
+    success_rate: ended > 0 ? r6(o.succeeded / ended) : null,
+    broken: o.broken,
+    packets: o.packets,
+    dropped: o.dropped,
+    first_drop_s: secs(o.firstDropUs),
+  };
+}
+
+function addOutcomes(into: FlowOutcomes, o: FlowOutcomes): void {
+  into.started += o.started; into.succeeded += o.succeeded; into.failed += o.failed;
+  into.packets += o.packets; into.dropped += o.dropped; into.broken += o.broken;
+  if (o.firstDropUs >= 0 && (into.firstDropUs < 0 || o.firstDropUs < into.firstDropUs)) into.firstDropUs = o.firstDropUs;
+}
+
+/** `conntrack -S` counters by kernel name. */
+export function conntrackS(st: CtStats): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of CONNTRACK_S_KEYS) out[k] = st[k];
+  return out;
+}
+
+/** The simulator's own breakdown counters (everything in CtStats not in `conntrack -S`). */
+export function modelCounters(st: CtStats): Record<string, number> {
+  const out: Record<string, number> = {};
+  const skip = new Set<string>(CONNTRACK_S_KEYS);
+  for (const [k, v] of Object.entries(st)) if (!skip.has(k) && typeof v === 'number') out[k] = v;
+  return out;
+}
+
+/** The summary.json of one run: plain data, stable key order. */
+export function runSummary(sim: Simulation) {
+  const ct = sim.ct;
+  const m = sim.metrics;
+  const byClass: Record<string, FlowOutcomes> = {};
+  for (const g of sim.gens) {
+    const name = CLASS_NAMES[g.cls]!;
+    byClass[name] ??= { started: 0, succeeded: 0, failed: 0, packets: 0, dropped: 0, broken: 0, firstDropUs: -1 };
+    addOutcomes(byClass[name]!, g.outcomes);
+  }
+  const evictions: Record<string, Record<string, number>> = {};
+  m.evictions.forEach((perClass, reason) => {
+    const name = REASON_NAMES[reason]!;
+    evictions[name] ??= { total: 0, none: 0, legit: 0, attack: 0 };
+    perClass.forEach((n, c) => { evictions[name]![CLASS_NAMES[c]!]! += n; evictions[name]!.total! += n; });
+  });
+  const lifetimes: Record<string, number[]> = {};
+  m.lifetimes.forEach((h, c) => { lifetimes[CLASS_NAMES[c]!] = h; });
+  return {
+    scenario: sim.scenario.name,
+    seed: sim.scenario.seed,
+    run: sim.run,
+    duration_s: sim.endUs / 1e6,
+    kernel: { version: sim.scenario.kernel.version, hz: ct.hz },
+    table: {
+      nf_conntrack_max: ct.max,
+      nf_conntrack_buckets: ct.table.nbuckets,
+      final_count: ct.count,
+      peak_count: ct.peakCount,
+      peak_fill: ct.max > 0 ? r6(ct.peakCount / ct.max) : null,
+      /** First allocation that found the table full (early_drop or drop). */
+      first_full_s: secs(ct.firstFullUs),
+      /** First packet dropped because nothing could be evicted. */
+      first_table_full_s: secs(ct.firstDropUs),
+      bytes_per_entry: ct.entryBytes,
+      kernel_bytes_final: ct.kernelBytes(),
+      kernel_bytes_peak: ct.table.nbuckets * 8 + ct.peakCount * ct.entryBytes,
+    },
+    conntrack_S: conntrackS(ct.stats),
+    model: modelCounters(ct.stats),
+    evictions,
+    classes: Object.fromEntries(Object.entries(byClass).map(([k, v]) => [k, outcomeSummary(v)])),
+    generators: sim.gens.map((g) => ({ index: g.index, kind: g.kind, label: g.label, class: CLASS_NAMES[g.cls], ...outcomeSummary(g.outcomes) })),
+    policies: sim.policies.map((p) => ({ name: p.name, ...(p.counters?.() ?? {}) })),
+    lifetimes: { bounds_s: [...LIFETIME_BOUNDS_S], ...lifetimes },
+    events_dispatched: sim.sched.eventsDispatched,
+  };
+}
+
+export type RunSummary = ReturnType<typeof runSummary>;
