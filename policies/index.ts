@@ -1,0 +1,28 @@
+import { adaptiveTimeoutPolicy } from './adaptive-timeout.js';
+import { keepalivePolicy } from './keepalive.js';
+import { kernelPolicy } from './kernel.js';
+import { l4AwarePolicy } from './l4-aware.js';
+import { lruPolicy } from './lru.js';
+import { nonePolicy } from './none.js';
+import type { PolicyKind } from './policy.js';
+import { randomPolicy } from './random.js';
+import { softTimeoutPolicy } from './soft-timeout.js';
+import { thresholdTimeoutPolicy } from './threshold-timeout.js';
+import { timeoutPolicyPolicy } from './timeout-policy.js';
+
+export type { Policy, PolicyContext, PolicyHooks, PolicyKind } from './policy.js';
+export { installPolicies, type StackEnv } from './stack.js';
+
+/** Every built-in policy by name (the order `ctsim list` shows). */
+export const POLICIES: Record<string, PolicyKind> = {
+  kernel: kernelPolicy,
+  none: nonePolicy,
+  'l4-aware': l4AwarePolicy,
+  'soft-timeout': softTimeoutPolicy,
+  'adaptive-timeout': adaptiveTimeoutPolicy,
+  'threshold-timeout': thresholdTimeoutPolicy,
+  keepalive: keepalivePolicy,
+  'timeout-policy': timeoutPolicyPolicy,
+  lru: lruPolicy,
+  random: randomPolicy,
+};
