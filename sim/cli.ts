@@ -8,13 +8,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { scenarioJsonSchema } from './scenario/json-schema.js';
-import { collect, ctsimVersion, loadScenarioFile, packageRoot, SCENARIO_REGISTRY, toJson } from './cli/common.js';
+import { collect, ctsimVersion, packageRoot, SCENARIO_REGISTRY, toJson } from './cli/common.js';
 import { EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, InputError } from './cli/errors.js';
 import { writeFileAtomic } from './cli/io.js';
+import { formatComparison, registerCompare, runCompare } from './cli/compare-command.js';
 import { registerList } from './cli/list-command.js';
 import { registerReplay } from './cli/replay-command.js';
-import { formatRunSummary, overridesFrom, registerRun, runScenario, type SimOptions } from './cli/run-command.js';
+import { registerRun, type SimOptions } from './cli/run-command.js';
 import { registerValidate } from './cli/validate-command.js';
+
+/** The policies `ctsim start` compares on the flagship scenario. */
+export const FLAGSHIP_POLICIES = 'kernel,l4-aware,soft-timeout,adaptive-timeout,keepalive';
 
 const EXIT_HELP = `
 Exit codes: 0 ok, 1 run failed (a bug or a crashing user policy), 2 bad input (scenario, capture,
@@ -29,12 +33,14 @@ export function buildProgram(): Command {
     .addOption(new Option('--seed <n>', 'override the scenario seed'))
     .addOption(new Option('--out <dir>', 'results directory (default: results/ in the ctsim folder)'))
     .addOption(new Option('--set <path=value>', 'override a scenario field, e.g. sysctl.nf_conntrack_max=65536 (repeatable)').argParser(collect))
+    .addOption(new Option('--policy <file>', 'load a user policy module (repeatable); use it by its path or base name').argParser(collect))
     .option('--json', 'machine-readable output on stdout')
     .option('--quiet', 'no progress bar and no summary')
     .showHelpAfterError()
     .addHelpText('after', `
 Examples:
-  $ ctsim start                                  # the flagship scenario on built-in defaults
+  $ ctsim start                                  # the flagship policy comparison on built-in defaults
+  $ ctsim compare mixed --policies kernel,l4-aware  # identical traffic through several policies
   $ ctsim run scenarios/syn-flood-vs-web.yaml    # a scenario file → results/
   $ ctsim replay capture.pcap --idle 75 --json   # a packet capture through the model
   $ ctsim list                                   # scenarios, generators, policies
@@ -43,21 +49,23 @@ ${EXIT_HELP}`);
   registerValidate(program);
   registerList(program);
   registerReplay(program);
+  registerCompare(program);
 
   program
     .command('start')
-    .description('run the flagship scenario (scenarios/mixed.yaml) on built-in defaults and print a summary')
+    .description('the flagship comparison: scenarios/mixed.yaml through the main policies, on built-in defaults')
+    .option('--runs <n>', 'runs per policy', '1')
     .addHelpText('after', `
+Runs: ctsim compare scenarios/mixed.yaml --policies ${FLAGSHIP_POLICIES}
+
 Examples:
   $ npm start
-  $ ctsim start --seed 3 --json`)
+  $ ctsim start --runs 3 --json`)
     .action(async (_o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<SimOptions>();
-      const sc = loadScenarioFile(join(packageRoot(), 'scenarios', 'mixed.yaml'), overridesFrom(o));
-      for (const r of await runScenario(sc, process.argv.slice(2), o)) {
-        if (o.json) process.stdout.write(toJson(r.summary));
-        else process.stdout.write(formatRunSummary(r.summary, r.dir));
-      }
+      const o = cmd.optsWithGlobals<SimOptions & { runs: string }>();
+      const { comparison, dir } = await runCompare(join(packageRoot(), 'scenarios', 'mixed.yaml'), { ...o, policies: FLAGSHIP_POLICIES });
+      if (o.json) process.stdout.write(toJson(comparison));
+      else process.stdout.write(formatComparison(comparison) + `→ ${dir}\n`);
     });
 
   program

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { POLICIES } from '../../policies/index.js';
+import { POLICIES, type PolicyKind } from '../../policies/index.js';
+import { loadUserPolicy, policyPathsIn } from './user-policy.js';
 import { formatIssue, loadScenario } from '../scenario/load.js';
 import type { Scenario, ScenarioRegistry } from '../scenario/scenario.js';
 import { GENERATORS } from '../traffic/registry.js';
 import type { Registries } from '../run/simulation.js';
-import { InputError, } from './errors.js';
+import { InputError } from './errors.js';
 import { readInputFile } from './io.js';
 
 /** The repository (package) root, from this module's location (dist/sim/cli/ or sim/cli/). */
@@ -29,11 +30,30 @@ export const SCENARIO_REGISTRY: ScenarioRegistry = { generators: GENERATORS, pol
 export const REGISTRIES: Registries = { generators: GENERATORS, policies: POLICIES };
 
 /** Reads and validates a scenario file; bad input becomes an InputError listing every issue. */
-export function loadScenarioFile(path: string, overrides: readonly string[]): Scenario {
+export function loadScenarioFile(path: string, overrides: readonly string[], reg: Registries = REGISTRIES): Scenario {
   const text = readInputFile(path, 'scenario file').toString('utf8');
-  const r = loadScenario(text, path, SCENARIO_REGISTRY, overrides);
+  const r = loadScenario(text, path, reg, overrides);
   if (!r.ok) throw new InputError(r.issues.map(formatIssue));
   return r.scenario;
+}
+
+/**
+ * The registries for a command: the built-in generators and policies plus user policy modules
+ * named with `--policy FILE` (registered under the path as given and under the file's base
+ * name) and those a scenario names by path.
+ */
+export async function registriesFor(policyFiles: readonly string[], scenarioPaths: readonly string[] = []): Promise<Registries> {
+  const policies: Record<string, PolicyKind> = { ...POLICIES };
+  for (const f of policyFiles) {
+    const k = await loadUserPolicy(f);
+    policies[f] = k;
+    policies[basename(f).replace(/\.m?js$/, '')] = k;
+  }
+  for (const sp of scenarioPaths) {
+    if (!existsSync(sp)) continue;
+    for (const { name, path } of policyPathsIn(readFileSync(sp, 'utf8'), sp)) policies[name] ??= await loadUserPolicy(path);
+  }
+  return { generators: GENERATORS, policies };
 }
 
 /** Stable JSON: object keys in insertion order (our objects are built in a fixed order). */

@@ -5,7 +5,8 @@ import type { Scenario } from '../scenario/scenario.js';
 import { Metrics } from '../run/metrics.js';
 import { Simulation } from '../run/simulation.js';
 import { runSummary, type RunSummary } from '../run/summary.js';
-import { ctsimVersion, loadScenarioFile, packageRoot, REGISTRIES, resolveScenarioArg, sha256, toJson } from './common.js';
+import { ctsimVersion, loadScenarioFile, packageRoot, REGISTRIES, registriesFor, resolveScenarioArg, sha256, toJson } from './common.js';
+import type { Registries } from '../run/simulation.js';
 import { AtomicDir } from './io.js';
 import { makeProgress } from './progress.js';
 
@@ -17,6 +18,7 @@ export interface RunOutputs {
 /** The options every simulating command shares. */
 export interface SimOptions {
   seed?: string;
+  policy?: string[];
   out?: string;
   set?: string[];
   json?: boolean;
@@ -39,12 +41,12 @@ export async function timeseriesCsv(rows: number[][]): Promise<string> {
  * Runs every run of a scenario and writes results/<scenario>/s<seed>-r<run>/ atomically.
  * Returns the outputs (for printing and for tests).
  */
-export async function runScenario(sc: Scenario, argv: readonly string[], opts: SimOptions): Promise<RunOutputs[]> {
+export async function runScenario(sc: Scenario, argv: readonly string[], opts: SimOptions, reg: Registries = REGISTRIES): Promise<RunOutputs[]> {
   const outRoot = opts.out ?? join(packageRoot(), 'results');
   const resolved = toJson(sc);
   const outs: RunOutputs[] = [];
   for (let run = 0; run < sc.runs; run++) {
-    const sim = new Simulation(sc, run, REGISTRIES);
+    const sim = new Simulation(sc, run, reg);
     const bar = makeProgress(`${sc.name} run ${run}`, sim.endUs, opts.quiet === true || opts.json === true);
     sim.runToEnd(bar);
     bar.stop();
@@ -104,11 +106,13 @@ Examples:
   $ ctsim run scenarios/dns-under-load.yaml --json | jq .table`)
     .action(async (files: string[], _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<SimOptions>();
+      const paths = files.map(resolveScenarioArg);
+      const reg = await registriesFor(o.policy ?? [], paths);
       // validate every file before running any, so bad input writes nothing
-      const scs = files.map((f) => loadScenarioFile(resolveScenarioArg(f), overridesFrom(o)));
+      const scs = paths.map((f) => loadScenarioFile(f, overridesFrom(o), reg));
       const all: RunSummary[] = [];
       for (const sc of scs) {
-        for (const r of await runScenario(sc, process.argv.slice(2), o)) {
+        for (const r of await runScenario(sc, process.argv.slice(2), o, reg)) {
           all.push(r.summary);
           if (!o.json && !o.quiet) process.stdout.write(formatRunSummary(r.summary, r.dir));
         }

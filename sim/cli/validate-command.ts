@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { InputError } from './errors.js';
-import { loadScenarioFile, resolveScenarioArg, toJson } from './common.js';
+import { loadScenarioFile, registriesFor, resolveScenarioArg, toJson } from './common.js';
 
 export function registerValidate(program: Command): void {
   program
@@ -13,13 +13,14 @@ Prints one line per problem: file:line: path: what was expected.
 Examples:
   $ ctsim validate scenarios/*.yaml
   $ ctsim validate my.yaml --set traffic[0].rate=5000`)
-    .action((files: string[], _o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<{ set?: string[]; json?: boolean; quiet?: boolean }>();
+    .action(async (files: string[], _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ set?: string[]; json?: boolean; quiet?: boolean; policy?: string[] }>();
+      const reg = await registriesFor(o.policy ?? [], files.map(resolveScenarioArg));
       const problems: string[] = [];
       const report: { file: string; ok: boolean; issues: string[] }[] = [];
       for (const f of files) {
         try {
-          loadScenarioFile(resolveScenarioArg(f), o.set ?? []);
+          loadScenarioFile(resolveScenarioArg(f), o.set ?? [], reg);
           report.push({ file: f, ok: true, issues: [] });
         } catch (e) {
           if (!(e instanceof InputError)) throw e;

@@ -1,5 +1,6 @@
 import type { Conntrack, ConntrackObserver } from '../conntrack/conntrack.js';
-import { CLASS_NAMES, REASON_NAMES } from '../conntrack/stats.js';
+import { IPS_ASSURED } from '../conntrack/constants.js';
+import { CLASS_NAMES, REASON_EARLY_DROP, REASON_NAMES, REASON_TCP_REOPEN, REASON_TCP_RST } from '../conntrack/stats.js';
 import type { Generator } from '../traffic/generator.js';
 
 /** Lifetime histogram bucket upper bounds, seconds (the last bucket is open). */
@@ -15,13 +16,24 @@ export class Metrics implements ConntrackObserver {
   /** lifetimes[class][bucket] of destroyed confirmed entries. */
   readonly lifetimes: number[][] = CLASS_NAMES.map(() => new Array<number>(LIFETIME_BOUNDS_S.length + 1).fill(0));
   readonly rows: number[][] = [];
+  /** Entries confirmed, per class (attack entries admitted = confirmed[attack]). */
+  readonly confirmedByClass: number[] = CLASS_NAMES.map(() => 0);
+  /** ASSURED entries removed for a reason other than their timeout, per class. */
+  readonly assuredEvicted: number[] = CLASS_NAMES.map(() => 0);
   private prev: number[] = [];
 
   constructor(private readonly ct: Conntrack, private readonly gens: readonly Generator[]) {}
 
+  confirmed(slot: number): void {
+    this.confirmedByClass[this.ct.cls[slot]!]!++;
+  }
+
   destroyed(slot: number, reason: number): void {
     const cls = this.ct.cls[slot]!;
     this.evictions[reason]![cls]!++;
+    if (reason >= REASON_EARLY_DROP && reason !== REASON_TCP_RST && reason !== REASON_TCP_REOPEN && (this.ct.table.status[slot]! & IPS_ASSURED) !== 0) {
+      this.assuredEvicted[cls]!++;
+    }
     const lifeS = ((this.ct.now32 - this.ct.born[slot]!) | 0) / this.ct.hz;
     let b = 0;
     while (b < LIFETIME_BOUNDS_S.length && lifeS > LIFETIME_BOUNDS_S[b]!) b++;

@@ -90,8 +90,11 @@ export class Simulation implements TrafficContext {
   schedule(at: number, arg: number): void {
     this.sched.schedule(at, PRIO_PACKET, KIND_GEN + this.current, arg);
   }
+  /** Time (µs) of the last attack-class packet sent, -1 if none. */
+  lastAttackUs = -1;
   send(pkt: Pkt): number {
     pkt.owner = this.current + 1;
+    if (pkt.cls === CLASS_ATTACK) this.lastAttackUs = this.sched.now;
     this.ct.setNow(this.sched.now);
     return this.ct.packetIn(pkt) === NF_DROP ? 0 : 1;
   }

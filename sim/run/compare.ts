@@ -1,0 +1,104 @@
+import type { PolicySpec, Scenario } from '../scenario/scenario.js';
+import { CLASS_LEGIT } from '../conntrack/stats.js';
+import { Simulation, type Registries } from './simulation.js';
+import { runSummary } from './summary.js';
+
+/** One policy stack of a comparison: a label and the policies it installs. */
+export interface PolicyArm {
+  label: string;
+  policies: PolicySpec[];
+}
+
+/** The per-run metrics a comparison reports, in column order. */
+export const COMPARE_METRICS = [
+  'legit_success_rate', 'legit_failed', 'legit_broken', 'legit_dropped_packets', 'attack_entries_admitted',
+  'legit_assured_evicted', 'time_to_first_drop_s', 'recovery_s', 'peak_count', 'peak_fill',
+  'evicted_early_drop', 'evicted_gc_95', 'evicted_policy', 'evicted_probe', 'evicted_timeout',
+  'probe_packets', 'kernel_bytes_peak',
+] as const;
+export type CompareMetric = (typeof COMPARE_METRICS)[number];
+
+/**
+ * Runs one arm for one run and extracts the comparison metrics. Recovery is the time from the
+ * last attack packet until a sample shows the table below 95% of nf_conntrack_max (null when
+ * there was no attack, the table never filled, or it did not recover before the end).
+ */
+export function armRun(sc: Scenario, arm: PolicyArm, run: number, reg: Registries): Record<CompareMetric, number | null> {
+  const sim = new Simulation({ ...sc, policies: arm.policies }, run, reg);
+  sim.runToEnd();
+  const s = runSummary(sim);
+  const legit = s.classes['legit'];
+  let firstLegitDrop = -1;
+  for (const g of sim.gens) if (g.cls === CLASS_LEGIT && g.outcomes.firstDropUs >= 0 && (firstLegitDrop < 0 || g.outcomes.firstDropUs < firstLegitDrop)) firstLegitDrop = g.outcomes.firstDropUs;
+  let recovery: number | null = null;
+  if (sim.lastAttackUs >= 0 && sim.ct.peakCount >= sim.ct.max) {
+    const lim = 0.95 * sim.ct.max;
+    const row = sim.metrics.rows.find((r) => r[0]! * 1e6 >= sim.lastAttackUs && r[1]! < lim);
+    if (row) recovery = Math.round((row[0]! - sim.lastAttackUs / 1e6) * 1e6) / 1e6;
+  }
+  const ev = s.evictions;
+  const probes = s.policies.reduce((a, p) => a + (((p as Record<string, unknown>)['probes_sent'] as number | undefined) ?? 0) + (((p as Record<string, unknown>)['probe_answers'] as number | undefined) ?? 0), 0);
+  return {
+    legit_success_rate: legit?.success_rate ?? null,
+    legit_failed: legit?.failed ?? 0,
+    legit_broken: legit?.broken ?? 0,
+    legit_dropped_packets: legit?.dropped ?? 0,
+    attack_entries_admitted: s.entries_admitted['attack'] ?? 0,
+    legit_assured_evicted: s.assured_evicted['legit'] ?? 0,
+    time_to_first_drop_s: firstLegitDrop < 0 ? null : firstLegitDrop / 1e6,
+    recovery_s: recovery,
+    peak_count: s.table.peak_count,
+    peak_fill: s.table.peak_fill,
+    evicted_early_drop: ev['early_drop']?.total ?? 0,
+    evicted_gc_95: ev['gc_95']?.total ?? 0,
+    evicted_policy: ev['policy']?.total ?? 0,
+    evicted_probe: ev['probe']?.total ?? 0,
+    evicted_timeout: ev['timeout']?.total ?? 0,
+    probe_packets: probes,
+    kernel_bytes_peak: s.table.kernel_bytes_peak,
+  };
+}
+
+/** Two-sided 95% Student t quantiles for 1..30 degrees of freedom (then 1.96). */
+const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
+  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+/** Mean and 95% confidence half-width of the non-null values (half-width null for n < 2). */
+export function meanCi(xs: readonly (number | null)[]): { mean: number | null; ci95: number | null; n: number } {
+  const v = xs.filter((x): x is number => x !== null);
+  const n = v.length;
+  if (n === 0) return { mean: null, ci95: null, n };
+  const mean = v.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean, ci95: null, n };
+  const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+  const t = T95[n - 2] ?? 1.96;
+  return { mean, ci95: (t * sd) / Math.sqrt(n), n };
+}
+
+export interface Comparison {
+  scenario: string;
+  seed: number;
+  runs: number;
+  arms: { label: string; policies: PolicySpec[]; perRun: Record<CompareMetric, number | null>[]; stats: Record<CompareMetric, ReturnType<typeof meanCi>> }[];
+}
+
+/**
+ * Replays identical traffic through each arm: the same seed and run index give the same
+ * generator substreams and hash key, so differences between arms are the policies' alone.
+ */
+export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries, onRun?: (arm: string, run: number) => void): Comparison {
+  return {
+    scenario: sc.name,
+    seed: sc.seed,
+    runs,
+    arms: arms.map((arm) => {
+      const perRun: Record<CompareMetric, number | null>[] = [];
+      for (let r = 0; r < runs; r++) {
+        onRun?.(arm.label, r);
+        perRun.push(armRun(sc, arm, r, reg));
+      }
+      const stats = Object.fromEntries(COMPARE_METRICS.map((m) => [m, meanCi(perRun.map((x) => x[m]))])) as Record<CompareMetric, ReturnType<typeof meanCi>>;
+      return { label: arm.label, policies: arm.policies, perRun, stats };
+    }),
+  };
+}
