@@ -109,7 +109,7 @@ test.serial('list names every generator and policy', async (t) => {
   const r = await capture(['list', '--json']);
   t.is(r.code, 0);
   const l = JSON.parse(r.out);
-  t.deepEqual(l.generators.map((g: { name: string }) => g.name), ['syn-flood', 'tcp-clients', 'udp-request-response']);
+  t.deepEqual(l.generators.map((g: { name: string }) => g.name), ['syn-flood', 'tcp-clients', 'udp-request-response', 'idle-nat-flows', 'icmp', 'port-scan', 'capture']);
   t.true(l.policies.some((p: { name: string }) => p.name === 'kernel'));
   t.true(l.scenarios.some((s: { name: string }) => s.name === 'mixed'));
 });

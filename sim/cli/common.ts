@@ -34,6 +34,15 @@ export function loadScenarioFile(path: string, overrides: readonly string[], reg
   const text = readInputFile(path, 'scenario file').toString('utf8');
   const r = loadScenario(text, path, reg, overrides);
   if (!r.ok) throw new InputError(r.issues.map(formatIssue));
+  const seen = new Map<string, number>();
+  const dups: string[] = [];
+  r.scenario.traffic.forEach((t, i) => {
+    if (t.label === undefined) return;
+    const j = seen.get(t.label);
+    if (j !== undefined) dups.push(`${path}: traffic[${i}].label: "${t.label}" is already the label of traffic[${j}]; labels name random substreams and must be unique`);
+    else seen.set(t.label, i);
+  });
+  if (dups.length > 0) throw new InputError(dups);
   return r.scenario;
 }
 

@@ -56,7 +56,9 @@ export class Simulation implements TrafficContext {
       const label = spec.label ?? `${spec.kind}#${index}`;
       return kind.create(spec, {
         index, label, cls: spec.class === 'attack' ? CLASS_ATTACK : CLASS_LEGIT,
-        rng: streams.get(`traffic/${index}/${spec.kind}`), endUs: this.endUs,
+        // a labelled generator's stream is named by its label, so inserting another generator
+        // anywhere in the list leaves its draws unchanged (labels are unique, checked at load)
+        rng: streams.get(spec.label !== undefined ? `traffic/label/${spec.label}` : `traffic/${index}/${spec.kind}`), endUs: this.endUs,
       });
     });
     this.policies = installPolicies(sc.policies, reg.policies, {

@@ -1,0 +1,156 @@
+import { IP_CT_ESTABLISHED_REPLY, IP_CT_RELATED_REPLY } from '../conntrack/conntrack.js';
+import { IPPROTO_ICMP, IPPROTO_UDP } from '../conntrack/constants.js';
+import { ephemeralPort, randomIn, type Prefix } from './addresses.js';
+import { FlowPool } from './flow-pool.js';
+import { BaseGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { makeDelay, type DelaySampler } from './path.js';
+import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
+import type { DelaySpec } from './schema-types.js';
+
+export interface IcmpParams {
+  /**
+   * `echo`: ping (`count` requests `interval` apart, each answered unless lost); `unreachable`:
+   * a UDP probe to a closed port answered by ICMP port unreachable; `time-exceeded`: a
+   * traceroute probe answered by ICMP time exceeded from a router on the path.
+   */
+  mode: 'echo' | 'unreachable' | 'time-exceeded';
+  rate: RateSpec;
+  arrival: ArrivalKind;
+  clients: Prefix;
+  server: Prefix;
+  /** Router answering time-exceeded probes. */
+  router: Prefix;
+  /** Destination port of the UDP probes (traceroute's 33434). */
+  port: number;
+  startUs: number;
+  stopUs: number;
+  clientRtt: DelaySpec;
+  serverRtt: DelaySpec;
+  count: number;
+  intervalUs: number;
+  loss: number;
+}
+
+const ICMP_ECHOREPLY = 0, ICMP_DEST_UNREACH = 3, ICMP_PORT_UNREACH = 3, ICMP_ECHO = 8, ICMP_TIME_EXCEEDED = 11;
+const REQUEST = 0, REPLY = 1;
+const NEXT_ARRIVAL = -1;
+
+/**
+ * ICMP: echo request/reply flows (one entry per echo id, 30 s, never ASSURED, §6.1), and ICMP
+ * errors whose embedded header is a live flow's packet (attached to its entry as RELATED, no
+ * entry of their own). A reply or error that finds no entry does not reach the client: the flow
+ * counts as broken and failed.
+ */
+export class Icmp extends BaseGenerator {
+  readonly kind = 'icmp';
+  private readonly p: IcmpParams;
+  private readonly arrivals: Arrivals;
+  private readonly cRtt: DelaySampler;
+  private readonly sRtt: DelaySampler;
+  private readonly pool = new FlowPool();
+
+  constructor(init: GeneratorInit<IcmpParams>) {
+    super(init);
+    const p = init.params;
+    this.p = { ...p, stopUs: Math.min(p.stopUs, init.endUs) };
+    this.arrivals = new Arrivals(p.rate, p.arrival, p.startUs, this.p.stopUs, this.arng);
+    this.cRtt = makeDelay(p.clientRtt);
+    this.sRtt = makeDelay(p.serverRtt);
+  }
+
+  start(ctx: TrafficContext): void {
+    const t = this.arrivals.first();
+    if (t >= 0) ctx.schedule(Math.max(t, ctx.now), NEXT_ARRIVAL);
+  }
+
+  fire(arg: number, ctx: TrafficContext): void {
+    if (arg === NEXT_ARRIVAL) return this.arrival(ctx);
+    if (this.pool.step[arg] === REQUEST) this.request(arg, ctx);
+    else this.reply(arg, ctx);
+  }
+
+  private arrival(ctx: TrafficContext): void {
+    const p = this.p, rng = this.arng, f = this.pool;
+    const id = f.alloc();
+    f.cAddr[id] = randomIn(p.clients, rng);
+    f.sAddr[id] = randomIn(p.server, rng);
+    f.cPort[id] = p.mode === 'echo' ? rng.below(65536) : ephemeralPort(rng); // echo id or UDP source port
+    f.sPort[id] = p.mode === 'time-exceeded' ? randomIn(p.router, rng) : 0; // the answering router
+    f.cRtt[id] = this.cRtt(rng);
+    f.sRtt[id] = this.sRtt(rng);
+    f.serial[id] = this.openFlow();
+    f.c[id] = p.mode === 'echo' ? p.count : 1;
+    this.outcomes.started++;
+    this.request(id, ctx);
+    const next = this.arrivals.next(ctx.now);
+    if (next >= 0) ctx.schedule(next, NEXT_ARRIVAL);
+  }
+
+  private request(id: number, ctx: TrafficContext): void {
+    const p = this.p, f = this.pool;
+    if (p.mode === 'echo') {
+      const pkt = this.head(ctx, IPPROTO_ICMP, f.serial[id]!);
+      pkt.src = f.cAddr[id]!; pkt.dst = f.sAddr[id]!; pkt.sport = f.cPort[id]!; pkt.dport = ICMP_ECHO << 8;
+      pkt.len = 84;
+    } else {
+      const pkt = this.head(ctx, IPPROTO_UDP, f.serial[id]!);
+      pkt.src = f.cAddr[id]!; pkt.sport = f.cPort[id]!; pkt.dst = f.sAddr[id]!; pkt.dport = p.port;
+      pkt.len = 60;
+    }
+    const v = sendCounted(ctx, this.outcomes);
+    f.t[id] = ctx.now;
+    f.c[id]--;
+    if (v === 0) f.a[id]++; // requests dropped by the firewall
+    if (v !== 0 && (p.mode !== 'echo' || this.rng.uniform() >= p.loss)) {
+      f.step[id] = REPLY;
+      ctx.schedule(ctx.now + f.sRtt[id]!, id);
+      return;
+    }
+    this.nextRequest(id, ctx);
+  }
+
+  private reply(id: number, ctx: TrafficContext): void {
+    const p = this.p, f = this.pool;
+    if (p.mode === 'echo') {
+      const pkt = this.head(ctx, IPPROTO_ICMP, f.serial[id]!);
+      pkt.src = f.sAddr[id]!; pkt.dst = f.cAddr[id]!; pkt.sport = f.cPort[id]!; pkt.dport = ICMP_ECHOREPLY << 8;
+      pkt.len = 84;
+    } else {
+      // the error carries the probe's own header (as sent, not inverted)
+      const pkt = this.head(ctx, IPPROTO_ICMP, f.serial[id]!);
+      const te = p.mode === 'time-exceeded';
+      pkt.src = te ? f.sPort[id]! : f.sAddr[id]!;
+      pkt.dst = f.cAddr[id]!;
+      pkt.dport = te ? ICMP_TIME_EXCEEDED << 8 : (ICMP_DEST_UNREACH << 8) | ICMP_PORT_UNREACH;
+      pkt.innerValid = true; pkt.innerProto = IPPROTO_UDP;
+      pkt.innerSrc = f.cAddr[id]!; pkt.innerDst = f.sAddr[id]!; pkt.innerSport = f.cPort[id]!; pkt.innerDport = p.port;
+      pkt.len = 56;
+    }
+    sendCounted(ctx, this.outcomes);
+    const want = p.mode === 'echo' ? IP_CT_ESTABLISHED_REPLY : IP_CT_RELATED_REPLY;
+    if (ctx.ct.lastCtinfo !== want) {
+      this.outcomes.broken++;
+      this.outcomes.failed++;
+      return this.end(id);
+    }
+    this.nextRequest(id, ctx);
+  }
+
+  private nextRequest(id: number, ctx: TrafficContext): void {
+    const f = this.pool;
+    if (f.c[id]! > 0) {
+      f.step[id] = REQUEST;
+      ctx.schedule(Math.max(ctx.now, f.t[id]! + this.p.intervalUs), id);
+      return;
+    }
+    const sent = this.p.mode === 'echo' ? this.p.count : 1;
+    if (f.a[id]! >= sent) this.outcomes.failed++;
+    else this.outcomes.succeeded++;
+    this.end(id);
+  }
+
+  private end(id: number): void {
+    this.closeFlow(this.pool.serial[id]!);
+    this.pool.release(id);
+  }
+}

@@ -1,0 +1,230 @@
+import { validateDistribution, type Distribution } from '../core/distributions.js';
+import {
+  arr, bool, duration, fail, formatPath, isMapping, literal, make, num, obj, union,
+  type Issue, type Path, type Schema,
+} from '../scenario/schema-dsl.js';
+import { parsePrefix, type Prefix, type SourceSpec } from './addresses.js';
+import { MAX_RATE, type RateSpec } from './rate.js';
+
+/** An IPv4 address or prefix ("10.1.0.0/16") as a schema. */
+export function prefix(opts: { default?: string; doc?: string } = {}) {
+  return make<Prefix, string>(opts, 'an IPv4 address or prefix like "10.1.0.0/16"',
+    () => ({ type: 'string', pattern: '^\\d+\\.\\d+\\.\\d+\\.\\d+(/\\d+)?$' }),
+    (v: unknown, path: Path, issues: Issue[]) => {
+      if (typeof v !== 'string') return fail(issues, path, `expected an IPv4 address or prefix like "10.1.0.0/16", got ${JSON.stringify(v)}`);
+      const p = parsePrefix(v);
+      return typeof p === 'string' ? fail(issues, path, p) : p;
+    });
+}
+
+/**
+ * A distribution (`{ dist: exponential, mean: 2 }`, …) in the unit the field documents.
+ * A bare number is shorthand for a constant. `max` bounds the mean (e.g. sizes, probabilities).
+ */
+export function distribution(opts: { default?: unknown; doc?: string; nonNegative?: boolean } = {}) {
+  return make<Distribution, unknown>(opts, 'a distribution such as { dist: exponential, mean: 2 }',
+    () => ({
+      oneOf: [
+        { type: 'number' },
+        { type: 'object', required: ['dist'], properties: { dist: { enum: ['constant', 'uniform', 'exponential', 'normal', 'lognormal', 'pareto', 'empirical'] } } },
+      ],
+    }),
+    (v: unknown, path: Path, issues: Issue[]) => {
+      if (typeof v === 'number') v = { dist: 'constant', value: v };
+      const r = validateDistribution(v, formatPath(path), { nonNegative: opts.nonNegative ?? true });
+      if (r.ok) return r.value as Distribution;
+      for (const i of r.issues) issues.push({ path: i.path, at: path, message: i.message });
+      return undefined;
+    });
+}
+
+const rateNum = (o: { min?: number; exclusiveMin?: number; default?: number; doc?: string }) =>
+  num({ ...o, max: MAX_RATE, doc: o.doc ?? 'events per second' });
+
+const SHAPES = {
+  constant: obj({ shape: literal('constant'), rate: rateNum({ exclusiveMin: 0 }) }, { doc: 'fixed rate, exact spacing' }),
+  poisson: obj({ shape: literal('poisson'), rate: rateNum({ exclusiveMin: 0 }) }, { doc: 'fixed rate, exponential gaps' }),
+  ramp: obj({
+    shape: literal('ramp'),
+    from: rateNum({ min: 0, default: 0, doc: 'rate at start (events/s)' }),
+    to: rateNum({ min: 0, doc: 'rate reached after `over` and kept (events/s)' }),
+    over: duration({ exclusiveMin: 0, doc: 'length of the ramp' }),
+  }, { doc: 'linear ramp, then constant' }),
+  'on-off': obj({
+    shape: literal('on-off'),
+    rate: rateNum({ exclusiveMin: 0, doc: 'rate while on (events/s)' }),
+    on: duration({ exclusiveMin: 0, doc: 'length of each burst' }),
+    off: duration({ exclusiveMin: 0, doc: 'pause between bursts' }),
+    off_rate: rateNum({ min: 0, default: 0, doc: 'rate while off (events/s)' }),
+  }, { doc: 'bursts: on for `on`, off for `off`, repeating' }),
+  piecewise: obj({
+    shape: literal('piecewise'),
+    steps: arr(obj({ at: duration({ doc: 'offset from the generator start' }), rate: rateNum({ min: 0 }) }), { minItems: 1 }),
+    interpolate: bool({ default: false, doc: 'linear between steps instead of a step function' }),
+  }, { doc: 'rate by time: each step holds until the next' }),
+};
+const SHAPE_UNION = union('shape', SHAPES, { what: 'rate shape' });
+
+/**
+ * A `rate`: events per second as a number (spaced by the generator's `arrival`), or a shape
+ * `{ shape: constant|poisson|ramp|on-off|piecewise, … }` whose times count from the generator's
+ * `start`.
+ */
+export function rate(opts: { default?: number; doc?: string } = {}): Schema<RateSpec, unknown> {
+  const n = rateNum({ exclusiveMin: 0 });
+  const expects = `a rate (events/s, ${n.expects}) or a mapping with "shape"`;
+  return make<RateSpec, unknown>(opts, expects,
+    () => ({ anyOf: [n.toJsonSchema(), SHAPE_UNION.toJsonSchema()] }),
+    (v, path, issues) => {
+      if (typeof v === 'number') {
+        const r = n.validate(v, path, issues);
+        return r === undefined ? undefined : { shape: 'number', rate: r };
+      }
+      if (!isMapping(v)) return fail(issues, path, `expected ${expects}, got ${JSON.stringify(v)}`);
+      const r = SHAPE_UNION.validate(v, path, issues) as RateSpec | undefined;
+      if (r === undefined) return undefined;
+      if (r.shape === 'ramp' && r.from === 0 && r.to === 0) return fail(issues, [...path, 'to'], 'a ramp from 0 to 0 sends nothing');
+      if (r.shape === 'piecewise') {
+        for (let i = 1; i < r.steps.length; i++) {
+          if (r.steps[i]!.at <= r.steps[i - 1]!.at) return fail(issues, [...path, 'steps', i, 'at'], 'steps must be in increasing order of `at`');
+        }
+        if (r.steps.every((s) => s.rate === 0)) return fail(issues, [...path, 'steps'], 'every step has rate 0: nothing would be sent');
+      }
+      return r;
+    });
+}
+
+/** A delay: a duration (`"20ms"`, or seconds as a number), or a distribution in milliseconds. */
+export type DelaySpec = { us: number } | { dist: Distribution };
+
+export function delay(opts: { default?: string; doc?: string } = {}): Schema<DelaySpec, unknown> {
+  const d = duration();
+  const dist = distribution();
+  const expects = 'a duration like "20ms" or a distribution in ms such as { dist: lognormal, median: 20, p95: 80 }';
+  return make<DelaySpec, unknown>(opts, expects,
+    () => ({ anyOf: [d.toJsonSchema(), dist.toJsonSchema()] }),
+    (v, path, issues) => {
+      if (typeof v === 'string' || typeof v === 'number') {
+        const us = d.validate(v, path, issues);
+        return us === undefined ? undefined : { us };
+      }
+      if (!isMapping(v)) return fail(issues, path, `expected ${expects}, got ${JSON.stringify(v)}`);
+      const r = dist.validate(v, path, issues);
+      return r === undefined ? undefined : { dist: r };
+    });
+}
+
+/** Ports: one port, a list, or a range "1-1024"; as a sorted-as-written Int32Array of ports. */
+export function ports(opts: { default?: number | string; doc?: string } = {}): Schema<Int32Array, unknown> {
+  const expects = 'a port (1..65535), a list of ports, or a range like "1-1024"';
+  const one = (x: unknown, p: Path, issues: Issue[], out: number[]): void => {
+    if (typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= 65535) { out.push(x); return; }
+    const m = typeof x === 'string' ? /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(x) : null;
+    if (m) {
+      const lo = Number(m[1]), hi = Number(m[2]);
+      if (lo >= 1 && hi <= 65535 && lo <= hi) { for (let q = lo; q <= hi; q++) out.push(q); return; }
+    }
+    fail(issues, p, `expected ${expects}, got ${JSON.stringify(x)}`);
+  };
+  return make<Int32Array, unknown>(opts, expects,
+    () => ({ anyOf: [{ type: 'integer', minimum: 1, maximum: 65535 }, { type: 'string', pattern: '^\\s*\\d+\\s*-\\s*\\d+\\s*$' }, { type: 'array', minItems: 1 }] }),
+    (v, path, issues) => {
+      const before = issues.length;
+      const out: number[] = [];
+      if (Array.isArray(v)) {
+        if (v.length === 0) return fail(issues, path, `expected ${expects}, got an empty list`);
+        v.forEach((x, i) => one(x, [...path, i], issues, out));
+      } else one(v, path, issues, out);
+      return issues.length === before ? Int32Array.from(out) : undefined;
+    });
+}
+
+/** Fractions of flows by name (`{ vanish: 0.05, ignore_fin: 0.01 }`), each 0..1, summing to ≤ 1. */
+export function fractions<const K extends string>(names: readonly K[], docs: Record<K, string>, opts: { doc?: string } = {}) {
+  const fields = Object.fromEntries(names.map((k) => [k, num({ min: 0, max: 1, default: 0, doc: docs[k] })])) as Record<K, Schema<number, number>>;
+  const o = obj(fields, { default: {}, ...(opts.doc === undefined ? {} : { doc: opts.doc }) });
+  return make<Record<K, number>, unknown>({ default: {}, ...(opts.doc === undefined ? {} : { doc: opts.doc }) }, 'a mapping of fractions (each 0..1, total ≤ 1)',
+    () => o.toJsonSchema(),
+    (v, path, issues) => {
+      const r = o.validate(v, path, issues) as Record<K, number> | undefined;
+      if (r === undefined) return undefined;
+      const sum = names.reduce((s, k) => s + r[k], 0);
+      if (sum > 1 + 1e-9) return fail(issues, path, `fractions add up to ${Number(sum.toFixed(6))}, more than 1`);
+      return r;
+    });
+}
+
+/**
+ * One of `names`, or weights per name (`{ client-fin: 0.8, rst: 0.2 }`, normalised). Output: the
+ * cumulative weights in the order of `names` (a single name gives a step at that name).
+ */
+export function choice<const K extends string>(names: readonly K[], opts: { default: K; doc?: string }): Schema<Float64Array, unknown> {
+  const expects = `one of ${names.join(', ')}, or a mapping of weights by name`;
+  return make<Float64Array, unknown>(opts, expects,
+    () => ({ anyOf: [{ enum: names }, { type: 'object', properties: Object.fromEntries(names.map((k) => [k, { type: 'number', minimum: 0 }])), additionalProperties: false }] }),
+    (v, path, issues) => {
+      const w = new Float64Array(names.length);
+      if (typeof v === 'string') {
+        const i = names.indexOf(v as K);
+        if (i < 0) return fail(issues, path, `expected ${expects}, got ${JSON.stringify(v)}`);
+        w[i] = 1;
+      } else if (isMapping(v)) {
+        const before = issues.length;
+        for (const [k, x] of Object.entries(v)) {
+          const i = names.indexOf(k as K);
+          if (i < 0) { fail(issues, [...path, k], `unknown name "${k}"; known: ${names.join(', ')}`); continue; }
+          if (typeof x !== 'number' || !(x >= 0) || !Number.isFinite(x)) { fail(issues, [...path, k], `expected a weight ≥ 0, got ${JSON.stringify(x)}`); continue; }
+          w[i] = x;
+        }
+        if (issues.length > before) return undefined;
+      } else return fail(issues, path, `expected ${expects}, got ${JSON.stringify(v)}`);
+      let s = 0;
+      for (let i = 0; i < w.length; i++) s += w[i]!;
+      if (!(s > 0)) return fail(issues, path, 'the weights add up to 0');
+      let c = 0;
+      for (let i = 0; i < w.length; i++) { c += w[i]! / s; w[i] = c; }
+      w[w.length - 1] = 1;
+      return w;
+    });
+}
+
+/** Index drawn from cumulative weights (no draw when one choice has all the weight). */
+export function pick(cum: Float64Array, rng: { uniform(): number }): number {
+  for (let i = 0; i < cum.length; i++) if (cum[i] === 1 && (i === 0 || cum[i - 1] === 0)) return i;
+  const u = rng.uniform();
+  let i = 0;
+  while (i < cum.length - 1 && u >= cum[i]!) i++;
+  return i;
+}
+
+/**
+ * Source addresses: a prefix ("198.18.0.0/15"), a list of addresses or prefixes, or a botnet
+ * `{ botnet: 500, within: "198.18.0.0/15" }` of that many hosts drawn once from the prefix.
+ */
+export function sources(opts: { default?: string; doc?: string } = {}): Schema<SourceSpec, unknown> {
+  const p = prefix();
+  const botnet = obj({
+    botnet: num({ int: true, min: 1, max: 16_777_216, doc: 'number of bot hosts' }),
+    within: prefix({ default: '198.18.0.0/15', doc: 'prefix the bots are drawn from' }),
+  });
+  const expects = 'an IPv4 prefix, a list of addresses or prefixes, or { botnet: N, within: prefix }';
+  return make<SourceSpec, unknown>(opts, expects,
+    () => ({ anyOf: [p.toJsonSchema(), { type: 'array', items: p.toJsonSchema(), minItems: 1 }, botnet.toJsonSchema()] }),
+    (v, path, issues) => {
+      if (typeof v === 'string') {
+        const r = p.validate(v, path, issues);
+        return r === undefined ? undefined : { kind: 'prefix', prefix: r };
+      }
+      if (Array.isArray(v)) {
+        if (v.length === 0) return fail(issues, path, 'expected at least one address or prefix, got an empty list');
+        const before = issues.length;
+        const list = v.map((x, i) => p.validate(x, [...path, i], issues));
+        return issues.length === before ? { kind: 'list', list: list as Prefix[] } : undefined;
+      }
+      if (isMapping(v)) {
+        const r = botnet.validate(v, path, issues);
+        return r === undefined ? undefined : { kind: 'botnet', botnet: r.botnet, within: r.within };
+      }
+      return fail(issues, path, `expected ${expects}, got ${JSON.stringify(v)}`);
+    });
+}

@@ -1,0 +1,150 @@
+import { IP_CT_ESTABLISHED_REPLY, IP_CT_NONE } from '../conntrack/conntrack.js';
+import { IPPROTO_UDP } from '../conntrack/constants.js';
+import { makeMicrosSampler, type Distribution } from '../core/distributions.js';
+import type { Rng } from '../core/rng.js';
+import { ephemeralPort, randomIn, type Prefix } from './addresses.js';
+import { FlowPool } from './flow-pool.js';
+import { BaseGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { makeDelay, type DelaySampler } from './path.js';
+import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
+import type { DelaySpec } from './schema-types.js';
+
+export interface UdpStreamParams {
+  /** `one-way`: the client sends, nobody answers; `stream`: the server answers every packet. */
+  mode: 'one-way' | 'stream';
+  rate: RateSpec;
+  arrival: ArrivalKind;
+  clients: Prefix;
+  server: Prefix;
+  port: number;
+  startUs: number;
+  stopUs: number;
+  clientRtt: DelaySpec;
+  serverRtt: DelaySpec;
+  /** How long each flow lasts, seconds. */
+  flowDuration: Distribution;
+  /** Gap between the client's packets, ms. */
+  interval: Distribution;
+}
+
+const CLIENT = 0, SERVER = 1;
+const NEXT_ARRIVAL = -1;
+
+/**
+ * UDP flows that last: `one-way` (syslog, telemetry, an encapsulation whose replies never come:
+ * one unreplied entry, 30 s, early-droppable) and `stream` (media, VPN, QUIC: every client packet
+ * answered; the first packet after a reply more than 2 s after creation makes the entry ASSURED
+ * with the 120 s stream timeout, §5.1). A packet that finds its entry gone (a new entry is made,
+ * or the server's answer has none) means the NAT mapping was lost: the flow counts as broken and
+ * failed, and ends. One pending event per flow.
+ */
+export class UdpStream extends BaseGenerator {
+  readonly kind = 'udp-request-response';
+  private readonly p: UdpStreamParams;
+  private readonly arrivals: Arrivals;
+  private readonly life: (rng: Rng) => number;
+  private readonly gap: (rng: Rng) => number;
+  private readonly cRtt: DelaySampler;
+  private readonly sRtt: DelaySampler;
+  private readonly pool = new FlowPool();
+
+  constructor(init: GeneratorInit<UdpStreamParams>) {
+    super(init);
+    const p = init.params;
+    this.p = { ...p, stopUs: Math.min(p.stopUs, init.endUs) };
+    this.arrivals = new Arrivals(p.rate, p.arrival, p.startUs, this.p.stopUs, this.arng);
+    this.life = makeMicrosSampler(p.flowDuration, 1_000_000);
+    this.gap = makeMicrosSampler(p.interval, 1000);
+    this.cRtt = makeDelay(p.clientRtt);
+    this.sRtt = makeDelay(p.serverRtt);
+  }
+
+  start(ctx: TrafficContext): void {
+    const t = this.arrivals.first();
+    if (t >= 0) ctx.schedule(Math.max(t, ctx.now), NEXT_ARRIVAL);
+  }
+
+  fire(arg: number, ctx: TrafficContext): void {
+    if (arg === NEXT_ARRIVAL) return this.arrival(ctx);
+    if (this.pool.step[arg] === CLIENT) this.client(arg, ctx);
+    else this.server(arg, ctx);
+  }
+
+  private arrival(ctx: TrafficContext): void {
+    const p = this.p, rng = this.arng, f = this.pool;
+    const id = f.alloc();
+    f.cAddr[id] = randomIn(p.clients, rng);
+    f.cPort[id] = ephemeralPort(rng);
+    f.sAddr[id] = randomIn(p.server, rng);
+    f.sPort[id] = p.port;
+    f.startUs[id] = ctx.now;
+    f.t[id] = ctx.now + this.life(rng); // end of the flow
+    f.cRtt[id] = this.cRtt(rng);
+    f.sRtt[id] = this.sRtt(rng);
+    f.serial[id] = this.openFlow();
+    f.a[id] = -1; // slot of the flow's entry, once made
+    this.outcomes.started++;
+    this.client(id, ctx);
+    const next = this.arrivals.next(ctx.now);
+    if (next >= 0) ctx.schedule(next, NEXT_ARRIVAL);
+  }
+
+  private fill(ctx: TrafficContext, id: number, fromClient: boolean): void {
+    const f = this.pool;
+    const pkt = this.head(ctx, IPPROTO_UDP, f.serial[id]!);
+    if (fromClient) { pkt.src = f.cAddr[id]!; pkt.sport = f.cPort[id]!; pkt.dst = f.sAddr[id]!; pkt.dport = f.sPort[id]!; }
+    else { pkt.src = f.sAddr[id]!; pkt.sport = f.sPort[id]!; pkt.dst = f.cAddr[id]!; pkt.dport = f.cPort[id]!; }
+    pkt.len = 200;
+  }
+
+  private client(id: number, ctx: TrafficContext): void {
+    const f = this.pool, ct = ctx.ct;
+    this.fill(ctx, id, true);
+    const v = sendCounted(ctx, this.outcomes);
+    const slot = ct.lastSlot;
+    if (f.a[id] < 0) {
+      if (v !== 0 && slot >= 0) { f.a[id] = slot; f.b[id] = ct.born[slot]!; }
+    } else if (v === 0 || slot !== f.a[id] || ct.born[slot] !== f.b[id]) {
+      return this.broken(id); // the entry was gone: this packet needed a new one
+    }
+    if (this.p.mode === 'stream' && v !== 0) {
+      f.step[id] = SERVER;
+      ctx.schedule(ctx.now + f.sRtt[id]!, id);
+      return;
+    }
+    this.nextClient(id, ctx, ctx.now);
+  }
+
+  private server(id: number, ctx: TrafficContext): void {
+    this.fill(ctx, id, false);
+    const v = sendCounted(ctx, this.outcomes);
+    const info = ctx.ct.lastCtinfo;
+    if (v === 0 || info === IP_CT_NONE || info !== IP_CT_ESTABLISHED_REPLY) return this.broken(id);
+    this.nextClient(id, ctx, ctx.now - this.pool.sRtt[id]!);
+  }
+
+  /** Schedules the client's next packet one interval after its last one (at `lastUs`), or ends the flow. */
+  private nextClient(id: number, ctx: TrafficContext, lastUs: number): void {
+    const f = this.pool;
+    const at = Math.max(ctx.now, lastUs + this.gap(this.rng));
+    if (at >= f.t[id]!) {
+      this.outcomes.succeeded++;
+      this.end(id);
+      return;
+    }
+    if (at > this.endUs) return; // still running when the run ends
+    f.step[id] = CLIENT;
+    ctx.schedule(at, id);
+  }
+
+  private broken(id: number): void {
+    this.outcomes.broken++;
+    this.outcomes.failed++;
+    this.end(id);
+  }
+
+  private end(id: number): void {
+    this.closeFlow(this.pool.serial[id]!);
+    this.pool.release(id);
+  }
+}
