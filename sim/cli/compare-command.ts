@@ -13,8 +13,8 @@ import { overridesFrom, type SimOptions } from './run-command.js';
 
 /**
  * Parses `--policies kernel,l4-aware,soft-timeout+keepalive` into arms. A policy's parameters
- * come from the scenario's `policies` entry of the same name when there is one, else its
- * defaults.
+ * come from the scenario's `policy_params` entry for it, else its `policies` entry of the same
+ * name, else the policy's defaults.
  */
 export function parseArms(text: string, sc: Scenario, kinds: Readonly<Record<string, PolicyKind>> = POLICIES): PolicyArm[] {
   const arms: PolicyArm[] = [];
@@ -26,7 +26,7 @@ export function parseArms(text: string, sc: Scenario, kinds: Readonly<Record<str
         const hint = closest(name, Object.keys(kinds));
         throw new InputError(`--policies: unknown policy "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${Object.keys(kinds).join(', ')}`);
       }
-      const fromScenario = sc.policies.find((p) => p.name === name);
+      const fromScenario = (sc.policy_params as Record<string, PolicySpec | undefined>)[name] ?? sc.policies.find((p) => p.name === name);
       if (fromScenario) { policies.push(fromScenario); continue; }
       const issues: Issue[] = [];
       const v = kind.schema.validate({}, ['policies', name], issues);
@@ -98,7 +98,7 @@ export function registerCompare(program: Command): void {
     .option('--runs <n>', 'runs per policy (default: the scenario\'s runs)')
     .addHelpText('after', `
 Writes results/<scenario>/compare-s<seed>/comparison.{json,csv,txt}. Parameters of a policy come
-from the scenario's policies list when it names that policy, else from the policy's defaults.
+from the scenario's policy_params (or its policies list), else from the policy's defaults.
 
 Examples:
   $ ctsim compare scenarios/mixed.yaml --policies kernel,l4-aware,soft-timeout,adaptive-timeout,keepalive

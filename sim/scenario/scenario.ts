@@ -7,7 +7,7 @@ import { SYSCTLS, SYSCTL_NAMES, type SysctlName, canonicalSysctlName, checkSysct
 import { MSG } from './messages.js';
 import {
   type Infer, type ObjOut, type ObjSchema, type Schema,
-  arr, bytes, duration, fail, literal, make, nameOrObject, num, obj, opt, record, str, union,
+  arr, bytes, duration, fail, hasOwn, literal, make, nameOrObject, num, obj, opt, record, str, union,
 } from './schema-dsl.js';
 import { closest } from './suggest.js';
 
@@ -163,6 +163,20 @@ export function buildScenarioSchema(registry: ScenarioRegistry) {
       sysctl: sysctlSchema(),
       traffic: arr(trafficItem, { minItems: 1, doc: 'traffic generators, each selected by its kind' }),
       policies: arr(policyItem, { default: D.policies, doc: 'table-pressure policies: a name, or a mapping with name and parameters' }),
+      policy_params: record<string, PolicySpec>(policyItem, {
+        default: {},
+        doc: 'parameters `ctsim compare` uses for a policy it is asked to run (keyed by policy name); not installed by `ctsim run`',
+        keyCheck: (key) => (hasOwn(registry.policies, key)
+          ? { ok: true, key }
+          : { ok: false, message: MSG.unknownName('policy', key, closest(key, Object.keys(registry.policies)), Object.keys(registry.policies)) }),
+        valueFor: (key) => {
+          const p = policies[key]!;
+          return make<PolicySpec, unknown>({}, p.expects, () => p.toJsonSchema(), (v, path, issues) => {
+            const m = v !== null && typeof v === 'object' && !Array.isArray(v) ? { name: key, ...(v as object) } : v;
+            return p.validate(m, path, issues) as PolicySpec | undefined;
+          });
+        },
+      }),
     },
     { ignoreKeys: ['$schema'], doc: 'a ctsim scenario' },
   );

@@ -1,0 +1,84 @@
+import test from 'ava';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../cli.js';
+import { meanCi } from '../run/compare.js';
+
+const SCENARIO = `
+name: cmp
+duration: 150s
+runs: 2
+sysctl: { nf_conntrack_max: 2048, nf_conntrack_buckets: 2048 }
+traffic:
+  - { kind: tcp-clients, label: web, rate: 40 }
+  - { kind: tcp-clients, label: bots, class: attack, rate: 60, hold: 0, misbehave: { vanish: 1 }, start: 5s, stop: 25s }
+policy_params:
+  keepalive: { idle: 5s, interval: 2s, probes: 2 }
+`;
+
+async function quiet(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '', err = '';
+  const ow = process.stdout.write.bind(process.stdout), ew = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string) => { out += s; return true; }) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
+  try { return { code: await main(argv), out, err }; } finally { process.stdout.write = ow; process.stderr.write = ew; }
+}
+
+test('meanCi: mean and Student-t 95% half-width; null values ignored', (t) => {
+  const r = meanCi([1, 2, 3, null]);
+  t.is(r.mean, 2);
+  t.is(r.n, 3);
+  t.is(Math.round(r.ci95! * 1e6) / 1e6, Math.round(((4.303 * 1) / Math.sqrt(3)) * 1e6) / 1e6);
+  t.deepEqual(meanCi([null]), { mean: null, ci95: null, n: 0 });
+});
+
+test.serial('compare replays identical traffic per run: the attack is the same, the outcomes differ by policy', async (t) => {
+  const d = mkdtempSync(join(tmpdir(), 'ctsim-cmp-'));
+  const f = join(d, 'cmp.yaml');
+  writeFileSync(f, SCENARIO);
+  const r = await quiet(['compare', f, '--policies', 'kernel,keepalive,none', '--out', d, '--json']);
+  t.is(r.code, 0, r.err);
+  const c = JSON.parse(r.out);
+  t.deepEqual(c.arms.map((a: { label: string }) => a.label), ['kernel', 'keepalive', 'none']);
+  const k = c.arms[0], ka = c.arms[1];
+  t.is(k.perRun.length, 2);
+  // keepalive's parameters came from policy_params
+  t.is(ka.policies[0].idle, 5_000_000);
+  t.true(ka.stats.evicted_probe.mean > 0, 'the vanished bot connections are probed away');
+  t.is(k.stats.evicted_probe.mean, 0);
+  const csv = readFileSync(join(d, 'cmp', 'compare-s1', 'comparison.csv'), 'utf8').split('\n');
+  t.is(csv[0], 'policy,metric,mean,ci95,n');
+  t.regex(readFileSync(join(d, 'cmp', 'compare-s1', 'comparison.txt'), 'utf8'), /legit_success_rate/);
+});
+
+test.serial('compare: an unknown policy is bad input with a did-you-mean hint', async (t) => {
+  const d = mkdtempSync(join(tmpdir(), 'ctsim-cmp-'));
+  const f = join(d, 'cmp.yaml');
+  writeFileSync(f, SCENARIO);
+  const r = await quiet(['compare', f, '--policies', 'kernel,l4-awre', '--out', d]);
+  t.is(r.code, 2);
+  t.regex(r.err, /unknown policy "l4-awre" \(did you mean "l4-aware"\?\)/);
+});
+
+test.serial('user policy modules: loaded by --policy, usable by name; a module without create() is bad input; a throwing hook names the policy (exit 1)', async (t) => {
+  const d = mkdtempSync(join(tmpdir(), 'ctsim-user-'));
+  const f = join(d, 'cmp.yaml');
+  writeFileSync(f, SCENARIO);
+  const ex = join(process.cwd(), 'policies', 'examples', 'syn-sent-first.mjs');
+  const ok = await quiet(['compare', f, '--policy', ex, '--policies', 'kernel,syn-sent-first', '--out', d, '--json', '--runs', '1']);
+  t.is(ok.code, 0, ok.err);
+  t.is(JSON.parse(ok.out).arms[1].label, 'syn-sent-first');
+  const bad = join(d, 'bad.mjs');
+  writeFileSync(bad, 'export default { summary: "x" };\n');
+  const b = await quiet(['run', f, '--policy', bad, '--out', d]);
+  t.is(b.code, 2);
+  t.regex(b.err, /policy module .*bad\.mjs: `create\(params\)` must be a function/);
+  const thrower = join(d, 'thrower.mjs');
+  writeFileSync(thrower, 'export default { summary: "t", create: () => ({ name: "thrower", install: ({ hooks }) => { hooks.chooseVictims = () => { throw new Error("boom"); }; } }) };\n');
+  const tf = join(d, 'full.yaml');
+  writeFileSync(tf, 'name: full\nduration: 10s\nsysctl: { nf_conntrack_max: 64, nf_conntrack_buckets: 512 }\ntraffic: [ { kind: syn-flood, rate: 100 } ]\n');
+  const c = await quiet(['compare', tf, '--policy', thrower, '--policies', 'thrower', '--out', d, '--runs', '1']);
+  t.is(c.code, 1);
+  t.regex(c.err, /policy thrower \(.*thrower\.mjs\) threw in chooseVictims: boom/);
+});
