@@ -42,6 +42,10 @@ export function loadScenarioFile(path: string, overrides: readonly string[], reg
     if (j !== undefined) dups.push(`${path}: traffic[${i}].label: "${t.label}" is already the label of traffic[${j}]; labels name random substreams and must be unique`);
     else seen.set(t.label, i);
   });
+  const [maj, min] = r.scenario.kernel.version.split('.').map(Number) as [number, number];
+  if (r.scenario.sysctl.nf_conntrack_max === 0 && maj * 1000 + min >= 6019) {
+    dups.push(`${path}: sysctl.nf_conntrack_max: 0 (unlimited) is refused from v6.19 on (kernel.version is ${r.scenario.kernel.version}); the minimum is 1`);
+  }
   if (dups.length > 0) throw new InputError(dups);
   return r.scenario;
 }
