@@ -9,9 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { scenarioJsonSchema } from './scenario/json-schema.js';
 import { collect, ctsimVersion, packageRoot, SCENARIO_REGISTRY, toJson } from './cli/common.js';
-import { EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, InputError } from './cli/errors.js';
+import { EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, ExitWith, InputError } from './cli/errors.js';
 import { writeFileAtomic } from './cli/io.js';
 import { formatComparison, registerCompare, runCompare } from './cli/compare-command.js';
+import { registerKernelDiff } from './cli/kernel-diff-command.js';
 import { registerList } from './cli/list-command.js';
 import { registerReplay } from './cli/replay-command.js';
 import { registerRun, type SimOptions } from './cli/run-command.js';
@@ -50,6 +51,7 @@ ${EXIT_HELP}`);
   registerList(program);
   registerReplay(program);
   registerCompare(program);
+  registerKernelDiff(program);
 
   program
     .command('start')
@@ -98,6 +100,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
       return EXIT_BAD_INPUT;
     }
+    if (e instanceof ExitWith) return e.code;
     if (e instanceof InputError) {
       for (const l of e.lines) process.stderr.write(`ctsim: ${l}\n`);
       return EXIT_BAD_INPUT;

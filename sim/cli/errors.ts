@@ -18,3 +18,11 @@ export class InputError extends Error {
     this.lines = l;
   }
 }
+
+/** Ends a command with a given exit code after it printed its own report (no message added). */
+export class ExitWith extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+    this.name = 'ExitWith';
+  }
+}

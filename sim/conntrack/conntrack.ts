@@ -416,21 +416,18 @@ export class Conntrack {
       }
       let events = out.events;
       tb.status[slot] |= out.setStatus;
-      let ctinfo: number;
-      if (dir === 1) {
-        ctinfo = IP_CT_ESTABLISHED_REPLY;
-        if ((tb.status[slot] & IPS_SEEN_REPLY) === 0) {
-          tb.status[slot] |= IPS_SEEN_REPLY;
-          events |= 1 << IPCT_REPLY;
-        }
-      } else {
-        ctinfo = (status & IPS_SEEN_REPLY) !== 0 ? IP_CT_ESTABLISHED : IP_CT_NEW;
-      }
+      const ctinfo = dir === 1 ? IP_CT_ESTABLISHED_REPLY : (status & IPS_SEEN_REPLY) !== 0 ? IP_CT_ESTABLISHED : IP_CT_NEW;
       if (out.kill) {
+        // the tracker deletes the entry itself (nf_ct_kill_acct), before nf_conntrack_in sets
+        // SEEN_REPLY: the DESTROY event of a refused connection still says [UNREPLIED]
         st.killed_rst++;
         this.destroy(slot, REASON_TCP_RST);
         this.lastCtinfo = ctinfo;
         return NF_ACCEPT;
+      }
+      if (dir === 1 && (tb.status[slot] & IPS_SEEN_REPLY) === 0) {
+        tb.status[slot] |= IPS_SEEN_REPLY;
+        events |= 1 << IPCT_REPLY;
       }
       if (isNew) {
         if (!this.confirm(slot, hash)) return NF_DROP;

@@ -3,8 +3,11 @@
  *
  * Message type (ctnetlink_conntrack_event, §9.1): DESTROY bit → `[DESTROY]`; else NEW or
  * RELATED bit → `[NEW]`; else `[UPDATE]`. The entry part follows what the kernel puts in the
- * message: DESTROY messages carry no timeout and no protocol info (so no TCP state); other
- * messages carry the timeout, and the TCP state only when the PROTOINFO bit is set; events
+ * message: DESTROY messages carry the remaining timeout only when it is at least 1 s and always
+ * the protocol info (so the TCP state) — `ctnetlink_dump_timeout(skb, ct, true)` and
+ * `ctnetlink_dump_protoinfo(skb, ct, true)`, as a 6.18 kernel was observed to print
+ * (`ctsim kernel-diff`); other messages carry the timeout, and the TCP state only when the
+ * PROTOINFO bit is set; events
  * carry neither `use` nor a zero `mark`. Layout as conntrack-tools prints it:
  * `[<sec>.<usec>]\t<type right-aligned in 9> <entry>`, e.g.
  * `[1700000000.123456]\t    [NEW] tcp      6 120 SYN_SENT src=… [UNREPLIED] src=…`
@@ -18,7 +21,7 @@ import { IPCT_DESTROY, IPCT_NEW, IPCT_PROTOINFO, IPCT_RELATED } from './constant
 import type { Conntrack, ConntrackObserver } from './conntrack.js';
 import { formatEntryWith, type EntryFormat } from './listing.js';
 
-const DESTROY_FORMAT: EntryFormat = { timeout: false, state: false, markUse: false };
+const DESTROY_FORMAT: EntryFormat = { timeout: 'skipZero', state: true, markUse: false };
 const UPDATE_FORMAT: EntryFormat = { timeout: true, state: false, markUse: false };
 const UPDATE_PROTO_FORMAT: EntryFormat = { timeout: true, state: true, markUse: false };
 

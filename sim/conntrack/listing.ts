@@ -55,8 +55,8 @@ export function forEachLiveEntry(ct: Conntrack, fn: (slot: number) => void): voi
 
 /** What `formatEntryWith` prints besides the tuples. */
 export interface EntryFormat {
-  /** Remaining seconds after the protocol number. */
-  timeout: boolean;
+  /** Remaining seconds after the protocol number; `skipZero` leaves them out below 1 s. */
+  timeout: boolean | 'skipZero';
   /** The TCP state name. */
   state: boolean;
   /** Trailing `mark=0 use=1` (dumps; event messages carry neither). */
@@ -94,7 +94,8 @@ export function formatEntryWith(ct: Conntrack, slot: number, interner: AddrInter
   const src = interner.format(l3, tb.src[slot]);
   const dst = interner.format(l3, tb.dst[slot]);
   let s = `${(protoName(proto) ?? 'unknown').padEnd(8)} ${proto} `;
-  if (f.timeout) s += `${Math.floor(ct.remaining(slot) / ct.hz)} `;
+  const secs = Math.floor(ct.remaining(slot) / ct.hz);
+  if (f.timeout === true || (f.timeout === 'skipZero' && secs > 0)) s += `${secs} `;
   if (f.state && proto === IPPROTO_TCP) s += `${TCP_STATE_NAMES[ct.tcp.state[slot]] ?? '?'} `;
   s += `src=${src} dst=${dst}${l4Fields(proto, tb.ports[slot])} `;
   if ((status & IPS_SEEN_REPLY) === 0) s += '[UNREPLIED] ';
