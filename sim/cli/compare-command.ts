@@ -6,7 +6,7 @@ import { compare, COMPARE_METRICS, type Comparison, type PolicyArm } from '../ru
 import type { PolicySpec, Scenario } from '../scenario/scenario.js';
 import type { Issue } from '../scenario/schema-dsl.js';
 import { closest } from '../scenario/suggest.js';
-import { loadScenarioFile, packageRoot, registriesFor, resolveScenarioArg, toJson } from './common.js';
+import { ctsimVersion, loadScenarioFile, packageRoot, registriesFor, resolveScenarioArg, sha256, toJson } from './common.js';
 import { InputError } from './errors.js';
 import { AtomicDir } from './io.js';
 import { overridesFrom, type SimOptions } from './run-command.js';
@@ -82,6 +82,22 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
     w.write('comparison.json', toJson(c));
     w.write('comparison.csv', await comparisonCsv(c));
     w.write('comparison.txt', formatComparison(c));
+    const resolved = toJson(sc);
+    w.write('manifest.json', toJson({
+      ctsim_version: ctsimVersion(),
+      scenario: sc.name,
+      scenario_sha256: sha256(resolved),
+      seed: sc.seed,
+      runs,
+      policies: arms.map((a) => a.label),
+      argv: process.argv.slice(2),
+      resolved_scenario: sc,
+    }));
+    if (o.charts !== false) {
+      // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
+      const { writeCompareCharts } = await import('../charts/write.js');
+      await writeCompareCharts((name, content) => w.write(name, content), c);
+    }
     w.commit();
   } finally {
     w.abort();
@@ -96,8 +112,10 @@ export function registerCompare(program: Command): void {
     .argument('<scenario>', 'scenario file or built-in scenario name')
     .requiredOption('--policies <list>', 'comma-separated policies; join with + to stack, e.g. kernel,l4-aware,soft-timeout+keepalive')
     .option('--runs <n>', 'runs per policy (default: the scenario\'s runs)')
+    .option('--no-charts', 'do not write charts/ (Vega-Lite specs, SVG and PNG)')
     .addHelpText('after', `
-Writes results/<scenario>/compare-s<seed>/comparison.{json,csv,txt}. Parameters of a policy come
+Writes results/<scenario>/compare-s<seed>/comparison.{json,csv,txt}, manifest.json and charts/
+(Vega-Lite specs rendered to SVG and PNG; charts/overview.png is the one-picture summary). Parameters of a policy come
 from the scenario's policy_params (or its policies list), else from the policy's defaults.
 
 Examples:

@@ -23,6 +23,8 @@ export interface SimOptions {
   set?: string[];
   json?: boolean;
   quiet?: boolean;
+  /** false with --no-charts: skip the Vega-Lite/SVG/PNG charts. */
+  charts?: boolean;
 }
 
 /** Applies --seed to a loaded scenario (kept as an override so the manifest shows it). */
@@ -65,6 +67,11 @@ export async function runScenario(sc: Scenario, argv: readonly string[], opts: S
       }));
       w.write('summary.json', toJson(summary));
       w.write('timeseries.csv', await timeseriesCsv(sim.metrics.rows));
+      if (opts.charts !== false) {
+        // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
+        const { writeRunCharts } = await import('../charts/write.js');
+        await writeRunCharts((name, content) => w.write(name, content), summary, sim.metrics.rows, Metrics.COLUMNS);
+      }
       w.commit();
     } finally {
       w.abort();
@@ -97,8 +104,10 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('run scenario files and write results/<scenario>/s<seed>-r<run>/')
     .argument('<scenario...>', 'scenario files (YAML or JSON), or names of built-in scenarios')
+    .option('--no-charts', 'do not write charts/ (Vega-Lite specs, SVG and PNG)')
     .addHelpText('after', `
-Writes manifest.json, summary.json and timeseries.csv per run (atomically).
+Writes manifest.json, summary.json, timeseries.csv and charts/ (Vega-Lite specs rendered to SVG
+and PNG) per run, atomically. \`ctsim report <dir>\` turns a results folder into an HTML report.
 
 Examples:
   $ ctsim run scenarios/syn-flood-vs-web.yaml

@@ -1,7 +1,8 @@
 import type { PolicySpec, Scenario } from '../scenario/scenario.js';
 import { CLASS_LEGIT } from '../conntrack/stats.js';
+import { Metrics } from './metrics.js';
 import { Simulation, type Registries } from './simulation.js';
-import { runSummary } from './summary.js';
+import { runSummary, type RunSummary } from './summary.js';
 
 /** One policy stack of a comparison: a label and the policies it installs. */
 export interface PolicyArm {
@@ -24,9 +25,46 @@ export type CompareMetric = (typeof COMPARE_METRICS)[number];
  * there was no attack, the table never filled, or it did not recover before the end).
  */
 export function armRun(sc: Scenario, arm: PolicyArm, run: number, reg: Registries): Record<CompareMetric, number | null> {
+  return armRunDetailed(sc, arm, run, reg).metrics;
+}
+
+/**
+ * What a comparison keeps of one run of an arm beyond its scalar metrics (for charts and the
+ * report): the sample rows (columns `Metrics.COLUMNS`) and the summary's evictions, lifetimes,
+ * class and generator outcomes. Only run 0 of each arm is kept, so comparison.json stays small.
+ */
+export interface ArmSample {
+  run: number;
+  nf_conntrack_max: number;
+  sample_interval_s: number;
+  columns: string[];
+  rows: number[][];
+  evictions: RunSummary['evictions'];
+  lifetimes: RunSummary['lifetimes'];
+  classes: RunSummary['classes'];
+  generators: RunSummary['generators'];
+}
+
+/** armRun, plus the run's sample (see ArmSample). */
+export function armRunDetailed(sc: Scenario, arm: PolicyArm, run: number, reg: Registries): { metrics: Record<CompareMetric, number | null>; sample: ArmSample } {
   const sim = new Simulation({ ...sc, policies: arm.policies }, run, reg);
   sim.runToEnd();
   const s = runSummary(sim);
+  const sample: ArmSample = {
+    run,
+    nf_conntrack_max: s.table.nf_conntrack_max,
+    sample_interval_s: sc.sample_interval / 1e6,
+    columns: [...Metrics.COLUMNS],
+    rows: sim.metrics.rows.map((r) => [...r]),
+    evictions: s.evictions,
+    lifetimes: s.lifetimes,
+    classes: s.classes,
+    generators: s.generators,
+  };
+  return { metrics: armMetrics(sim, s), sample };
+}
+
+function armMetrics(sim: Simulation, s: RunSummary): Record<CompareMetric, number | null> {
   const legit = s.classes['legit'];
   let firstLegitDrop = -1;
   for (const g of sim.gens) if (g.cls === CLASS_LEGIT && g.outcomes.firstDropUs >= 0 && (firstLegitDrop < 0 || g.outcomes.firstDropUs < firstLegitDrop)) firstLegitDrop = g.outcomes.firstDropUs;
@@ -79,7 +117,14 @@ export interface Comparison {
   scenario: string;
   seed: number;
   runs: number;
-  arms: { label: string; policies: PolicySpec[]; perRun: Record<CompareMetric, number | null>[]; stats: Record<CompareMetric, ReturnType<typeof meanCi>> }[];
+  arms: {
+    label: string;
+    policies: PolicySpec[];
+    perRun: Record<CompareMetric, number | null>[];
+    stats: Record<CompareMetric, ReturnType<typeof meanCi>>;
+    /** Run 0's time series and breakdowns (charts, report). */
+    sample: ArmSample;
+  }[];
 }
 
 /**
@@ -93,12 +138,15 @@ export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, 
     runs,
     arms: arms.map((arm) => {
       const perRun: Record<CompareMetric, number | null>[] = [];
+      let sample: ArmSample | undefined;
       for (let r = 0; r < runs; r++) {
         onRun?.(arm.label, r);
-        perRun.push(armRun(sc, arm, r, reg));
+        const d = armRunDetailed(sc, arm, r, reg);
+        perRun.push(d.metrics);
+        if (r === 0) sample = d.sample;
       }
       const stats = Object.fromEntries(COMPARE_METRICS.map((m) => [m, meanCi(perRun.map((x) => x[m]))])) as Record<CompareMetric, ReturnType<typeof meanCi>>;
-      return { label: arm.label, policies: arm.policies, perRun, stats };
+      return { label: arm.label, policies: arm.policies, perRun, stats, sample: sample! };
     }),
   };
 }

@@ -10,6 +10,7 @@ import type { Generator, TrafficContext } from '../traffic/generator.js';
 import type { GeneratorKind } from '../traffic/registry.js';
 import { installPolicies, type Policy, type PolicyKind } from '../../policies/index.js';
 import { Metrics } from './metrics.js';
+import { FP_CHECKPOINT_EVERY, Fingerprint, type TraceRecorder } from '../regress/fingerprint.js';
 
 const KIND_GC = 0;
 const KIND_SAMPLE = 1;
@@ -69,7 +70,28 @@ export class Simulation implements TrafficContext {
       endpointsAlive: (slot) => this.endpointsAlive(slot),
     });
     this.metrics = new Metrics(this.ct, this.gens);
-    this.ct.observer = this.metrics;
+    // The metrics observe the table; destroyed entries also feed the trajectory fingerprint.
+    const m = this.metrics;
+    this.ct.observer = {
+      confirmed: (slot) => m.confirmed(slot),
+      destroyed: (slot, reason) => {
+        this.fp.destroy(this.sched.now, slot, reason, this.ct.table);
+        m.destroyed(slot, reason);
+      },
+    };
+  }
+
+  /**
+   * The trajectory fingerprint: a 64-bit hash over every packet's verdict and every entry's
+   * removal, in order (see fingerprint.ts). `fingerprint` is its hex form.
+   */
+  readonly fp = new Fingerprint(FP_CHECKPOINT_EVERY);
+  get fingerprint(): string {
+    return this.fp.hex();
+  }
+  /** Records fingerprinted events in the recorder's window while the run goes on (`ctsim regress --explain`). */
+  recordEvents(rec: TraceRecorder): void {
+    this.fp.recorder = rec;
   }
 
   /**
@@ -98,7 +120,9 @@ export class Simulation implements TrafficContext {
     pkt.owner = this.current + 1;
     if (pkt.cls === CLASS_ATTACK) this.lastAttackUs = this.sched.now;
     this.ct.setNow(this.sched.now);
-    return this.ct.packetIn(pkt) === NF_DROP ? 0 : 1;
+    const verdict = this.ct.packetIn(pkt) === NF_DROP ? 0 : 1;
+    this.fp.packet(this.sched.now, pkt, verdict, this.ct);
+    return verdict;
   }
 
   /**

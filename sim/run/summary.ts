@@ -91,6 +91,8 @@ export function runSummary(sim: Simulation) {
     policies: sim.policies.map((p) => ({ name: p.name, ...(p.counters?.() ?? {}) })),
     lifetimes: { bounds_s: [...LIFETIME_BOUNDS_S], ...lifetimes },
     events_dispatched: sim.sched.eventsDispatched,
+    /** Trajectory fingerprint: a hash over every packet verdict and entry removal, in order (sim/regress/fingerprint.ts). */
+    fingerprint: sim.fingerprint,
   };
 }
 

@@ -22,6 +22,7 @@ test('defaults are filled', (t) => {
     sysctl: {},
     traffic: [{ kind: 'web-clients', class: 'legit', rate: 100, think_time: 5_000_000, proto: 'tcp' }],
     policies: [{ name: 'kernel' }],
+    policy_params: {},
   });
 });
 

@@ -166,12 +166,20 @@ export function buildScenarioSchema(registry: ScenarioRegistry) {
       policy_params: record<string, PolicySpec>(policyItem, {
         default: {},
         doc: 'parameters `ctsim compare` uses for a policy it is asked to run (keyed by policy name); not installed by `ctsim run`',
+        jsonKeys: Object.keys(registry.policies),
         keyCheck: (key) => (hasOwn(registry.policies, key)
           ? { ok: true, key }
           : { ok: false, message: MSG.unknownName('policy', key, closest(key, Object.keys(registry.policies)), Object.keys(registry.policies)) }),
         valueFor: (key) => {
           const p = policies[key]!;
-          return make<PolicySpec, unknown>({}, p.expects, () => p.toJsonSchema(), (v, path, issues) => {
+          const json = () => {
+            // the policy's own schema without `name` (the key gives it)
+            const j = structuredClone(p.toJsonSchema()) as { properties?: Record<string, unknown>; required?: string[] };
+            delete j.properties?.['name'];
+            if (j.required) j.required = j.required.filter((r) => r !== 'name');
+            return j as ReturnType<typeof p.toJsonSchema>;
+          };
+          return make<PolicySpec, unknown>({}, p.expects, json, (v, path, issues) => {
             const m = v !== null && typeof v === 'object' && !Array.isArray(v) ? { name: key, ...(v as object) } : v;
             return p.validate(m, path, issues) as PolicySpec | undefined;
           });

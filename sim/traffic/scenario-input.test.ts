@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { summariseStates } from '../conntrack/listing.js';
 import { CaptureBuilder, T0, clientAddr } from '../replay/testkit.js';
 import { formatIssue, loadScenario } from '../scenario/load.js';
-import { obj } from '../scenario/schema-dsl.js';
+import { POLICIES } from '../../policies/index.js';
 import type { ScenarioRegistry } from '../scenario/scenario.js';
 import { Harness } from './harness.js';
 import { GENERATORS } from './registry.js';
 
-const REG: ScenarioRegistry = { generators: GENERATORS, policies: { kernel: { schema: obj({}), summary: 'kernel' } } };
+const REG: ScenarioRegistry = { generators: GENERATORS, policies: POLICIES };
 const dir = mkdtempSync(join(tmpdir(), 'ctsim-traffic-'));
 
 /** The issues of a one-generator scenario, as `line: path: message`. */

@@ -135,7 +135,11 @@ export function ports(opts: { default?: number | string; doc?: string } = {}): S
         if (v.length === 0) return fail(issues, path, `expected ${expects}, got an empty list`);
         v.forEach((x, i) => one(x, [...path, i], issues, out));
       } else one(v, path, issues, out);
-      return issues.length === before ? Int32Array.from(out) : undefined;
+      if (issues.length !== before) return undefined;
+      // resolved scenarios (manifest.json, baselines) show the ports as written, not 65535 numbers
+      const list = Int32Array.from(out);
+      Object.defineProperty(list, 'toJSON', { value: () => v, enumerable: false });
+      return list;
     });
 }
 

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Executes the notebooks in notebooks/ headlessly on the Deno kernel (npm package `deno`, kernelspec in
+# notebooks/kernels/deno/) with Debian's jupyter-nbconvert, and writes them back with their outputs
+# (commit them so they render when browsed). Fails on the first notebook with an error.
+#
+#   scripts/run-notebooks.sh                 # every notebook, in place
+#   scripts/run-notebooks.sh size-your-table # some of them (names without .ipynb)
+#   scripts/run-notebooks.sh --check         # execute into a temporary folder; leave notebooks/ untouched
+#
+# Needs: npm ci (builds dist/, installs deno), Debian packages jupyter-nbconvert jupyter-core jupyter-client.
+# compare-policies reads results/mixed/compare-s1/comparison.json; it is made (ctsim start) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+check=0
+names=()
+for a in "$@"; do
+  case "$a" in
+    --check) check=1 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) names+=("${a%.ipynb}") ;;
+  esac
+done
+if [ ${#names[@]} -eq 0 ]; then
+  for f in notebooks/*.ipynb; do names+=("$(basename "$f" .ipynb)"); done
+fi
+
+command -v jupyter >/dev/null || { echo "run-notebooks: jupyter not found (apt-get install jupyter-nbconvert jupyter-core jupyter-client)" >&2; exit 1; }
+[ -x node_modules/.bin/deno ] || { echo "run-notebooks: node_modules/.bin/deno not found (npm ci)" >&2; exit 1; }
+
+for n in "${names[@]}"; do
+  if [ "$n" = compare-policies ] && ! grep -qs '"sample"' results/mixed/compare-s1/comparison.json; then
+    echo "run-notebooks: results/mixed/compare-s1/comparison.json missing (or from an older ctsim): running the flagship comparison"
+    [ -f dist/sim/cli.js ] || npx tsc -p .
+    node dist/sim/cli.js start --quiet
+  fi
+done
+
+export JUPYTER_PATH="$root/notebooks"          # the Deno kernelspec: notebooks/kernels/deno/kernel.json
+export PATH="$root/node_modules/.bin:$PATH"     # `deno` for the kernelspec's argv
+export DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1 NO_COLOR=1
+export JUPYTER_PLATFORM_DIRS=1
+export JUPYTER_RUNTIME_DIR="${TMPDIR:-/tmp}/ctsim-jupyter-runtime-$$"
+mkdir -p "$JUPYTER_RUNTIME_DIR"
+out=""
+if [ $check -eq 1 ]; then out=$(mktemp -d); fi
+trap 'rm -rf "$JUPYTER_RUNTIME_DIR" ${out:+"$out"}' EXIT
+
+failed=0
+for n in "${names[@]}"; do
+  f="notebooks/$n.ipynb"
+  [ -f "$f" ] || { echo "run-notebooks: $f not found" >&2; exit 2; }
+  start=$(date +%s)
+  args=(--to notebook --execute --ExecutePreprocessor.kernel_name=deno --ExecutePreprocessor.timeout=300
+        --ExecutePreprocessor.record_timing=False)
+  if [ $check -eq 1 ]; then args+=(--output-dir "$out"); else args+=(--inplace); fi
+  if jupyter nbconvert "${args[@]}" "$f" >"$JUPYTER_RUNTIME_DIR/log" 2>&1; then
+    echo "run-notebooks: $n ok ($(( $(date +%s) - start )) s)"
+  else
+    cat "$JUPYTER_RUNTIME_DIR/log" >&2
+    echo "run-notebooks: $n FAILED" >&2
+    failed=1
+    break
+  fi
+done
+exit $failed

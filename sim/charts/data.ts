@@ -1,0 +1,115 @@
+/**
+ * The data the charts are drawn from, in one shape for a single run and for a comparison
+ * (one "arm" per policy). Pure: converters from what `ctsim run` and `ctsim compare` produce
+ * (summary.json + timeseries.csv, comparison.json). No vega here: this module is cheap to load.
+ */
+import type { ArmSample, Comparison } from '../run/compare.js';
+import type { RunSummary } from '../run/summary.js';
+
+export interface MeanCi {
+  mean: number | null;
+  ci95: number | null;
+  n: number;
+}
+
+export interface OutcomeFigures {
+  started: number;
+  succeeded: number;
+  failed: number;
+  success_rate: number | null;
+  broken: number;
+  packets: number;
+  dropped: number;
+}
+
+export interface GeneratorFigures extends OutcomeFigures {
+  label: string;
+  kind: string;
+  class: string | undefined;
+}
+
+/** One policy's data: a time series and breakdowns of one run, plus stats over runs (compare). */
+export interface ChartArm {
+  policy: string;
+  nf_conntrack_max: number;
+  columns: readonly string[];
+  rows: readonly (readonly number[])[];
+  /** evictions[reason][class | 'total'] */
+  evictions: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** lifetimes.bounds_s: bucket upper bounds (the last bucket is open); other keys: class → counts */
+  lifetimes: Readonly<Record<string, readonly number[]>>;
+  classes: Readonly<Record<string, OutcomeFigures>>;
+  generators: readonly GeneratorFigures[];
+  /** Comparisons only: mean and 95% CI over runs of the per-run metrics, and the per-run values. */
+  stats?: Readonly<Record<string, MeanCi>>;
+  perRun?: readonly Readonly<Record<string, number | null>>[];
+}
+
+export interface ChartData {
+  kind: 'run' | 'compare';
+  scenario: string;
+  seed: number;
+  /** Runs behind the stats (1 for a single run). */
+  runs: number;
+  /** For a single run: its index. */
+  run?: number;
+  arms: ChartArm[];
+}
+
+/** The label of a policy stack as `ctsim compare` writes it (`soft-timeout+keepalive`). */
+export function policyLabel(policies: readonly { name: string }[]): string {
+  return policies.length === 0 ? 'none' : policies.map((p) => p.name).join('+');
+}
+
+/** Chart data of one run (what `ctsim run` writes: summary.json and the sample rows). */
+export function runChartData(s: RunSummary, rows: readonly (readonly number[])[], columns: readonly string[]): ChartData {
+  return {
+    kind: 'run',
+    scenario: s.scenario,
+    seed: s.seed,
+    runs: 1,
+    run: s.run,
+    arms: [{
+      policy: policyLabel(s.policies),
+      nf_conntrack_max: s.table.nf_conntrack_max,
+      columns,
+      rows,
+      evictions: s.evictions,
+      lifetimes: s.lifetimes as unknown as Record<string, number[]>,
+      classes: s.classes,
+      generators: s.generators,
+    }],
+  };
+}
+
+/** Chart data of a comparison (comparison.json; each arm's `sample` is its run 0). */
+export function compareChartData(c: Comparison): ChartData {
+  return {
+    kind: 'compare',
+    scenario: c.scenario,
+    seed: c.seed,
+    runs: c.runs,
+    arms: c.arms.map((a) => {
+      const s: ArmSample = a.sample;
+      return {
+        policy: a.label,
+        nf_conntrack_max: s.nf_conntrack_max,
+        columns: s.columns,
+        rows: s.rows,
+        evictions: s.evictions,
+        lifetimes: s.lifetimes as unknown as Record<string, number[]>,
+        classes: s.classes,
+        generators: s.generators,
+        stats: a.stats,
+        perRun: a.perRun,
+      };
+    }),
+  };
+}
+
+/** Parses timeseries.csv (numbers only, header first). */
+export function parseTimeseriesCsv(text: string): { columns: string[]; rows: number[][] } {
+  const lines = text.split(/\r?\n/).filter((l) => l !== '');
+  const columns = (lines[0] ?? '').split(',');
+  return { columns, rows: lines.slice(1).map((l) => l.split(',').map(Number)) };
+}

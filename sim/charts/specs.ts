@@ -1,0 +1,430 @@
+/**
+ * Vega-Lite specs of a run or a comparison: pure functions from ChartData to JSON specs (the
+ * data inlined as `values`, so a spec file is self-contained). The same specs are rendered
+ * headlessly to SVG/PNG (render.ts) and embedded interactively in the HTML report
+ * (`interactive: true` adds legend selection and zoom/pan).
+ */
+import type { ChartArm, ChartData } from './data.js';
+
+/** A Vega-Lite spec as plain JSON (typed loosely: vega-lite's own types are not needed here). */
+export type VlSpec = Record<string, unknown>;
+
+export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+/** The charts, in the order a report shows them. `overview` exists for comparisons only. */
+export const CHART_NAMES = ['overview', 'occupancy', 'drops', 'evictions', 'success-rate', 'broken-flows', 'lifetimes'] as const;
+export type ChartName = (typeof CHART_NAMES)[number];
+
+export interface SpecOptions {
+  /** Add interactions (legend selection, zoom and pan on time axes): for the HTML report. */
+  interactive?: boolean;
+  /** Keep at most this many samples per policy in time series (windows are aggregated). */
+  maxPoints?: number;
+}
+
+const WIDTH = 640;
+const HEIGHT = 300;
+const FONT = 'DejaVu Sans';
+
+/** Shared look: one font everywhere (the one the PNG renderer embeds), white background. */
+export const CONFIG = {
+  font: FONT,
+  background: 'white',
+  padding: 8,
+  title: { fontSize: 15, anchor: 'start', subtitleFontSize: 11, subtitleColor: '#555' },
+  axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: '#e6e6e6' },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 220 },
+  header: { labelFontSize: 12, titleFontSize: 12 },
+  view: { stroke: '#ccc' },
+} as const;
+
+const CLASS_COLORS = { domain: ['legit', 'attack', 'none'], range: ['#2b7bba', '#d62728', '#8c8c8c'] };
+
+/** The class colour scale restricted to the classes present (in the fixed order). */
+function classScale(present: Iterable<string>) {
+  const p = new Set(present);
+  const idx = CLASS_COLORS.domain.map((c, i) => [c, i] as const).filter(([c]) => p.has(c));
+  return { domain: idx.map(([c]) => c), range: idx.map(([, i]) => CLASS_COLORS.range[i]!) };
+}
+
+/** Fixed colours per policy (in the order given), the same in every chart: a Vega-Lite colour scale. */
+export function policyColors(policies: readonly string[]): { domain: string[]; range: string[] } {
+  const palette = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac'];
+  return { domain: [...policies], range: policies.map((_, i) => palette[i % palette.length]!) };
+}
+
+function policyScale(d: ChartData) {
+  return policyColors(d.arms.map((a) => a.policy));
+}
+
+const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
+
+/** A log-scale count axis with ticks and grid lines at powers of ten only. */
+function logCountY(values: readonly Record<string, unknown>[], field: string, title: string): VlSpec {
+  const max = Math.max(1, ...values.map((v) => Number(v[field]) || 0));
+  const ticks: number[] = [];
+  for (let p = 1; ticks.length === 0 || ticks[ticks.length - 1]! < max; p *= 10) ticks.push(p);
+  return { field, type: 'quantitative', title, stack: null, scale: { type: 'log', domain: [1, ticks[ticks.length - 1]!] }, axis: { format: '~s', values: ticks } };
+}
+
+function col(arm: ChartArm, name: string): number {
+  const i = arm.columns.indexOf(name);
+  if (i < 0) throw new Error(`charts: the sample rows have no column "${name}"`);
+  return i;
+}
+
+/**
+ * Time series rows of one arm, at most `maxPoints`: consecutive samples are merged into windows,
+ * keeping the window's end time, its peak count and the sum of its per-interval counters.
+ */
+function windows(arm: ChartArm, maxPoints: number): { t: number; dt: number; count: number; legitDropped: number; attackDropped: number; drop: number; earlyDrop: number }[] {
+  const it = col(arm, 'time_s'), ic = col(arm, 'count'), il = col(arm, 'legit_dropped'), ia = col(arm, 'attack_dropped');
+  const id = col(arm, 'drop'), ie = col(arm, 'early_drop');
+  const rows = arm.rows;
+  const k = Math.max(1, Math.ceil(rows.length / maxPoints));
+  const out = [];
+  for (let i = 0; i < rows.length; i += k) {
+    const end = Math.min(rows.length, i + k);
+    let count = 0, ld = 0, ad = 0, dr = 0, ed = 0;
+    for (let j = i; j < end; j++) {
+      const r = rows[j]!;
+      count = Math.max(count, r[ic]!);
+      ld += r[il]!; ad += r[ia]!; dr += r[id]!; ed += r[ie]!;
+    }
+    const t = rows[end - 1]![it]!;
+    const t0 = i > 0 ? rows[i - 1]![it]! : rows[0]![it]!;
+    out.push({ t, dt: t - t0, count, legitDropped: ld, attackDropped: ad, drop: dr, earlyDrop: ed });
+  }
+  return out;
+}
+
+function subtitle(d: ChartData, extra?: string): string {
+  const base = d.kind === 'compare'
+    ? `${d.scenario}, seed ${d.seed}: identical traffic through ${d.arms.length} ${d.arms.length === 1 ? 'policy' : 'policies'}` + (d.runs > 1 ? `; time series and breakdowns of run 0 of ${d.runs}` : '')
+    : `${d.scenario}, seed ${d.seed}, run ${d.run ?? 0}, policy ${d.arms[0]?.policy ?? '-'}`;
+  return extra ? `${base}; ${extra}` : base;
+}
+
+function top(d: ChartData, title: string, body: VlSpec, sub?: string): VlSpec {
+  return { $schema: VEGA_LITE_SCHEMA, title: { text: title, subtitle: subtitle(d, sub) }, config: CONFIG, ...body };
+}
+
+/** A chart body saying there is nothing to show (instead of an empty or broken log axis). */
+function emptyBody(message: string): VlSpec {
+  return { width: WIDTH - 140, height: 60, data: { values: [{ message }] }, mark: { type: 'text', fontSize: 13, color: '#555' }, encoding: { text: { field: 'message' } } };
+}
+
+const legendSelect = (field: string): VlSpec[] => [{ name: `pick_${field}`, select: { type: 'point', fields: [field] }, bind: 'legend' }];
+const zoom: VlSpec = { name: 'zoom', select: 'interval', bind: 'scales' };
+
+/** Table occupancy over time, one line per policy, nf_conntrack_max marked. */
+function occupancyBody(d: ChartData, o: SpecOptions): VlSpec {
+  const values = d.arms.flatMap((a) => windows(a, o.maxPoints ?? 1500).map((w) => ({ policy: a.policy, time_s: w.t, count: w.count })));
+  const maxes = [...new Set(d.arms.map((a) => a.nf_conntrack_max))].filter((m) => m > 0).map((m) => ({ max: m, label: `nf_conntrack_max = ${m}` }));
+  const line: VlSpec = {
+    data: { values },
+    mark: { type: 'line', strokeWidth: 1.6, interpolate: 'step-after' },
+    encoding: {
+      x: { field: 'time_s', type: 'quantitative', title: 'simulated time (s)' },
+      y: { field: 'count', type: 'quantitative', title: 'conntrack entries' },
+      color: { field: 'policy', type: 'nominal', title: 'policy', scale: policyScale(d), sort: policyScale(d).domain },
+      tooltip: [{ field: 'policy' }, { field: 'time_s', title: 'time (s)' }, { field: 'count', title: 'entries', format: ',' }],
+      ...(o.interactive ? { opacity: { condition: { param: 'pick_policy', value: 1 }, value: 0.15 } } : {}),
+    },
+    ...(o.interactive ? { params: [...legendSelect('policy'), zoom] } : {}),
+  };
+  const rule: VlSpec = {
+    data: { values: maxes },
+    mark: { type: 'rule', color: 'black', strokeDash: [6, 4], strokeWidth: 1.2 },
+    encoding: { y: { field: 'max', type: 'quantitative' }, tooltip: [{ field: 'label', title: 'limit' }] },
+  };
+  const text: VlSpec = {
+    data: { values: maxes },
+    mark: { type: 'text', align: 'left', dx: 4, dy: -7, fontSize: 11, x: 0 },
+    encoding: { y: { field: 'max', type: 'quantitative' }, text: { field: 'label' } },
+  };
+  return { width: WIDTH, height: HEIGHT, layer: [line, rule, text] };
+}
+
+/** Packets dropped per second, legitimate and attack, one line per policy. */
+function dropsBody(d: ChartData, o: SpecOptions): VlSpec {
+  const values = d.arms.flatMap((a) => windows(a, o.maxPoints ?? 1500).filter((w) => w.dt > 0).flatMap((w) => [
+    { policy: a.policy, time_s: w.t, class: 'legit', per_s: r6(w.legitDropped / w.dt) },
+    { policy: a.policy, time_s: w.t, class: 'attack', per_s: r6(w.attackDropped / w.dt) },
+  ]));
+  return {
+    data: { values },
+    facet: { column: { field: 'class', type: 'nominal', title: null, sort: ['legit', 'attack'], header: { labelExpr: "datum.value + ' packets dropped'" } } },
+    spec: {
+      width: Math.round(WIDTH / 2) - 20,
+      height: HEIGHT - 40,
+      mark: { type: 'line', strokeWidth: 1.4, interpolate: 'step-after' },
+      encoding: {
+        x: { field: 'time_s', type: 'quantitative', title: 'simulated time (s)' },
+        y: { field: 'per_s', type: 'quantitative', title: 'packets dropped per second' },
+        color: { field: 'policy', type: 'nominal', title: 'policy', scale: policyScale(d), sort: policyScale(d).domain },
+        tooltip: [{ field: 'policy' }, { field: 'class' }, { field: 'time_s', title: 'time (s)' }, { field: 'per_s', title: 'dropped/s', format: ',.1f' }],
+        ...(o.interactive ? { opacity: { condition: { param: 'pick_policy', value: 1 }, value: 0.15 } } : {}),
+      },
+      ...(o.interactive ? { params: legendSelect('policy') } : {}),
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
+}
+
+/** Legitimate packets dropped per second, one line per policy (the overview's second panel). */
+function legitDropsBody(d: ChartData, o: SpecOptions): VlSpec {
+  const values = d.arms.flatMap((a) => windows(a, o.maxPoints ?? 1500).filter((w) => w.dt > 0)
+    .map((w) => ({ policy: a.policy, time_s: w.t, per_s: r6(w.legitDropped / w.dt) })));
+  return {
+    layer: [{
+      data: { values },
+      mark: { type: 'line', strokeWidth: 1.6, interpolate: 'step-after' },
+      encoding: {
+        x: { field: 'time_s', type: 'quantitative', title: 'simulated time (s)' },
+        y: { field: 'per_s', type: 'quantitative', title: 'legitimate packets dropped per second' },
+        color: { field: 'policy', type: 'nominal', title: 'policy', scale: policyScale(d), sort: policyScale(d).domain },
+        tooltip: [{ field: 'policy' }, { field: 'time_s', title: 'time (s)' }, { field: 'per_s', title: 'dropped/s', format: ',.1f' }],
+      },
+    }],
+  };
+}
+
+const REASON_ORDER = ['timeout', 'early_drop', 'gc_95', 'tcp_rst', 'tcp_reopen', 'policy', 'probe', 'flush'];
+
+/** Entries removed, by reason: per class (run) or per policy (compare; classes in the tooltip). Log axis. */
+function evictionsBody(d: ChartData, o: SpecOptions): VlSpec {
+  const single = d.arms.length === 1;
+  const values: Record<string, string | number>[] = [];
+  for (const a of d.arms) {
+    for (const reason of Object.keys(a.evictions).sort((x, y) => REASON_ORDER.indexOf(x) - REASON_ORDER.indexOf(y))) {
+      const e = a.evictions[reason]!;
+      const total = e['total'] ?? 0;
+      const perClass = { legit: e['legit'] ?? 0, attack: e['attack'] ?? 0, none: e['none'] ?? 0 };
+      if (single) {
+        for (const [cls, n] of Object.entries(perClass)) if (n > 0) values.push({ policy: a.policy, reason, class: cls, entries: n, reason_total: total });
+      } else if (total > 0) {
+        values.push({ policy: a.policy, reason, entries: total, legit: perClass.legit, attack: perClass.attack });
+      }
+    }
+  }
+  if (values.length === 0) return emptyBody('no entry left the table during the run');
+  const reasons = REASON_ORDER.filter((r) => values.some((v) => v['reason'] === r));
+  const y = logCountY(values, 'entries', 'entries removed (log scale)');
+  const x = { field: 'reason', type: 'nominal', title: 'why the entry left the table', sort: reasons, axis: { labelAngle: 0 } };
+  if (single) {
+    return {
+      width: WIDTH - 140,
+      height: HEIGHT,
+      data: { values },
+      mark: { type: 'bar' },
+      encoding: {
+        x, y,
+        xOffset: { field: 'class', type: 'nominal', sort: CLASS_COLORS.domain },
+        color: { field: 'class', type: 'nominal', title: 'class', scale: classScale(values.map((v) => String(v['class']))) },
+        tooltip: [{ field: 'reason' }, { field: 'class' }, { field: 'entries', format: ',' }, { field: 'reason_total', title: 'all classes', format: ',' }],
+      },
+    };
+  }
+  return {
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: { type: 'bar' },
+    encoding: {
+      x, y,
+      xOffset: { field: 'policy', type: 'nominal', sort: policyScale(d).domain },
+      color: { field: 'policy', type: 'nominal', title: 'policy', scale: policyScale(d), sort: policyScale(d).domain },
+      tooltip: [{ field: 'policy' }, { field: 'reason' }, { field: 'entries', title: 'entries', format: ',' }, { field: 'legit', format: ',' }, { field: 'attack', format: ',' }],
+      ...(o.interactive ? { fillOpacity: { condition: { param: 'pick_policy', value: 1 }, value: 0.2 } } : {}),
+    },
+    ...(o.interactive ? { params: legendSelect('policy') } : {}),
+  };
+}
+
+/** Interval bounds, clamped to [0, 1] for rates. */
+function ciRow(policy: string, st: { mean: number | null; ci95: number | null; n: number } | undefined, clamp01: boolean) {
+  const mean = st?.mean ?? null;
+  const h = st?.ci95 ?? null;
+  const lo = mean === null || h === null ? mean : clamp01 ? Math.max(0, mean - h) : mean - h;
+  const hi = mean === null || h === null ? mean : clamp01 ? Math.min(1, mean + h) : mean + h;
+  return { policy, mean, lo, hi, ci95: h, n: st?.n ?? 0 };
+}
+
+/** Legitimate success rate: per policy with 95% CI (compare), per legitimate generator (run). */
+function successBody(d: ChartData, o: SpecOptions): VlSpec {
+  if (d.kind === 'run') {
+    const a = d.arms[0]!;
+    const values = a.generators.filter((g) => g.class === 'legit' && g.success_rate !== null)
+      .map((g) => ({ generator: g.label, kind: g.kind, success_rate: g.success_rate, started: g.started, succeeded: g.succeeded, failed: g.failed }));
+    const all = a.classes['legit'];
+    return {
+      width: WIDTH - 140,
+      height: HEIGHT - 60,
+      layer: [{
+        data: { values },
+        mark: { type: 'bar', color: '#2b7bba' },
+        encoding: {
+          y: { field: 'generator', type: 'nominal', title: 'legitimate generator', sort: null },
+          x: { field: 'success_rate', type: 'quantitative', title: 'success rate (succeeded / ended flows)', scale: { domain: [0, 1] }, axis: { format: '%' } },
+          tooltip: [{ field: 'generator' }, { field: 'kind' }, { field: 'success_rate', format: '.2%' }, { field: 'started', format: ',' }, { field: 'succeeded', format: ',' }, { field: 'failed', format: ',' }],
+        },
+      }, ...(all && all.success_rate !== null ? [{
+        data: { values: [{ all: all.success_rate, label: `all legitimate: ${(all.success_rate * 100).toFixed(2)}%` }] },
+        mark: { type: 'rule', color: 'black', strokeDash: [5, 3] },
+        encoding: { x: { field: 'all', type: 'quantitative' }, tooltip: [{ field: 'label' }] },
+      }] : [])],
+    };
+  }
+  const stats = d.arms.map((a) => ciRow(a.policy, a.stats?.['legit_success_rate'], true));
+  const points = d.arms.flatMap((a) => (a.perRun ?? []).map((r, run) => ({ policy: a.policy, run, value: r['legit_success_rate'] ?? null }))).filter((p) => p.value !== null);
+  const means = stats.filter((s) => s.mean !== null).map((s) => s.mean!);
+  const lows = stats.filter((s) => s.lo !== null).map((s) => s.lo!);
+  const lo = Math.max(0, Math.min(1, ...lows, ...means, ...points.map((p) => p.value!)) - 0.02);
+  const enc = { y: { field: 'policy', type: 'nominal', title: null, sort: policyScale(d).domain } };
+  const xScale = { domain: [Math.floor(lo * 100) / 100, 1] };
+  const tooltip = [{ field: 'policy' }, { field: 'mean', title: 'mean', format: '.3%' }, { field: 'ci95', title: '95% CI ±', format: '.3%' }, { field: 'n', title: 'runs' }];
+  return {
+    width: Math.round(WIDTH / 2) - 30,
+    height: 28 * d.arms.length + 20,
+    layer: [
+      {
+        data: { values: stats },
+        mark: { type: 'rule', strokeWidth: 2 },
+        encoding: { ...enc, x: { field: 'lo', type: 'quantitative', scale: xScale }, x2: { field: 'hi' }, color: { field: 'policy', type: 'nominal', scale: policyScale(d), legend: null }, tooltip },
+      },
+      ...(d.runs > 1 ? [{
+        data: { values: points },
+        mark: { type: 'tick', thickness: 1, opacity: 0.6, size: 12 },
+        encoding: { ...enc, x: { field: 'value', type: 'quantitative', scale: xScale }, color: { field: 'policy', type: 'nominal', scale: policyScale(d), legend: null },
+          tooltip: [{ field: 'policy' }, { field: 'run' }, { field: 'value', title: 'success rate', format: '.3%' }] },
+      }] : []),
+      {
+        data: { values: stats },
+        mark: { type: 'point', filled: true, size: 70 },
+        encoding: {
+          ...enc,
+          x: { field: 'mean', type: 'quantitative', title: d.runs > 1 ? `legitimate success rate (mean, 95% CI over ${d.runs} runs)` : 'legitimate success rate (1 run: no interval)',
+            scale: xScale, axis: { format: '%' } },
+          color: { field: 'policy', type: 'nominal', scale: policyScale(d), legend: null },
+          tooltip,
+        },
+      },
+    ],
+  };
+}
+
+/** Broken NAT flows (a packet of an established flow found no entry): per policy (compare), per generator (run). */
+function brokenBody(d: ChartData, o: SpecOptions): VlSpec {
+  void o;
+  if (d.kind === 'run') {
+    const a = d.arms[0]!;
+    const values = a.generators.filter((g) => g.class === 'legit').map((g) => ({ generator: g.label, kind: g.kind, broken: g.broken, started: g.started }));
+    return {
+      width: WIDTH - 140,
+      height: HEIGHT - 60,
+      data: { values },
+      mark: { type: 'bar', color: '#9467bd' },
+      encoding: {
+        y: { field: 'generator', type: 'nominal', title: 'legitimate generator', sort: null },
+        x: { field: 'broken', type: 'quantitative', title: 'broken flows (established flow found no entry)' },
+        tooltip: [{ field: 'generator' }, { field: 'kind' }, { field: 'broken', format: ',' }, { field: 'started', title: 'flows started', format: ',' }],
+      },
+    };
+  }
+  const stats = d.arms.map((a) => ciRow(a.policy, a.stats?.['legit_broken'], false)).map((s) => ({ ...s, lo: s.lo === null ? null : Math.max(0, s.lo) }));
+  const enc = { y: { field: 'policy', type: 'nominal', title: null, sort: policyScale(d).domain } };
+  const tooltip = [{ field: 'policy' }, { field: 'mean', title: 'broken flows (mean)', format: ',.1f' }, { field: 'ci95', title: '95% CI ±', format: ',.1f' }, { field: 'n', title: 'runs' }];
+  return {
+    width: Math.round(WIDTH / 2) - 30,
+    height: 28 * d.arms.length + 20,
+    layer: [
+      {
+        data: { values: stats },
+        mark: { type: 'bar', opacity: 0.85 },
+        encoding: { ...enc, x: { field: 'mean', type: 'quantitative', title: d.runs > 1 ? `broken legitimate flows (mean, 95% CI, ${d.runs} runs)` : 'broken legitimate flows (1 run)' },
+          color: { field: 'policy', type: 'nominal', scale: policyScale(d), legend: null }, tooltip },
+      },
+      ...(d.runs > 1 ? [{
+        data: { values: stats.filter((s) => s.ci95 !== null) },
+        mark: { type: 'rule', color: 'black' },
+        encoding: { ...enc, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' }, tooltip },
+      }] : []),
+    ],
+  };
+}
+
+function bucketLabels(bounds: readonly number[]): string[] {
+  const fmt = (s: number): string => (s >= 86400 && s % 86400 === 0 ? `${s / 86400} d` : s >= 3600 && s % 3600 === 0 ? `${s / 3600} h` : s >= 60 && s % 60 === 0 ? `${s / 60} min` : `${s} s`);
+  const out = bounds.map((b, i) => (i === 0 ? `≤ ${fmt(b)}` : `${fmt(bounds[i - 1]!)}–${fmt(b)}`));
+  out.push(`> ${fmt(bounds[bounds.length - 1]!)}`);
+  return out;
+}
+
+/** Lifetimes of removed entries (histogram buckets of summary.lifetimes), per class. */
+function lifetimesBody(d: ChartData, o: SpecOptions): VlSpec {
+  const bounds = d.arms[0]?.lifetimes['bounds_s'] ?? [];
+  const labels = bucketLabels(bounds);
+  const values: Record<string, string | number>[] = [];
+  const classes = new Set<string>();
+  for (const a of d.arms) {
+    for (const [cls, h] of Object.entries(a.lifetimes)) {
+      if (cls === 'bounds_s' || h.every((n) => n === 0)) continue;
+      classes.add(cls);
+      h.forEach((n, i) => { if (n > 0) values.push({ policy: a.policy, class: cls, lifetime: labels[i]!, entries: n }); });
+    }
+  }
+  if (values.length === 0) return emptyBody('no entry left the table during the run');
+  const single = d.arms.length === 1;
+  const cls = CLASS_COLORS.domain.filter((c) => classes.has(c));
+  const inner: VlSpec = {
+    width: single ? WIDTH - 140 : WIDTH,
+    height: single ? HEIGHT - 40 : 170,
+    mark: { type: 'bar' },
+    encoding: {
+      x: { field: 'lifetime', type: 'ordinal', sort: labels, title: 'entry lifetime (allocation to removal)', axis: { labelAngle: -30 } },
+      y: logCountY(values, 'entries', 'entries removed (log scale)'),
+      ...(single
+        ? { xOffset: { field: 'class', type: 'nominal', sort: cls }, color: { field: 'class', type: 'nominal', title: 'class', scale: classScale(cls) } }
+        : { xOffset: { field: 'policy', type: 'nominal', sort: policyScale(d).domain },
+          color: { field: 'policy', type: 'nominal', title: 'policy', scale: policyScale(d), sort: policyScale(d).domain } }),
+      tooltip: [{ field: 'policy' }, { field: 'class' }, { field: 'lifetime' }, { field: 'entries', format: ',' }],
+      ...(o.interactive && !single ? { fillOpacity: { condition: { param: 'pick_policy', value: 1 }, value: 0.2 } } : {}),
+    },
+    ...(o.interactive && !single ? { params: legendSelect('policy') } : {}),
+  };
+  if (single) return { data: { values }, ...inner };
+  return { data: { values }, facet: { row: { field: 'class', type: 'nominal', sort: cls, title: null, header: { labelAngle: 0, labelAlign: 'left' } } }, spec: inner };
+}
+
+/**
+ * Every chart of a run or a comparison, by name. A comparison also gets `overview` (occupancy
+ * over success rate and broken flows: the flagship picture).
+ */
+export function chartSpecs(d: ChartData, o: SpecOptions = {}): Partial<Record<ChartName, VlSpec>> {
+  if (d.arms.length === 0) throw new Error('charts: no data (no policy arm)');
+  const sub = d.kind === 'compare' && d.runs > 1 ? `intervals: 95% CI over ${d.runs} runs` : undefined;
+  const specs: Partial<Record<ChartName, VlSpec>> = {};
+  if (d.kind === 'compare') {
+    specs.overview = top(d, `${d.scenario}: conntrack table and legitimate traffic per policy`, {
+      vconcat: [
+        { hconcat: [
+          { ...occupancyBody(d, { ...o, interactive: false }), width: 500, height: 260 },
+          { ...legitDropsBody(d, o), width: 500, height: 260 },
+        ], spacing: 30 },
+        { hconcat: [
+          { ...successBody(d, o), width: 460 },
+          { ...brokenBody(d, o), width: 460 },
+        ], spacing: 40 },
+      ],
+      resolve: { scale: { color: 'shared' }, legend: { color: 'independent' } },
+    });
+  }
+  specs.occupancy = top(d, 'Conntrack table occupancy', occupancyBody(d, o));
+  specs.drops = top(d, 'Packets dropped per second, by class', dropsBody(d, o));
+  specs.evictions = top(d, 'Entries removed, by reason', evictionsBody(d, o), d.kind === 'compare' ? 'run 0' : undefined);
+  specs['success-rate'] = top(d, d.kind === 'compare' ? 'Legitimate success rate per policy' : 'Legitimate success rate per generator', successBody(d, o), sub);
+  specs['broken-flows'] = top(d, d.kind === 'compare' ? 'Broken NAT flows per policy' : 'Broken NAT flows per generator', brokenBody(d, o), sub);
+  specs.lifetimes = top(d, 'Lifetimes of removed entries', lifetimesBody(d, o));
+  return specs;
+}

@@ -1,0 +1,249 @@
+/**
+ * The self-contained HTML report: the scenario, the metrics table and interactive charts
+ * (vega-embed with tooltips, legend selection, zoom). Vega, Vega-Lite and vega-embed are inlined
+ * from node_modules, so the page works offline and can be mailed or attached as one file.
+ * `reportHtml` is pure (given the scripts' text); `vendorScripts` reads them.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CHART_NAMES, chartSpecs, type VlSpec } from '../charts/specs.js';
+import { COMPARE_METRICS } from '../run/compare.js';
+import type { ReportSection } from './load.js';
+
+export interface VendorScript {
+  name: string;
+  version: string;
+  text: string;
+}
+
+/** The browser builds of vega, vega-lite and vega-embed (in load order). */
+export function vendorScripts(): VendorScript[] {
+  const files: [string, string][] = [['vega', 'vega.min.js'], ['vega-lite', 'vega-lite.min.js'], ['vega-embed', 'vega-embed.min.js']];
+  return files.map(([pkg, file]) => {
+    const buildDir = dirname(fileURLToPath(import.meta.resolve(pkg)));
+    const version = (JSON.parse(readFileSync(join(buildDir, '..', 'package.json'), 'utf8')) as { version: string }).version;
+    return { name: pkg, version, text: readFileSync(join(buildDir, file), 'utf8') };
+  });
+}
+
+const esc = (s: unknown): string => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** JSON safe inside a <script> element. */
+const scriptJson = (x: unknown): string => JSON.stringify(x).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+
+/** Script text safe inside a <script> element. */
+const scriptText = (s: string): string => s.replace(/^\/\/# sourceMappingURL=.*$/gm, '').replace(/<\/script/gi, '<\\/script').replace(/<!--/g, '<\\!--');
+
+const num = (x: number | null | undefined, digits = 0): string =>
+  x === null || x === undefined ? '–' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const pct = (x: number | null | undefined, digits = 2): string => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(digits)}%`);
+const secs = (us: unknown): string => (typeof us === 'number' ? `${us / 1e6} s` : esc(us));
+
+function table(head: string[], rows: string[][], cls = ''): string {
+  return `<table class="${cls}"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>` +
+    rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th>${c}</th>` : `<td>${c}</td>`)).join('')}</tr>`).join('') + '</tbody></table>';
+}
+
+/** Long arrays (e.g. an expanded port range) shortened for display. */
+function shorten(x: unknown): unknown {
+  // a typed array serialised by JSON.stringify is an object with keys "0", "1", …
+  if (x && typeof x === 'object' && !Array.isArray(x) && Object.keys(x).length > 12 && Object.keys(x).every((k) => /^\d+$/.test(k))) x = Object.values(x);
+  if (Array.isArray(x)) return x.length > 12 ? [...x.slice(0, 6).map(shorten), `… ${x.length - 8} more …`, ...x.slice(-2).map(shorten)] : x.map(shorten);
+  if (x && typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, shorten(v)]));
+  return x;
+}
+
+function describeValue(v: unknown): string {
+  if (v === undefined || v === null) return '–';
+  if (typeof v === 'object') return esc(JSON.stringify(shorten(v)));
+  return esc(v);
+}
+
+function bytes(x: unknown): string {
+  if (typeof x !== 'number') return describeValue(x);
+  for (const [u, n] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) if (x >= n && x % n === 0) return `${x / n} ${u}`;
+  return `${x} B`;
+}
+
+/** A rate as written in scenarios: a number, or a shape. */
+function rate(x: unknown): string {
+  if (x === undefined || x === null) return '–';
+  if (typeof x === 'object') {
+    const r = x as Record<string, unknown>;
+    if (r['shape'] === 'number') return esc(r['rate']);
+    if (r['shape'] === 'ramp') return `ramp ${esc(r['from'])} → ${esc(r['to'])} over ${secs(r['over'])}`;
+  }
+  return describeValue(x);
+}
+
+function scenarioHtml(s: ReportSection): string {
+  const sc = s.manifest?.resolved_scenario;
+  if (!sc) return '<p class="note">No manifest.json in this folder: the scenario is not known.</p>';
+  const kernel = (sc['kernel'] ?? {}) as Record<string, unknown>;
+  const sysctl = (sc['sysctl'] ?? {}) as Record<string, unknown>;
+  const traffic = (sc['traffic'] ?? []) as Record<string, unknown>[];
+  const policies = (sc['policies'] ?? []) as { name: string }[];
+  const facts: [string, string][] = [
+    ['description', esc(sc['description'] ?? '')],
+    ['seed · runs', `${esc(sc['seed'])} · ${esc(s.kind === 'compare' ? s.comparison.runs : sc['runs'])}`],
+    ['duration · sample interval', `${secs(sc['duration'])} · ${secs(sc['sample_interval'])}`],
+    ['kernel', `${esc(kernel['version'])}, HZ ${esc(kernel['hz'])}, memory ${bytes(kernel['memory'])}${kernel['hashsize'] !== undefined ? `, hashsize ${esc(kernel['hashsize'])}` : ''}`],
+    ['sysctl overrides', Object.keys(sysctl).length === 0 ? 'none' : Object.entries(sysctl).map(([k, v]) => `<code>${esc(k)}=${esc(v)}</code>`).join(' ')],
+    ['policies', s.kind === 'compare' ? s.comparison.arms.map((a) => `<code>${esc(a.label)}</code>`).join(', ') : policies.map((p) => `<code>${esc(p.name)}</code>`).join(' + ') || 'none'],
+    ['ctsim · scenario SHA-256', `${esc(s.manifest?.ctsim_version ?? '?')} · <code>${esc((s.manifest?.scenario_sha256 ?? '').slice(0, 16))}…</code>`],
+  ];
+  const known = new Set(['kind', 'label', 'class', 'rate', 'start', 'stop']);
+  const trafficRows = traffic.map((t) => [
+    esc(t['label'] ?? ''), `<code>${esc(t['kind'])}</code>`, esc(t['class'] ?? (t['kind'] === 'syn-flood' || t['kind'] === 'port-scan' ? 'attack' : 'legit')),
+    rate(t['rate']), t['start'] !== undefined ? secs(t['start']) : '–', t['stop'] !== undefined && Number(t['stop']) < 8.64e13 ? secs(t['stop']) : '–',
+    `<span class="small">${esc(Object.entries(t).filter(([k]) => !known.has(k)).map(([k, v]) => `${k}: ${JSON.stringify(shorten(v))}`).join('; '))}</span>`,
+  ]);
+  return `<table class="facts"><tbody>${facts.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</tbody></table>
+<h3>Traffic</h3>
+${table(['label', 'generator', 'class', 'rate', 'start', 'stop', 'parameters'], trafficRows, 'traffic')}
+<details><summary>Resolved scenario (JSON; durations in µs; long lists shortened)</summary><pre>${esc(JSON.stringify(shorten(sc), null, 2))}</pre></details>`;
+}
+
+const METRIC_DOC: Record<string, string> = {
+  legit_success_rate: 'legitimate flows that succeeded / ended',
+  legit_failed: 'legitimate flows that failed',
+  legit_broken: 'established legitimate flows that lost their entry (broken NAT flows)',
+  legit_dropped_packets: 'legitimate packets dropped',
+  attack_entries_admitted: 'attack entries confirmed into the table',
+  legit_assured_evicted: 'ASSURED legitimate entries removed before their timeout',
+  time_to_first_drop_s: 'seconds until the first legitimate packet was dropped',
+  recovery_s: 'seconds from the last attack packet until the table was below 95% of nf_conntrack_max',
+  peak_count: 'most entries at once',
+  peak_fill: 'peak count / nf_conntrack_max',
+  kernel_bytes_peak: 'peak kernel memory (hash table + entries), bytes',
+};
+
+function metricsHtml(s: ReportSection): string {
+  if (s.kind === 'compare') {
+    const c = s.comparison;
+    const fmt = (m: string, x: number | null): string => (m === 'legit_success_rate' || m === 'peak_fill' ? pct(x, m === 'peak_fill' ? 1 : 2) : m.endsWith('_s') ? num(x, 2) : num(x, 0));
+    const rows = COMPARE_METRICS.map((m) => [
+      `<span title="${esc(METRIC_DOC[m] ?? m)}">${esc(m)}</span>`,
+      ...c.arms.map((a) => {
+        const st = a.stats[m];
+        return st.ci95 === null ? fmt(m, st.mean) : `${fmt(m, st.mean)} <span class="ci">± ${fmt(m, st.ci95)}</span>`;
+      }),
+    ]);
+    return `<p>Mean over ${c.runs} run(s) per policy on identical traffic${c.runs > 1 ? '; ± is the 95% confidence interval (Student t)' : ' (one run: no interval; use <code>--runs N</code>)'}. Hover a metric for its meaning.</p>
+${table(['metric', ...c.arms.map((a) => `<code>${esc(a.label)}</code>`)], rows, 'metrics')}`;
+  }
+  const r = s.summary;
+  const t = r.table;
+  const facts: [string, string][] = [
+    ['nf_conntrack_max · buckets', `${num(t.nf_conntrack_max)} · ${num(t.nf_conntrack_buckets)}`],
+    ['peak · final count', `${num(t.peak_count)} (${pct(t.peak_fill, 1)}) · ${num(t.final_count)}`],
+    ['table first full · first table-full drop', `${t.first_full_s === null ? 'never' : `${t.first_full_s} s`} · ${t.first_table_full_s === null ? 'never' : `${t.first_table_full_s} s`}`],
+    ['kernel memory peak', `${num(t.kernel_bytes_peak)} bytes`],
+    ['conntrack -S (non-zero)', Object.entries(r.conntrack_S).filter(([, v]) => v !== 0).map(([k, v]) => `<code>${esc(k)}=${num(v)}</code>`).join(' ') || 'all 0'],
+  ];
+  const cls = Object.entries(r.classes).map(([k, o]) => [esc(k), num(o.started), num(o.succeeded), num(o.failed), pct(o.success_rate), num(o.broken), `${num(o.dropped)} / ${num(o.packets)}`]);
+  const gens = r.generators.map((g) => [esc(g.label), `<code>${esc(g.kind)}</code>`, esc(g.class ?? ''), num(g.started), pct(g.success_rate), num(g.broken), `${num(g.dropped)} / ${num(g.packets)}`]);
+  return `<table class="facts"><tbody>${facts.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</tbody></table>
+<h3>Outcomes by class</h3>
+${table(['class', 'flows', 'succeeded', 'failed', 'success rate', 'broken', 'packets dropped'], cls, 'metrics')}
+<h3>Outcomes by generator</h3>
+${table(['generator', 'kind', 'class', 'flows', 'success rate', 'broken', 'packets dropped'], gens, 'metrics')}`;
+}
+
+const CSS = `
+body{font-family:"DejaVu Sans",system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
+header{background:#1f3b57;color:#fff;padding:16px 28px}header h1{margin:0;font-size:22px}header p{margin:4px 0 0;opacity:.85}
+main{padding:8px 28px 40px;max-width:1500px}
+section.result{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px 20px 20px;margin:18px 0}
+h2{font-size:19px;border-bottom:1px solid #eee;padding-bottom:6px}h3{font-size:15px;margin:18px 0 6px}
+table{border-collapse:collapse;font-size:13px;margin:6px 0}th,td{border:1px solid #ddd;padding:4px 8px;text-align:right;vertical-align:top}
+thead th{background:#f0f3f6}tbody th{text-align:left;font-weight:normal;background:#fbfbfb}
+table.facts td,table.traffic td{text-align:left}.small{font-size:11px;color:#555}.ci{color:#777;font-size:11px}
+.charts{display:flex;flex-wrap:wrap;gap:18px}.chart{border:1px solid #eee;padding:6px;background:#fff;min-height:60px}
+.chart.failed{border-color:#d62728}.note{color:#777}pre{font-size:11px;max-height:400px;overflow:auto;background:#f6f6f6;padding:8px}
+nav a{margin-right:14px;color:#1f3b57}code{font-size:12px}
+`;
+
+/** Vega-embed options and the render loop; exposes progress as window.ctsimReport (read by the browser test). */
+const BOOT = `
+(function () {
+  var specs = JSON.parse(document.getElementById('ctsim-specs').textContent);
+  var state = { total: specs.length, rendered: 0, failed: 0, errors: [], done: false };
+  window.ctsimReport = state;
+  var opts = { renderer: 'svg', actions: { export: true, source: true, compiled: false, editor: false }, tooltip: { theme: 'light' } };
+  Promise.all(specs.map(function (c) {
+    var el = document.getElementById(c.id);
+    return vegaEmbed(el, c.spec, opts).then(function (res) {
+      el.setAttribute('data-rendered', 'true');
+      state.rendered++;
+      return res;
+    }, function (err) {
+      el.classList.add('failed');
+      el.setAttribute('data-rendered', 'error');
+      el.textContent = 'chart failed: ' + err;
+      state.failed++;
+      state.errors.push(c.id + ': ' + String(err));
+      console.error('ctsim report: chart ' + c.id + ' failed', err);
+    });
+  })).then(function () { state.done = true; document.body.setAttribute('data-charts-done', 'true'); });
+})();
+`;
+
+export interface ReportOptions {
+  /** Shown in the header (e.g. the folder the report was made from). */
+  source: string;
+  ctsimVersion: string;
+}
+
+/** The whole report page. */
+export function reportHtml(sections: readonly ReportSection[], vendor: readonly VendorScript[], o: ReportOptions): string {
+  const specs: { id: string; spec: VlSpec }[] = [];
+  const body = sections.map((s, si) => {
+    const all = chartSpecs(s.data, { interactive: true });
+    const ids: string[] = [];
+    for (const name of CHART_NAMES) {
+      const spec = all[name];
+      if (!spec) continue;
+      const id = `chart-${si}-${name}`;
+      specs.push({ id, spec });
+      ids.push(`<div class="chart" id="${id}" data-chart="${esc(name)}"></div>`);
+    }
+    const title = s.kind === 'compare'
+      ? `${esc(s.comparison.scenario)}: ${s.comparison.arms.length} policies compared (seed ${s.comparison.seed}, ${s.comparison.runs} run${s.comparison.runs === 1 ? '' : 's'})`
+      : `${esc(s.summary.scenario)}: run ${s.summary.run} (seed ${s.summary.seed}, policy ${esc(s.data.arms[0]!.policy)})`;
+    return `<section class="result" id="result-${si}">
+<h2>${title} <span class="small">${esc(s.name)}</span></h2>
+<h3>Scenario</h3>
+${scenarioHtml(s)}
+<h3>Metrics</h3>
+${metricsHtml(s)}
+<h3>Charts</h3>
+<p class="small">Hover for values; click a policy in a legend to highlight it (shift-click for several); drag or scroll on a time axis to zoom, double-click to reset. Each chart's menu (⋯) exports SVG or PNG.</p>
+<div class="charts">${ids.join('\n')}</div>
+</section>`;
+  }).join('\n');
+  const nav = sections.length > 1 ? `<nav>${sections.map((s, i) => `<a href="#result-${i}">${esc(s.name)}</a>`).join('')}</nav>` : '';
+  const scenarios = [...new Set(sections.map((s) => s.data.scenario))].join(', ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="ctsim ${esc(o.ctsimVersion)}">
+<title>ctsim report: ${esc(scenarios)}</title>
+<style>${CSS}</style>
+${vendor.map((v) => `<!-- ${esc(v.name)} ${esc(v.version)} (inlined so the report works offline) -->\n<script>${scriptText(v.text)}</script>`).join('\n')}
+</head>
+<body>
+<header><h1>ctsim report: ${esc(scenarios)}</h1><p>${sections.length} result${sections.length === 1 ? '' : 's'} from <code>${esc(o.source)}</code> · ctsim ${esc(o.ctsimVersion)} · vega ${esc(vendor.find((v) => v.name === 'vega')?.version ?? '?')}, vega-lite ${esc(vendor.find((v) => v.name === 'vega-lite')?.version ?? '?')}</p></header>
+<main>
+${nav}
+${body}
+</main>
+<script type="application/json" id="ctsim-specs">${scriptJson(specs)}</script>
+<script>${BOOT}</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,141 @@
+import test from 'ava';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command } from 'commander';
+import { main } from '../cli.js';
+import { registerReport, writeReport } from '../cli/report-command.js';
+
+const SCENARIO = `
+name: rep
+description: report test <with markup & "quotes">
+duration: 60s
+sysctl: { nf_conntrack_max: 1024, nf_conntrack_buckets: 1024 }
+traffic:
+  - { kind: tcp-clients, label: web, rate: 30 }
+  - { kind: idle-nat-flows, label: nat, flows: 50, idle: { dist: exponential, mean: 20 } }
+  - { kind: tcp-clients, label: bots, class: attack, rate: 80, hold: 0, misbehave: { vanish: 1 }, start: 5s, stop: 25s }
+  - { kind: port-scan, label: scan, rate: 20, ports: 1-65535, start: 10s, stop: 20s }
+policy_params:
+  keepalive: { idle: 5s, interval: 2s, probes: 2 }
+`;
+
+async function quiet(argv: string[]): Promise<number> {
+  const ow = process.stdout.write.bind(process.stdout), ew = process.stderr.write.bind(process.stderr);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try { return await main(argv); } finally { process.stdout.write = ow; process.stderr.write = ew; }
+}
+
+/** A results folder with one comparison (2 runs, 2 policies) and one run, made once for all tests. */
+const made = (async () => {
+  const d = mkdtempSync(join(tmpdir(), 'ctsim-report-'));
+  const f = join(d, 'rep.yaml');
+  writeFileSync(f, SCENARIO);
+  const out = join(d, 'results');
+  if (await quiet(['compare', f, '--policies', 'kernel,keepalive', '--runs', '2', '--out', out, '--no-charts']) !== 0) throw new Error('compare failed');
+  if (await quiet(['run', f, '--out', out]) !== 0) throw new Error('run failed');
+  return out;
+})();
+
+test.serial('ctsim run writes charts/ (spec, SVG, PNG per chart); --no-charts does not', async (t) => {
+  const out = await made;
+  for (const name of ['occupancy', 'drops', 'evictions', 'success-rate', 'broken-flows', 'lifetimes']) {
+    for (const ext of ['vl.json', 'svg', 'png']) t.true(existsSync(join(out, 'rep', 's1-r0', 'charts', `${name}.${ext}`)), `${name}.${ext}`);
+  }
+  t.false(existsSync(join(out, 'rep', 'compare-s1', 'charts')));
+  t.true(existsSync(join(out, 'rep', 'compare-s1', 'manifest.json')));
+});
+
+test.serial('report: one self-contained page per folder, every chart of every result, nothing fetched from the network', async (t) => {
+  const out = await made;
+  const r = await writeReport(join(out, 'rep'));
+  t.is(r.file, join(out, 'rep', 'report.html'));
+  t.deepEqual(r.results.map((x) => [x.kind, x.name]), [['compare', 'compare-s1'], ['run', 's1-r0']]);
+  const html = readFileSync(r.file, 'utf8');
+  t.is((html.match(/<div class="chart" /g) ?? []).length, 7 + 6);
+  // (t.true on .test(): a failing t.regex would print the whole 1 MB page)
+  t.false(/<script[^>]+src=/.test(html), 'no external scripts');
+  t.false(/<link[^>]+href=/.test(html), 'no external stylesheets');
+  t.false(/sourceMappingURL/.test(html), 'no source map references');
+  t.true(html.includes('report test &lt;with markup &amp; &quot;quotes&quot;&gt;'), 'scenario text is escaped');
+  t.true(html.includes('legit_success_rate'), 'the metrics table');
+  t.true(html.length < 2_000_000, `the page stays small (${html.length} bytes): long lists such as an expanded port range are shortened`);
+  const specs = JSON.parse(/<script type="application\/json" id="ctsim-specs">([\s\S]*?)<\/script>/.exec(html)![1]!) as { id: string }[];
+  t.is(specs.length, 13);
+  // a run folder alone, and -o
+  const one = await writeReport(join(out, 'rep', 's1-r0'), join(out, 'one.html'));
+  t.deepEqual(one.results.map((x) => x.kind), ['run']);
+});
+
+test.serial('report command: bad folder is bad input (exit 2); --help has an example', async (t) => {
+  const program = new Command().exitOverride();
+  registerReport(program);
+  const d = mkdtempSync(join(tmpdir(), 'ctsim-report-empty-'));
+  const ew = process.stderr.write.bind(process.stderr);
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    await t.throwsAsync(program.parseAsync(['report', d], { from: 'user' }), { message: /no results here/ });
+    await t.throwsAsync(program.parseAsync(['report', join(d, 'missing')], { from: 'user' }), { message: /not found/ });
+  } finally {
+    process.stderr.write = ew;
+  }
+  let help = '';
+  program.configureOutput({ writeOut: (s) => { help += s; } });
+  program.commands.forEach((c) => c.exitOverride().configureOutput({ writeOut: (s) => { help += s; } }));
+  await t.throwsAsync(program.parseAsync(['report', '--help'], { from: 'user' }));
+  t.regex(help, /Example/);
+});
+
+const CHROMIUM = process.env['CTSIM_CHROMIUM'] ?? '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+const inCi = process.env['CI'] === 'true';
+if (!haveChromium && !inCi) console.log(`report.test: ${CHROMIUM} not found, the browser test is skipped (CI installs Debian's chromium)`);
+
+(haveChromium || inCi ? test.serial : test.serial.skip)('browser: the report opens in headless Chromium, every chart renders, tooltips work, the console shows no error', async (t) => {
+  t.true(haveChromium, `${CHROMIUM} not found: install Debian's chromium (CI must)`);
+  if (!haveChromium) return;
+  const out = await made;
+  const { file } = await writeReport(join(out, 'rep'));
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const problems: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console.error: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('request', (r) => { if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) requests.push(r.url()); });
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    await page.waitForFunction(() => (window as unknown as { ctsimReport?: { done: boolean } }).ctsimReport?.done === true, null, { timeout: 30_000 });
+    const state = await page.evaluate(() => (window as unknown as { ctsimReport: { total: number; rendered: number; failed: number; errors: string[] } }).ctsimReport);
+    t.is(state.failed, 0, state.errors.join('\n'));
+    t.is(state.rendered, 13);
+    t.is(state.total, 13);
+    const charts = await page.$$eval('div.chart', (els) => els.map((el) => {
+      const svg = el.querySelector('svg');
+      const box = svg?.getBoundingClientRect();
+      return {
+        id: el.id, rendered: el.getAttribute('data-rendered'),
+        width: box?.width ?? 0, height: box?.height ?? 0,
+        marks: el.querySelectorAll('svg .mark-line path, svg .mark-rect path, svg .mark-symbol path, svg .mark-rule line, svg .mark-text text').length,
+      };
+    }));
+    t.is(charts.length, 13);
+    for (const c of charts) {
+      t.is(c.rendered, 'true', c.id);
+      t.true(c.width > 100 && c.height > 50, `${c.id}: drawn with a size (${c.width}×${c.height})`);
+      t.true(c.marks > 0, `${c.id}: has marks`);
+    }
+    // a tooltip: hover a point of the comparison's success-rate chart
+    const bar = page.locator('#chart-0-success-rate svg .mark-symbol path').first();
+    await bar.hover({ force: true });
+    await page.waitForSelector('#vg-tooltip-element.visible', { timeout: 5000 });
+    t.regex(await page.locator('#vg-tooltip-element').innerText(), /policy/);
+    t.deepEqual(problems, [], 'no console error');
+    t.deepEqual(requests, [], 'no network request');
+  } finally {
+    await browser.close();
+  }
+});
