@@ -14,9 +14,13 @@ import { writeFileAtomic } from './cli/io.js';
 import { formatComparison, registerCompare, runCompare } from './cli/compare-command.js';
 import { registerKernelDiff } from './cli/kernel-diff-command.js';
 import { registerList } from './cli/list-command.js';
+import { registerRegress } from './cli/regress-command.js';
 import { registerReplay } from './cli/replay-command.js';
+import { registerReport } from './cli/report-command.js';
 import { registerRun, type SimOptions } from './cli/run-command.js';
 import { registerValidate } from './cli/validate-command.js';
+import { registerBench } from './cli/bench-command.js';
+import { registerMerge, registerSweep } from './cli/sweep-command.js';
 
 /** The policies `ctsim start` compares on the flagship scenario. */
 export const FLAGSHIP_POLICIES = 'kernel,l4-aware,soft-timeout,adaptive-timeout,keepalive';
@@ -51,12 +55,18 @@ ${EXIT_HELP}`);
   registerList(program);
   registerReplay(program);
   registerCompare(program);
+  registerReport(program);
   registerKernelDiff(program);
+  registerRegress(program);
+  registerBench(program);
+  registerSweep(program);
+  registerMerge(program);
 
   program
     .command('start')
     .description('the flagship comparison: scenarios/mixed.yaml through the main policies, on built-in defaults')
     .option('--runs <n>', 'runs per policy', '1')
+    .option('--no-charts', 'do not render the charts')
     .addHelpText('after', `
 Runs: ctsim compare scenarios/mixed.yaml --policies ${FLAGSHIP_POLICIES}
 
@@ -67,7 +77,7 @@ Examples:
       const o = cmd.optsWithGlobals<SimOptions & { runs: string }>();
       const { comparison, dir } = await runCompare(join(packageRoot(), 'scenarios', 'mixed.yaml'), { ...o, policies: FLAGSHIP_POLICIES });
       if (o.json) process.stdout.write(toJson(comparison));
-      else process.stdout.write(formatComparison(comparison) + `→ ${dir}\n`);
+      else if (!o.quiet) process.stdout.write(formatComparison(comparison) + `→ ${dir}\n`);
     });
 
   program
