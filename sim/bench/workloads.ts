@@ -1,0 +1,275 @@
+/**
+ * The standard benchmark workloads of `ctsim bench`, each run in-process and timed with
+ * performance.now() (a benchmark, not model code: the model itself never reads a clock).
+ *
+ * - `syn-flood`: the conntrack core (Conntrack.packetIn + GcWorker, the full model: TCP tracker,
+ *   early_drop, chain-length limit, counters) under a spoofed SYN flood at steady state against a
+ *   full table. The table is prefilled through the same packet path, then flooded.
+ * - `syn-flood-sim`: the same traffic through the whole simulation (scenario, syn-flood
+ *   generator, event queue, metrics observer), prefilled by a slower flood of the same kind.
+ * - `mixed`: web clients, DNS, idle TCP and UDP NAT flows through the whole simulation, holding
+ *   about `entries` live entries at steady state.
+ * - `hold`: the bare event queue on the hold model (benchHoldModel).
+ *
+ * Every workload reports the model's counters as well, so repetitions can be checked to have
+ * simulated exactly the same thing.
+ */
+import { createConntrack } from '../conntrack/create.js';
+import { GcWorker } from '../conntrack/gc.js';
+import { Pkt } from '../conntrack/packet.js';
+import { IPPROTO_TCP, TH_SYN } from '../conntrack/constants.js';
+import { benchHoldModel } from '../core/bench-queue.js';
+import { Rng } from '../core/rng.js';
+import { loadScenario, formatIssue } from '../scenario/load.js';
+import { Simulation, type Registries } from '../run/simulation.js';
+import { GENERATORS } from '../traffic/registry.js';
+import { POLICIES } from '../../policies/index.js';
+import { slotLayout } from './memory-guard.js';
+
+export const WORKLOADS = ['syn-flood', 'syn-flood-sim', 'mixed', 'hold'] as const;
+export type WorkloadName = (typeof WORKLOADS)[number];
+
+/** Sizes of a bench run. */
+export interface BenchSizes {
+  /** Live entries (nf_conntrack_max for the floods). @defaultValue 1,000,000 */
+  entries: number;
+  /** Hash buckets for the floods. @defaultValue 1,048,576 */
+  buckets: number;
+  /** Timed flood packets (syn-flood); syn-flood-sim times `packets` / 2. @defaultValue 5,000,000 */
+  packets: number;
+  /** Simulated seconds timed at steady state in `mixed`. @defaultValue 30 */
+  mixedSeconds: number;
+  /** Pending events and timed operations of the hold model. @defaultValue 100,000 and 5,000,000 */
+  pending: number;
+  holdOps: number;
+  seed: number;
+}
+
+export const DEFAULT_SIZES: BenchSizes = {
+  entries: 1_000_000, buckets: 1_048_576, packets: 5_000_000, mixedSeconds: 30, pending: 100_000, holdOps: 5_000_000, seed: 1,
+};
+
+/** What one repetition of one workload measured. */
+export interface WorkloadSample {
+  workload: WorkloadName;
+  /** Packets through conntrack per wall second in the timed window (0 for hold). */
+  packetsPerSecond: number;
+  /** Events dispatched per wall second in the timed window. */
+  eventsPerSecond: number;
+  /** Simulated seconds per wall second in the timed window. */
+  simSecondsPerWallSecond: number;
+  /** (heap used + external/arrayBuffers growth) / live entries, after a full GC. */
+  bytesPerEntry: number;
+  liveEntries: number;
+  /** Timed window (wall seconds) and untimed setup (prefill, warm-up). */
+  seconds: number;
+  setupSeconds: number;
+  packets: number;
+  events: number;
+  /** Peak resident set size of the process, bytes (per process: run workloads in their own process). */
+  peakRssBytes: number;
+  /** Model counters at the end (identical across repetitions: the run is deterministic). */
+  check: Record<string, number>;
+}
+
+const gcNow = (): void => { (globalThis as { gc?: () => void }).gc?.(); };
+function heapBytes(): number {
+  gcNow();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+const peakRss = (): number => process.resourceUsage().maxRSS * 1024;
+
+const REGISTRIES: Registries = { generators: GENERATORS, policies: POLICIES };
+
+/** SYN_SENT timeout (s) of a 6.x kernel: prefilled entries' remaining lives spread over it. */
+const SYN_SENT_S = 120;
+
+/**
+ * The core flood. Table: nf_conntrack_max = `entries`, nf_conntrack_buckets = `buckets`
+ * (default 1,048,576, the power of two above 1 M: buckets ≈ max, like a host sized by
+ * `hashsize=1048576` with nf_conntrack_max lowered to 1 M); kernel 6.12, HZ 250, gc at 8192
+ * buckets/ms. Prefill: `entries` spoofed SYNs spaced evenly over 120 s (the SYN_SENT timeout),
+ * so the table is full at 120 s with remaining lives uniform in (0, 120 s], as if a flood had
+ * filled it; the gc worker runs at its own times throughout. Timed: `packets` spoofed SYNs at
+ * 1 µs spacing (1 M SYN/s simulated) after an untimed warm-up of min(packets/5, 1 M).
+ * Every timed SYN misses, finds the table full, early-drops and inserts.
+ */
+export function benchSynFlood(z: BenchSizes): WorkloadSample {
+  const h0 = heapBytes();
+  const t0 = performance.now();
+  const ct = createConntrack({ version: '6.12', hz: 250, seed: z.seed, sysctl: { nf_conntrack_max: z.entries, nf_conntrack_buckets: z.buckets } });
+  const gc = new GcWorker(ct, 8192);
+  const rng = new Rng(`ctsim/bench/syn-flood/${z.seed}`);
+  const pkt = new Pkt();
+  let now = 0;
+  let nextGc = gc.firstRunUs();
+  let gcRuns = 0;
+  const flood = (n: number, spacing: number): void => {
+    for (let i = 0; i < n; i++) {
+      now += spacing;
+      while (nextGc <= now) { nextGc = gc.run(nextGc); gcRuns++; }
+      pkt.reset();
+      pkt.proto = IPPROTO_TCP;
+      pkt.cls = 2;
+      pkt.src = rng.int32();
+      pkt.sport = 1024 + ((rng.uniform() * 64512) | 0);
+      pkt.dst = 0xc000020a | 0;
+      pkt.dport = 80;
+      pkt.tcpFlags = TH_SYN;
+      pkt.seq = rng.int32() >>> 0;
+      pkt.win = 64240;
+      pkt.len = 60;
+      ct.setNow(now);
+      ct.packetIn(pkt);
+    }
+  };
+  const spacing = Math.max(1, Math.floor((SYN_SENT_S * 1e6) / z.entries));
+  flood(z.entries, spacing);
+  const live = ct.count;
+  const bytes = heapBytes() - h0;
+  flood(Math.min(Math.floor(z.packets / 5), 1_000_000), 1);
+  const setup = (performance.now() - t0) / 1000;
+  const simStart = now;
+  const t1 = performance.now();
+  flood(z.packets, 1);
+  const seconds = (performance.now() - t1) / 1000;
+  const st = ct.stats;
+  return {
+    workload: 'syn-flood', packetsPerSecond: z.packets / seconds, eventsPerSecond: z.packets / seconds,
+    simSecondsPerWallSecond: (now - simStart) / 1e6 / seconds, bytesPerEntry: bytes / live, liveEntries: live,
+    seconds, setupSeconds: setup, packets: z.packets, events: z.packets, peakRssBytes: peakRss(),
+    check: {
+      count: ct.count, allocated: st.allocated, early_drop: st.early_drop, drop: st.drop, chaintoolong: st.chaintoolong,
+      reaped_lookup: st.reaped_lookup, reaped_early_drop: st.reaped_early_drop, reaped_gc: st.reaped_gc,
+      gc_early_drop: st.gc_early_drop, gc_runs: gcRuns,
+    },
+  };
+}
+
+/** Loads an in-memory scenario (bench scenarios are built here, so a failure is a bug). */
+function scenarioOf(yaml: string, name: string) {
+  const r = loadScenario(yaml, `${name}.yaml`, REGISTRIES);
+  if (!r.ok) throw new Error(`bench scenario ${name} is invalid:\n${r.issues.map(formatIssue).join('\n')}`);
+  return r.scenario;
+}
+
+/**
+ * Runs a Simulation to its end, timing the window from `fromUs` (simulated) to the end, with the
+ * packet and event counts of that window. The window starts at the first progress slice
+ * boundary ≥ fromUs (runToEnd reports 200 evenly spaced slices).
+ */
+function timedSimulation(sim: Simulation, fromUs: number, h0: number, t0: number): Omit<WorkloadSample, 'workload' | 'check'> {
+  let tStart = -1, pStart = 0, eStart = 0, sStart = 0, bytes = 0, live = 0, setup = 0;
+  const packets = (): number => sim.gens.reduce((a, g) => a + g.outcomes.packets, 0);
+  sim.runToEnd((simUs, events) => {
+    if (tStart < 0 && simUs >= fromUs) {
+      live = sim.ct.count;
+      bytes = heapBytes() - h0;
+      pStart = packets(); eStart = events; sStart = simUs;
+      setup = (performance.now() - t0) / 1000;
+      tStart = performance.now();
+    }
+  });
+  const seconds = (performance.now() - tStart) / 1000;
+  const p = packets() - pStart, e = sim.sched.eventsDispatched - eStart;
+  return {
+    packetsPerSecond: p / seconds, eventsPerSecond: e / seconds, simSecondsPerWallSecond: (sim.endUs - sStart) / 1e6 / seconds,
+    bytesPerEntry: bytes / live, liveEntries: live, seconds, setupSeconds: setup, packets: p, events: e, peakRssBytes: peakRss(),
+  };
+}
+
+function simCheck(sim: Simulation): Record<string, number> {
+  const st = sim.ct.stats;
+  return {
+    count: sim.ct.count, peak: sim.ct.peakCount, allocated: st.allocated, early_drop: st.early_drop, drop: st.drop,
+    invalid: st.invalid, reaped_lookup: st.reaped_lookup, reaped_gc: st.reaped_gc, events: sim.sched.eventsDispatched,
+  };
+}
+
+/**
+ * The flood through the whole simulation: a `prefill` syn-flood at entries/120 s per second
+ * (constant spacing) for 120 s fills the table, then `flood` sends packets/2 SYNs at
+ * 1 M SYN/s (constant); the timed window is the flood's.
+ */
+export function benchSynFloodSim(z: BenchSizes): WorkloadSample {
+  const floodUs = Math.max(1, Math.round(z.packets / 2)); // at 1 SYN/µs
+  const fill = Math.ceil(z.entries / SYN_SENT_S) + 1;
+  const yaml = `
+name: bench-syn-flood-sim
+duration: ${SYN_SENT_S * 1e6 + floodUs}us
+sample_interval: 1s
+seed: ${z.seed}
+kernel: { version: "6.12", hz: 250 }
+sysctl: { nf_conntrack_max: ${z.entries}, nf_conntrack_buckets: ${z.buckets} }
+traffic:
+  - { kind: syn-flood, label: prefill, rate: ${fill}, arrival: constant, stop: ${SYN_SENT_S}s }
+  - { kind: syn-flood, label: flood, rate: 1000000, arrival: constant, start: ${SYN_SENT_S}s }
+`;
+  const h0 = heapBytes();
+  const t0 = performance.now();
+  const sim = new Simulation(scenarioOf(yaml, 'bench-syn-flood-sim'), 0, REGISTRIES);
+  const r = timedSimulation(sim, SYN_SENT_S * 1e6, h0, t0);
+  return { workload: 'syn-flood-sim', ...r, check: simCheck(sim) };
+}
+
+/**
+ * Mixed traffic holding about `entries` live entries (scaled from the 1 M design below), table
+ * nf_conntrack_max = 1.25 × entries, buckets = 2^⌈log2 entries⌉:
+ * - idle TCP NAT flows: 45 % of entries (ESTABLISHED, idle gaps mean 300 s);
+ * - idle UDP NAT flows: 15 % (ASSURED streams, gaps mean 20 s);
+ * - web clients: entries/500 connections/s, hold 5 s, FIN close (TIME_WAIT 120 s holds ~25 %);
+ * - DNS: entries/200 queries/s (30 s UDP timeout holds ~15 %).
+ * The flows ramp up over 60 s; the timed window is the last `mixedSeconds` of a run lasting
+ * 140 s + mixedSeconds (TIME_WAIT populations are at steady state after 125 s).
+ */
+export function benchMixed(z: BenchSizes): WorkloadSample {
+  const n = z.entries;
+  const buckets = 2 ** Math.ceil(Math.log2(Math.max(1024, n)));
+  const warm = 140;
+  const yaml = `
+name: bench-mixed
+duration: ${warm + z.mixedSeconds}s
+sample_interval: 1s
+seed: ${z.seed}
+kernel: { version: "6.12", hz: 250 }
+sysctl: { nf_conntrack_max: ${Math.ceil(n * 1.25)}, nf_conntrack_buckets: ${buckets} }
+traffic:
+  - { kind: idle-nat-flows, label: db, flows: ${Math.max(1, Math.round(n * 0.45))}, ramp: 60s, clients: 10.0.0.0/8, port: 5432, idle: { dist: exponential, mean: 300 } }
+  - { kind: idle-nat-flows, label: vpn, protocol: udp, flows: ${Math.max(1, Math.round(n * 0.15))}, ramp: 60s, clients: 172.16.0.0/12, port: 51820, idle: { dist: exponential, mean: 20 } }
+  - { kind: tcp-clients, label: web, rate: ${Math.max(1, Math.round(n / 500))}, clients: 100.64.0.0/10, hold: { dist: exponential, mean: 5 } }
+  - { kind: udp-request-response, label: dns, rate: ${Math.max(1, Math.round(n / 200))}, clients: 192.168.0.0/16 }
+`;
+  const h0 = heapBytes();
+  const t0 = performance.now();
+  const sim = new Simulation(scenarioOf(yaml, 'bench-mixed'), 0, REGISTRIES);
+  const r = timedSimulation(sim, warm * 1e6, h0, t0);
+  return { workload: 'mixed', ...r, check: simCheck(sim) };
+}
+
+/** The bare event queue: hold model with `pending` events. */
+export function benchHold(z: BenchSizes): WorkloadSample {
+  const h0 = heapBytes();
+  const r = benchHoldModel(z.pending, z.holdOps);
+  const bytes = heapBytes() - h0;
+  return {
+    workload: 'hold', packetsPerSecond: 0, eventsPerSecond: r.eventsPerSecond, simSecondsPerWallSecond: 0,
+    bytesPerEntry: bytes / z.pending, liveEntries: z.pending, seconds: r.seconds, setupSeconds: 0, packets: 0,
+    events: r.ops, peakRssBytes: peakRss(), check: { pending: r.pending, ops: r.ops },
+  };
+}
+
+export function runWorkload(name: WorkloadName, z: BenchSizes): WorkloadSample {
+  switch (name) {
+    case 'syn-flood': return benchSynFlood(z);
+    case 'syn-flood-sim': return benchSynFloodSim(z);
+    case 'mixed': return benchMixed(z);
+    case 'hold': return benchHold(z);
+  }
+}
+
+/** The typed-array bytes per live entry the model allocates (precise, from the layout). */
+export function modelBytesPerEntry(entries: number, buckets: number): { perSlot: number; perBucket: number; perEntry: number; bySection: Record<string, number> } {
+  const L = slotLayout();
+  return { perSlot: L.perSlot, perBucket: L.perBucket, perEntry: L.perSlot + (L.perBucket * buckets) / entries, bySection: L.bySection };
+}

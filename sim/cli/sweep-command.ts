@@ -1,0 +1,103 @@
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { mergeShards, shardDirs, sweepDirName, writeSweepDir } from '../sweep/output.js';
+import { parseShard } from '../sweep/shard.js';
+import { planSweep, runSweep } from '../sweep/sweep.js';
+import { packageRoot, toJson } from './common.js';
+import { InputError } from './errors.js';
+import { overridesFrom, type SimOptions } from './run-command.js';
+
+export { estimateTableBytes, checkTableMemory, assertTableFits } from '../bench/memory-guard.js';
+
+function workersOf(v: string | undefined): number {
+  if (v === undefined) return Math.max(1, availableParallelism());
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new InputError(`--workers: expected an integer 1..1024, got "${v}"`);
+  return n;
+}
+
+export function registerSweep(program: Command): void {
+  program
+    .command('sweep')
+    .description('run a grid of scenarios × policies × parameters × seeds on a worker-thread pool, or one shard of it')
+    .argument('<sweep.yaml>', 'sweep file')
+    .option('--workers <n>', 'worker threads (default: the number of cores; 1 runs in this thread)')
+    .option('--dry-run', 'validate the sweep and every case (and the memory guard), print the plan, run nothing')
+    .option('--shard <i/N>', 'run only shard i of N (cases k with k mod N = i); with just N the index comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX')
+    .addHelpText('after', `
+Writes results/<sweep>/sweep/ (or sweep-shard-<i>-of-<N>/): cases.jsonl (one line per case:
+policy, parameters, seed, run, comparison metrics, run summary), cases.csv and sweep.json. The
+output is byte-identical whatever the number of workers, and \`ctsim merge\` of all shards is
+byte-identical to the whole sweep. Every case is validated (and the memory guard applied for
+the number of workers) before any runs.
+
+Sweep file:
+  name: table-size
+  scenarios: [../syn-flood-vs-web.yaml]        # relative to the sweep file, or built-in names
+  policies: [kernel, l4-aware, soft-timeout+keepalive]
+  parameters:                                   # every combination; keys are --set paths
+    sysctl.nf_conntrack_max: [16384, 65536]
+    traffic[1].rate: [2000, 8000]
+  seeds: { from: 1, count: 3 }                  # or [1, 2, 3]
+  runs: 1
+  set: { duration: 30s }                        # applied to every case
+
+Examples:
+  $ ctsim sweep scenarios/sweeps/table-size.yaml --workers 2
+  $ ctsim sweep scenarios/sweeps/table-size.yaml --shard 3/8
+  $ SLURM_ARRAY_TASK_ID=3 ctsim sweep scenarios/sweeps/table-size.yaml --shard 8
+  $ ctsim merge results/table-size`)
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<SimOptions & { workers?: string; shard?: string; dryRun?: boolean }>();
+      const workers = workersOf(o.workers);
+      const shard = o.shard === undefined ? null : parseShard(o.shard);
+      const out = o.out ?? join(packageRoot(), 'results');
+      if (o.dryRun) {
+        const plan = await planSweep(file, { out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [] });
+        const info = {
+          name: plan.sweep.name, cases_total: plan.cases.length, cases: plan.jobs.length,
+          shard: shard ? { index: shard.index, count: shard.count } : null,
+          dir: join(out, plan.sweep.name, sweepDirName(shard)), keys: plan.jobs.map((j) => j.key),
+        };
+        if (o.json) process.stdout.write(toJson(info));
+        else if (!o.quiet) process.stdout.write(`sweep ${info.name}: ${info.cases} of ${info.cases_total} cases would run → ${info.dir}\n` + info.keys.map((k, i) => `  ${plan.jobs[i]!.c.index}: ${k}\n`).join(''));
+        return;
+      }
+      const tty = !o.quiet && !o.json && process.stderr.isTTY === true;
+      const r = await runSweep(file, {
+        out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [],
+        onProgress: (d, n) => { if (tty) process.stderr.write(`\rsweep: case ${d}/${n}   `); },
+      });
+      if (tty) process.stderr.write('\r\x1b[K');
+      const info = { dir: r.dir, name: r.manifest.name, cases: r.manifest.cases, cases_total: r.manifest.cases_total, shard: r.manifest.shard, workers, shard_index_from: shard?.source ?? null };
+      if (o.json) process.stdout.write(toJson(info));
+      else if (!o.quiet) {
+        const sh = shard ? ` (shard ${shard.index}/${shard.count}, index from ${shard.source})` : '';
+        process.stdout.write(`sweep ${r.manifest.name}: ${r.manifest.cases} of ${r.manifest.cases_total} cases${sh} on ${Math.min(workers, Math.max(1, r.manifest.cases))} worker(s) → ${r.dir}\n`);
+      }
+    });
+}
+
+export function registerMerge(program: Command): void {
+  program
+    .command('merge')
+    .description('join the outputs of sweep shards into the whole sweep (results/<sweep>/sweep/)')
+    .argument('<dirs...>', 'shard directories, or results/<sweep>/ directories holding sweep-shard-*-of-* directories')
+    .addHelpText('after', `
+Checks that every shard comes from the same sweep file and that every case is present exactly
+once; the merged cases.jsonl, cases.csv and sweep.json are byte-identical to running the whole
+sweep at once.
+
+Examples:
+  $ ctsim merge results/table-size
+  $ ctsim merge /shared/results/table-size/sweep-shard-*-of-8 --out /shared/results`)
+    .action(async (dirs: string[], _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<SimOptions>();
+      const { manifest, lines } = mergeShards(shardDirs(dirs));
+      const dir = join(o.out ?? join(packageRoot(), 'results'), manifest.name, sweepDirName(null));
+      await writeSweepDir(dir, manifest, lines);
+      if (o.json) process.stdout.write(toJson({ dir, name: manifest.name, cases: manifest.cases }));
+      else if (!o.quiet) process.stdout.write(`merge ${manifest.name}: ${manifest.cases} cases → ${dir}\n`);
+    });
+}

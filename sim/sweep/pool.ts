@@ -1,0 +1,66 @@
+/**
+ * Runs sweep cases on a pool of worker threads (or serially in this thread with one worker).
+ * Cases go to whichever worker is free next; results are kept by case index, so the output
+ * order (and bytes) do not depend on the number of workers or on timing.
+ */
+import { Worker } from 'node:worker_threads';
+import { InputError } from '../cli/errors.js';
+import { caseRegistries, runCase, type CaseEnv } from './run-case.js';
+import type { SweepCase } from './sweep-file.js';
+
+/** A case sent to a worker. */
+export interface CaseJob {
+  c: SweepCase;
+  key: string;
+  file: string;
+}
+
+/** A worker's answer: the result line, or the error (bad input or a failure). */
+export type CaseReply = { index: number; line: string } | { index: number; error: { input: boolean; lines: string[] } };
+
+/**
+ * Runs `jobs` on `workers` threads; returns the result lines in the order of `jobs`.
+ * `onDone` is called after each case (progress).
+ */
+export async function runPool(jobs: readonly CaseJob[], workers: number, env: CaseEnv, onDone?: (done: number, total: number) => void): Promise<string[]> {
+  const out = new Array<string>(jobs.length);
+  if (workers <= 1 || jobs.length <= 1) {
+    const reg = await caseRegistries(env);
+    jobs.forEach((j, i) => { out[i] = runCase(j.c, j.key, j.file, reg); onDone?.(i + 1, jobs.length); });
+    return out;
+  }
+  const pos = new Map(jobs.map((j, i) => [j.c.index, i]));
+  const n = Math.min(workers, jobs.length);
+  const pool: Worker[] = [];
+  let next = 0, done = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const fail = (e: Error): void => { if (!failed) { failed = true; reject(e); } };
+      const feed = (w: Worker): void => {
+        if (next < jobs.length) w.postMessage(jobs[next++]!);
+      };
+      for (let i = 0; i < n; i++) {
+        const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: env });
+        pool.push(w);
+        w.on('message', (r: CaseReply) => {
+          if ('error' in r) {
+            fail(r.error.input ? new InputError(r.error.lines) : new Error(`sweep case ${r.index} failed in a worker:\n${r.error.lines.join('\n')}`));
+            return;
+          }
+          out[pos.get(r.index)!] = r.line;
+          done++;
+          onDone?.(done, jobs.length);
+          if (done === jobs.length) resolve();
+          else feed(w);
+        });
+        w.on('error', (e) => fail(e));
+        w.on('exit', (code) => { if (code !== 0 && done < jobs.length) fail(new Error(`sweep worker exited with code ${code}`)); });
+        feed(w);
+      }
+    });
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+  return out;
+}

@@ -1,0 +1,165 @@
+/**
+ * `ctsim sweep`: validates a sweep file and every case of its grid before running any (bad input
+ * exits 2 and writes nothing), applies the memory guard for the number of concurrent workers,
+ * then runs this shard's cases on the worker pool and writes results/<name>/sweep[-shard-i-of-N]/.
+ */
+import { existsSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { builtinScenarios, loadScenarioFile, registriesFor } from '../cli/common.js';
+import { InputError } from '../cli/errors.js';
+import { readInputFile } from '../cli/io.js';
+import { checkTableMemory } from '../bench/memory-guard.js';
+import { caseKey, expandCases, formatPath, located, overrideText, parseSweep, type SweepCase, type SweepFile } from './sweep-file.js';
+import { parseArms } from '../cli/compare-command.js';
+import type { Registries } from '../run/simulation.js';
+import type { Scenario } from '../scenario/scenario.js';
+import { caseScenario } from './run-case.js';
+import { runPool, type CaseJob } from './pool.js';
+import { inShard, type Shard } from './shard.js';
+import { sweepDirName, writeSweepDir, type SweepManifest } from './output.js';
+
+export interface SweepOptions {
+  /** Results root (default results/). */
+  out: string;
+  workers: number;
+  shard: Shard | null;
+  /** Global `--set` overrides (and --seed as seed=N), applied before the sweep's own. */
+  sets: readonly string[];
+  policyFiles: readonly string[];
+  /** Bytes available for the memory guard (default: measured). */
+  memoryAvailable?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SweepPlan {
+  sweep: SweepFile;
+  cases: SweepCase[];
+  /** This shard's jobs, in case order. */
+  jobs: CaseJob[];
+  scenarioPaths: string[];
+}
+
+/** Reads and validates a sweep file (InputError with located lines on bad input). */
+export function loadSweepFile(path: string): SweepFile {
+  const text = readInputFile(path, 'sweep file').toString('utf8');
+  const r = parseSweep(text, path);
+  if (!r.ok) throw new InputError(r.issues);
+  return r.sweep;
+}
+
+/** Resolves `scenarios[i]`: a path relative to the sweep file, an absolute path, or a built-in name. */
+function resolveScenarios(sw: SweepFile): string[] {
+  const base = dirname(resolve(sw.file));
+  const issues: string[] = [];
+  const out = sw.spec.scenarios.map((s, i) => {
+    const p = isAbsolute(s) ? s : join(base, s);
+    if (existsSync(p)) return p;
+    const b = builtinScenarios().find((x) => x.name === s);
+    if (b) return b.path;
+    issues.push(located(sw.file, sw.lineOf(['scenarios', i]), `scenarios[${i}]`, `scenario file "${s}" not found (looked for ${p}) and no built-in scenario has that name`));
+    return '';
+  });
+  if (issues.length > 0) throw new InputError(issues);
+  return out;
+}
+
+/** The file a case's results name (relative to the sweep file, as written there). */
+const fileOf = (sw: SweepFile, c: SweepCase): string => sw.spec.scenarios[c.scenarioIndex]!;
+
+/** A scenario issue seen through a sweep override: drop the "command line" framing. */
+const unframe = (l: string): string => l.replace(/^command line: (--set: )?/, '').replace(/ \(from --set [^)]*\)$/, '');
+
+/**
+ * Checks each parameter value and each policy arm on its own against every scenario, so a bad
+ * value is reported once, at its own line of the sweep file.
+ */
+function precheck(sw: SweepFile, scenarioPaths: readonly string[], setPrefix: readonly string[], bases: readonly Scenario[], reg: Registries): void {
+  const issues: string[] = [];
+  const seen = new Set<string>();
+  const push = (line: string): void => { if (!seen.has(line)) { seen.add(line); issues.push(line); } };
+  scenarioPaths.forEach((p, si) => {
+    const on = scenarioPaths.length > 1 ? ` (on ${sw.spec.scenarios[si]})` : '';
+    for (const [key, values] of Object.entries(sw.spec.parameters ?? {})) {
+      values!.forEach((v, vi) => {
+        try {
+          loadScenarioFile(p, [...setPrefix, overrideText(key, v)], reg);
+        } catch (e) {
+          if (!(e instanceof InputError)) throw e;
+          for (const l of e.lines) push(located(sw.file, sw.lineOf(['parameters', key, vi]), formatPath(['parameters', key, vi]), `${JSON.stringify(v)}${on}: ${unframe(l)}`));
+        }
+      });
+    }
+    (sw.spec.policies ?? []).forEach((arm, ai) => {
+      try {
+        parseArms(arm, bases[si]!, reg.policies);
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        for (const l of e.lines) push(located(sw.file, sw.lineOf(['policies', ai]), `policies[${ai}]`, l.replace(/^--policies: /, '') + on));
+      }
+    });
+  });
+  if (issues.length > 0) throw new InputError(issues);
+}
+
+/**
+ * Expands the grid and checks every case (scenario overrides, policy names, memory) without
+ * running anything.
+ */
+export async function planSweep(path: string, o: SweepOptions): Promise<SweepPlan> {
+  const sw = loadSweepFile(path);
+  const scenarioPaths = resolveScenarios(sw);
+  const reg = await registriesFor(o.policyFiles, scenarioPaths);
+  const setPrefix = [...o.sets, ...Object.entries(sw.spec.set ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`)];
+  // each scenario with the global and sweep-wide overrides: its own runs, and errors located in it
+  const bases = scenarioPaths.map((p) => loadScenarioFile(p, setPrefix, reg));
+  precheck(sw, scenarioPaths, setPrefix, bases, reg);
+  const cases = expandCases(sw, scenarioPaths, o.sets, (i) => bases[i]!.runs);
+  const selected = cases.filter((c) => inShard(c.index, o.shard));
+  const copies = Math.max(1, Math.min(o.workers, selected.length));
+  const issues: string[] = [];
+  const seen = new Set<string>();
+  const memSeen = new Set<string>();
+  const jobs: CaseJob[] = [];
+  for (const c of cases) {
+    let key = `case ${c.index}`;
+    try {
+      const { sc } = caseScenario(c, reg);
+      key = caseKey(c, sc.name);
+      if (inShard(c.index, o.shard)) {
+        const mk = JSON.stringify([sc.kernel, sc.sysctl['nf_conntrack_max'], sc.sysctl['nf_conntrack_buckets']]);
+        if (!memSeen.has(mk)) {
+          memSeen.add(mk);
+          const m = checkTableMemory(sc, { where: `${sw.file}: case ${c.index} (${key})`, copies, ...(o.memoryAvailable !== undefined ? { available: o.memoryAvailable } : {}) });
+          if (!m.ok) issues.push(m.message);
+        }
+        jobs.push({ c, key, file: fileOf(sw, c) });
+      }
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      const where = Object.keys(c.params).length > 0
+        ? located(sw.file, sw.lineOf(['parameters']), 'parameters', `case ${c.index} (${Object.entries(c.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')} on ${basename(c.scenarioPath)}${c.policy ? `, policy ${c.policy}` : ''})`)
+        : located(sw.file, sw.lineOf(c.policy ? ['policies'] : ['scenarios', c.scenarioIndex]), c.policy ? 'policies' : `scenarios[${c.scenarioIndex}]`, `case ${c.index}`);
+      for (const l of e.lines) {
+        if (seen.has(l)) continue;
+        seen.add(l);
+        issues.push(`${where}: ${l}`);
+      }
+    }
+    if (issues.length >= 20) { issues.push('… (stopped after 20 problems)'); break; }
+  }
+  if (issues.length > 0) throw new InputError(issues);
+  return { sweep: sw, cases, jobs, scenarioPaths };
+}
+
+/** Runs a sweep (or one shard of it); returns where it wrote and how many cases ran. */
+export async function runSweep(path: string, o: SweepOptions): Promise<{ dir: string; manifest: SweepManifest; plan: SweepPlan }> {
+  const plan = await planSweep(path, o);
+  const lines = await runPool(plan.jobs, o.workers, { policyFiles: o.policyFiles, scenarioPaths: plan.scenarioPaths }, o.onProgress);
+  const manifest: SweepManifest = {
+    name: plan.sweep.name, sweep_sha256: plan.sweep.sha256, cases_total: plan.cases.length,
+    shard: o.shard === null ? null : { index: o.shard.index, count: o.shard.count }, cases: lines.length,
+  };
+  const dir = join(o.out, plan.sweep.name, sweepDirName(o.shard));
+  await writeSweepDir(dir, manifest, lines);
+  return { dir, manifest, plan };
+}

@@ -1,0 +1,22 @@
+/**
+ * A sweep worker thread: receives cases, runs each in a fresh Simulation, posts back its
+ * result line (or the error).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { InputError } from '../cli/errors.js';
+import { caseRegistries, runCase, type CaseEnv } from './run-case.js';
+import type { CaseJob, CaseReply } from './pool.js';
+
+const env = workerData as CaseEnv;
+const port = parentPort!;
+port.on('message', (job: CaseJob) => {
+  caseRegistries(env)
+    .then((reg) => {
+      const line = runCase(job.c, job.key, job.file, reg);
+      port.postMessage({ index: job.c.index, line } satisfies CaseReply);
+    })
+    .catch((e: unknown) => {
+      const err = e instanceof InputError ? { input: true, lines: [...e.lines] } : { input: false, lines: [(e as Error).stack ?? String(e)] };
+      port.postMessage({ index: job.c.index, error: err } satisfies CaseReply);
+    });
+});
