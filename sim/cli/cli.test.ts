@@ -113,3 +113,13 @@ test.serial('list names every generator and policy', async (t) => {
   t.true(l.policies.some((p: { name: string }) => p.name === 'kernel'));
   t.true(l.scenarios.some((s: { name: string }) => s.name === 'mixed'));
 });
+
+test.serial('memory guard: a table that cannot fit fails at once with the figure it needs, nothing written', async (t) => {
+  const d = tmp();
+  const f = join(d, 'huge.yaml');
+  writeFileSync(f, 'name: huge\nduration: 1s\nsysctl: { nf_conntrack_max: 2000000000 }\ntraffic: [ { kind: syn-flood, rate: 10 } ]\n');
+  const r = await capture(['run', f, '--out', join(d, 'out')]);
+  t.is(r.code, 2);
+  t.regex(r.err, /cannot fit in memory: it needs [\d.]+ GiB/);
+  t.false(existsSync(join(d, 'out')));
+});

@@ -9,6 +9,7 @@ import { closest } from '../scenario/suggest.js';
 import { ctsimVersion, loadScenarioFile, packageRoot, registriesFor, resolveScenarioArg, sha256, toJson } from './common.js';
 import { InputError } from './errors.js';
 import { AtomicDir } from './io.js';
+import { assertTableFits } from '../bench/memory-guard.js';
 import { overridesFrom, type SimOptions } from './run-command.js';
 
 /**
@@ -69,6 +70,7 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
   const path = resolveScenarioArg(scenarioArg);
   const reg = await registriesFor(o.policy ?? [], [path]);
   const sc = loadScenarioFile(path, overridesFrom(o), reg);
+  assertTableFits(sc, path);
   const arms = parseArms(o.policies, sc, reg.policies);
   const runs = o.runs === undefined ? sc.runs : Number(o.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new InputError(`--runs: expected an integer 1..1000, got "${o.runs}"`);

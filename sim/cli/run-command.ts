@@ -8,6 +8,7 @@ import { runSummary, type RunSummary } from '../run/summary.js';
 import { ctsimVersion, loadScenarioFile, packageRoot, REGISTRIES, registriesFor, resolveScenarioArg, sha256, toJson } from './common.js';
 import type { Registries } from '../run/simulation.js';
 import { AtomicDir } from './io.js';
+import { assertTableFits } from '../bench/memory-guard.js';
 import { makeProgress } from './progress.js';
 
 export interface RunOutputs {
@@ -119,6 +120,7 @@ Examples:
       const reg = await registriesFor(o.policy ?? [], paths);
       // validate every file before running any, so bad input writes nothing
       const scs = paths.map((f) => loadScenarioFile(f, overridesFrom(o), reg));
+      scs.forEach((sc, i) => assertTableFits(sc, paths[i]!));
       const all: RunSummary[] = [];
       for (const sc of scs) {
         for (const r of await runScenario(sc, process.argv.slice(2), o, reg)) {
