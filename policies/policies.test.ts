@@ -20,8 +20,7 @@ const HZ = 250;
 /** A conntrack with one bucket (every entry is in the window) and the given policies installed. */
 function setup(max: number, specs: { name: string; [k: string]: unknown }[], alive: (slot: number) => boolean = () => true) {
   const ct = createConntrack({ hz: HZ, seed: 4, sysctl: { nf_conntrack_max: max, nf_conntrack_buckets: 512 } });
-  (ct.table as { nbuckets: number }).nbuckets = 1;
-  (ct.table as unknown as { heads: Int32Array }).heads = new Int32Array(1).fill(-1);
+  ct.table.resetBuckets(1);
   const events: { at: number; index: number; arg: number }[] = [];
   // validate parameters through the policies' own schemas, as a scenario would
   const resolved = specs.map((s) => {

@@ -18,8 +18,7 @@ function small(max: number, buckets: number, extra: Record<string, number> = {},
 /** A table whose bucket count is not rounded to 512, for placement tests. */
 function tiny(max: number, buckets: number) {
   const ct = small(max, 512);
-  (ct.table as { nbuckets: number }).nbuckets = buckets;
-  (ct.table as unknown as { heads: Int32Array }).heads = new Int32Array(buckets).fill(-1);
+  ct.table.resetBuckets(buckets);
   return ct;
 }
 

@@ -33,8 +33,7 @@ test('model invariants hold under random traffic (fast-check, seed 42): count = 
     fc.property(fc.array(op, { maxLength: 300 }), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 4 }), (ops, max, bucketsPow) => {
       const ct = createConntrack({ hz: 250, seed: 5, sysctl: { nf_conntrack_max: max, nf_conntrack_buckets: 1 } });
       const nb = 1 << bucketsPow;
-      (ct.table as { nbuckets: number }).nbuckets = nb;
-      (ct.table as unknown as { heads: Int32Array }).heads = new Int32Array(nb).fill(-1);
+      ct.table.resetBuckets(nb);
       let destroyed = 0;
       ct.observer = { destroyed: () => { destroyed++; } };
       const gc = new GcWorker(ct, 1e9);
@@ -67,8 +66,7 @@ test('early_drop never removes an ASSURED entry (fast-check, seed 7)', (t) => {
   fc.assert(
     fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 200 }), fc.boolean()), { minLength: 1, maxLength: 200 }), (flows) => {
       const ct = createConntrack({ hz: 250, seed: 9, sysctl: { nf_conntrack_max: 16, nf_conntrack_buckets: 1 } });
-      (ct.table as { nbuckets: number }).nbuckets = 4;
-      (ct.table as unknown as { heads: Int32Array }).heads = new Int32Array(4).fill(-1);
+      ct.table.resetBuckets(4);
       const assured = new Set<number>();
       ct.observer = {
         destroyed: (slot, reason) => {

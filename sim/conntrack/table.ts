@@ -14,12 +14,17 @@ import { HashKey, reciprocalScale, tupleHash } from './hash.js';
  */
 export class ConntrackTable {
   /** Number of hash buckets (`nf_conntrack_buckets`). */
-  readonly nbuckets: number;
+  nbuckets: number;
   /** Slots allocated (grows by doubling when nf_conntrack_max is 0, i.e. unlimited). */
   capacity: number;
 
   /** Chain heads: first node of each bucket, -1 when empty. */
-  readonly heads: Int32Array;
+  heads: Int32Array;
+  /**
+   * Nodes per chain, kept up to date by `linkHead`/`unlink` so the confirm-time chain-length
+   * check (§1.8) reads one counter instead of walking two chains (the same numbers, faster).
+   */
+  chainLen: Int32Array;
   /** Per node: next node in the chain (-1 ends it); for a free slot, node slot×2 links the free list. */
   next: Int32Array;
   /** Per node: previous node, or -(bucket + 2) for the first node of a chain, or -1 when unlinked. */
@@ -47,6 +52,7 @@ export class ConntrackTable {
     this.nbuckets = nbuckets;
     this.capacity = capacity;
     this.heads = new Int32Array(nbuckets).fill(-1);
+    this.chainLen = new Int32Array(nbuckets);
     this.next = new Int32Array(2 * capacity);
     this.prev = new Int32Array(2 * capacity).fill(-1);
     this.src = new Int32Array(capacity);
@@ -57,6 +63,17 @@ export class ConntrackTable {
     this.status = new Uint16Array(capacity);
     this.timeout = new Int32Array(capacity);
     this.threadFree(0, capacity);
+  }
+
+  /**
+   * Replaces the bucket array of an empty table with one of exactly `n` buckets (no rounding to
+   * 512): tests use it to control which entries share buckets.
+   */
+  resetBuckets(n: number): void {
+    if (this.used !== 0) throw new Error('resetBuckets: the table is not empty');
+    this.nbuckets = n;
+    this.heads = new Int32Array(n).fill(-1);
+    this.chainLen = new Int32Array(n);
   }
 
   /** Slots currently handed out (confirmed or not). */
@@ -114,6 +131,7 @@ export class ConntrackTable {
     this.prev[node] = -(bucket + 2);
     if (first >= 0) this.prev[first] = node;
     this.heads[bucket] = node;
+    this.chainLen[bucket]++;
   }
 
   /** Removes a node from its chain (no-op when it is not linked). */
@@ -121,8 +139,13 @@ export class ConntrackTable {
     const p = this.prev[node];
     if (p === -1) return;
     const n = this.next[node];
-    if (p >= 0) this.next[p] = n;
-    else this.heads[-p - 2] = n;
+    if (p >= 0) {
+      this.next[p] = n;
+      this.chainLen[this.nodeBucket(node)]--;
+    } else {
+      this.heads[-p - 2] = n;
+      this.chainLen[-p - 2]--;
+    }
     if (n >= 0) this.prev[n] = p;
     this.prev[node] = -1;
     this.next[node] = -1;
@@ -134,8 +157,13 @@ export class ConntrackTable {
 
   /** Number of nodes in a bucket's chain. */
   chainLength(bucket: number): number {
+    return this.chainLen[bucket]!;
+  }
+
+  /** Counts a chain by walking it (checks `chainLen` in tests). */
+  walkChainLength(bucket: number): number {
     let n = 0;
-    for (let node = this.heads[bucket]; node >= 0; node = this.next[node]) n++;
+    for (let node = this.heads[bucket]!; node >= 0; node = this.next[node]!) n++;
     return n;
   }
 
