@@ -98,7 +98,7 @@ test.serial('bad input: missing file, YAML that does not parse, unknown flag, ba
 });
 
 test.serial('every command has --help with an example', async (t) => {
-  for (const cmd of ['run', 'validate', 'list', 'replay', 'start', 'schema']) {
+  for (const cmd of ['run', 'validate', 'list', 'replay', 'start', 'schema', 'compare', 'report', 'kernel-diff', 'regress', 'bench', 'sweep', 'merge']) {
     const r = await capture([cmd, '--help']);
     t.is(r.code, 0, cmd);
     t.regex(r.out, /Example/, `${cmd} --help shows an example`);
