@@ -64,7 +64,8 @@ export function armRunDetailed(sc: Scenario, arm: PolicyArm, run: number, reg: R
   return { metrics: armMetrics(sim, s), sample };
 }
 
-function armMetrics(sim: Simulation, s: RunSummary): Record<CompareMetric, number | null> {
+/** The comparison metrics of a finished run (also used by `ctsim sweep`). */
+export function armMetrics(sim: Simulation, s: RunSummary): Record<CompareMetric, number | null> {
   const legit = s.classes['legit'];
   let firstLegitDrop = -1;
   for (const g of sim.gens) if (g.cls === CLASS_LEGIT && g.outcomes.firstDropUs >= 0 && (firstLegitDrop < 0 || g.outcomes.firstDropUs < firstLegitDrop)) firstLegitDrop = g.outcomes.firstDropUs;
