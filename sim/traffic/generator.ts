@@ -2,6 +2,7 @@ import { Rng } from '../core/rng.js';
 import type { GeneratorEntry } from '../scenario/scenario.js';
 import type { Conntrack } from '../conntrack/conntrack.js';
 import type { Pkt } from '../conntrack/packet.js';
+import type { Arrivals } from './rate.js';
 
 /**
  * What a traffic generator sees of the simulation. Packets are sent through the firewall (the
@@ -144,4 +145,34 @@ export abstract class BaseGenerator implements Generator {
     p.flow = flow;
     return p;
   }
+}
+
+/** Event argument of an arrival generator's next-arrival event (flow ids are ≥ 0). */
+export const NEXT_ARRIVAL = -1;
+
+/**
+ * A generator whose flows arrive by an arrival process: one pending next-arrival event, plus one
+ * pending event per open flow, whose argument is the flow id. Subclasses open a flow (and send
+ * its first packet) in `arrive`, and advance a flow in `step`; the next arrival is scheduled
+ * after the new flow's own events.
+ */
+export abstract class ArrivalGenerator extends BaseGenerator {
+  protected abstract readonly arrivals: Arrivals;
+
+  start(ctx: TrafficContext): void {
+    const t = this.arrivals.first();
+    if (t >= 0) ctx.schedule(Math.max(t, ctx.now), NEXT_ARRIVAL);
+  }
+
+  fire(arg: number, ctx: TrafficContext): void {
+    if (arg !== NEXT_ARRIVAL) return this.step(arg, ctx);
+    this.arrive(ctx);
+    const next = this.arrivals.next(ctx.now);
+    if (next >= 0) ctx.schedule(next, NEXT_ARRIVAL);
+  }
+
+  /** Opens a new flow at `ctx.now`. */
+  protected abstract arrive(ctx: TrafficContext): void;
+  /** One event of flow `id`. */
+  protected abstract step(id: number, ctx: TrafficContext): void;
 }

@@ -2,7 +2,7 @@ import { IP_CT_ESTABLISHED_REPLY, IP_CT_RELATED_REPLY } from '../conntrack/connt
 import { IPPROTO_ICMP, IPPROTO_UDP } from '../conntrack/constants.js';
 import { ephemeralPort, randomIn, type Prefix } from './addresses.js';
 import { FlowPool } from './flow-pool.js';
-import { BaseGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { ArrivalGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
 import type { DelaySpec } from './schema-types.js';
@@ -33,7 +33,6 @@ export interface IcmpParams {
 
 const ICMP_ECHOREPLY = 0, ICMP_DEST_UNREACH = 3, ICMP_PORT_UNREACH = 3, ICMP_ECHO = 8, ICMP_TIME_EXCEEDED = 11;
 const REQUEST = 0, REPLY = 1;
-const NEXT_ARRIVAL = -1;
 
 /**
  * ICMP: echo request/reply flows (one entry per echo id, 30 s, never ASSURED, §6.1), and ICMP
@@ -41,10 +40,10 @@ const NEXT_ARRIVAL = -1;
  * entry of their own). A reply or error that finds no entry does not reach the client: the flow
  * counts as broken and failed.
  */
-export class Icmp extends BaseGenerator {
+export class Icmp extends ArrivalGenerator {
   readonly kind = 'icmp';
   private readonly p: IcmpParams;
-  private readonly arrivals: Arrivals;
+  protected readonly arrivals: Arrivals;
   private readonly cRtt: DelaySampler;
   private readonly sRtt: DelaySampler;
   private readonly pool = new FlowPool();
@@ -58,18 +57,12 @@ export class Icmp extends BaseGenerator {
     this.sRtt = makeDelay(p.serverRtt);
   }
 
-  start(ctx: TrafficContext): void {
-    const t = this.arrivals.first();
-    if (t >= 0) ctx.schedule(Math.max(t, ctx.now), NEXT_ARRIVAL);
+  protected step(id: number, ctx: TrafficContext): void {
+    if (this.pool.step[id] === REQUEST) this.request(id, ctx);
+    else this.reply(id, ctx);
   }
 
-  fire(arg: number, ctx: TrafficContext): void {
-    if (arg === NEXT_ARRIVAL) return this.arrival(ctx);
-    if (this.pool.step[arg] === REQUEST) this.request(arg, ctx);
-    else this.reply(arg, ctx);
-  }
-
-  private arrival(ctx: TrafficContext): void {
+  protected arrive(ctx: TrafficContext): void {
     const p = this.p, rng = this.arng, f = this.pool;
     const id = f.alloc();
     f.cAddr[id] = randomIn(p.clients, rng);
@@ -82,8 +75,6 @@ export class Icmp extends BaseGenerator {
     f.c[id] = p.mode === 'echo' ? p.count : 1;
     this.outcomes.started++;
     this.request(id, ctx);
-    const next = this.arrivals.next(ctx.now);
-    if (next >= 0) ctx.schedule(next, NEXT_ARRIVAL);
   }
 
   private request(id: number, ctx: TrafficContext): void {

@@ -4,7 +4,7 @@ import { makeMicrosSampler, makeSampler, type Distribution } from '../core/distr
 import type { Rng } from '../core/rng.js';
 import { ephemeralPort, randomIn, type Prefix } from './addresses.js';
 import { FlowPool } from './flow-pool.js';
-import { BaseGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { ArrivalGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
 import { pick, type DelaySpec } from './schema-types.js';
@@ -51,7 +51,6 @@ export interface TcpClientsParams {
 const SYN = 0, SYNACK = 1, REQ = 2, RESP = 3, ACK_RESP = 4, CLOSE = 5, FIN2 = 6, FIN3 = 7, REFUSE = 8, FIN_RESEND = 9, VANISH = 10;
 // behaviours (low nibble of beh; the close mode is in the high nibble)
 const NORMAL = 0, IGNORE_FIN = 1, RESEND_FIN = 2, HALF_OPEN = 3, VANISHES = 4, OUT_OF_WINDOW = 5;
-const NEXT_ARRIVAL = -1;
 const MAX_SEGMENT = 4 * 1024 * 1024;
 
 /**
@@ -67,10 +66,10 @@ const MAX_SEGMENT = 4 * 1024 * 1024;
  * far outside the window: INVALID). A misbehaving connection that ran its script counts as
  * succeeded; `failed` is left to the firewall.
  */
-export class TcpClients extends BaseGenerator {
+export class TcpClients extends ArrivalGenerator {
   readonly kind = 'tcp-clients';
   private readonly p: TcpClientsParams;
-  private readonly arrivals: Arrivals;
+  protected readonly arrivals: Arrivals;
   private readonly hold: (rng: Rng) => number;
   private readonly think: (rng: Rng) => number;
   private readonly requests: (rng: Rng) => number;
@@ -99,16 +98,7 @@ export class TcpClients extends BaseGenerator {
     this.misCum = Float64Array.from(MISBEHAVIOURS.map((k) => (c += p.misbehave[k])));
   }
 
-  start(ctx: TrafficContext): void {
-    const t = this.arrivals.first();
-    if (t >= 0) ctx.schedule(Math.max(t, ctx.now), NEXT_ARRIVAL);
-  }
-
-  fire(arg: number, ctx: TrafficContext): void {
-    if (arg === NEXT_ARRIVAL) this.arrival(ctx); else this.step(arg, ctx);
-  }
-
-  private arrival(ctx: TrafficContext): void {
+  protected arrive(ctx: TrafficContext): void {
     const p = this.p, rng = this.arng, f = this.pool;
     const id = f.alloc();
     f.cAddr[id] = randomIn(p.clients, rng);
@@ -130,8 +120,6 @@ export class TcpClients extends BaseGenerator {
     f.serial[id] = this.openFlow();
     this.outcomes.started++;
     this.step(id, ctx);
-    const next = this.arrivals.next(ctx.now);
-    if (next >= 0) ctx.schedule(next, NEXT_ARRIVAL);
   }
 
   /** Fills the scratch packet for connection `id` in a direction. */
@@ -179,7 +167,7 @@ export class TcpClients extends BaseGenerator {
     ctx.schedule(Math.max(ctx.now, f.t[id]! + this.p.rtoUs * 2 ** a), id);
   }
 
-  private step(id: number, ctx: TrafficContext): void {
+  protected step(id: number, ctx: TrafficContext): void {
     const p = this.p, f = this.pool, rng = this.rng;
     const c = f.seqC[id]! + 1 + f.a[id]!, s = f.seqS[id]! + 1 + f.b[id]!; // next sequence numbers
     const beh = f.beh[id]! & 15, mode = f.beh[id]! >> 4;

@@ -4,7 +4,7 @@ import { makeMicrosSampler, type Distribution } from '../core/distributions.js';
 import type { Rng } from '../core/rng.js';
 import { ephemeralPort, randomIn, type Prefix } from './addresses.js';
 import { FlowPool } from './flow-pool.js';
-import { BaseGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { ArrivalGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
 import type { DelaySpec } from './schema-types.js';
@@ -30,7 +30,6 @@ export interface UdpRequestResponseParams {
 }
 
 const QUERY = 0, ANSWER = 1, TIMEOUT = 2;
-const NEXT_ARRIVAL = -1;
 
 /**
  * DNS-like request/response over UDP: each query comes from a fresh ephemeral port (a new
@@ -38,10 +37,10 @@ const NEXT_ARRIVAL = -1;
  * query or answer does not arrive re-sends after a timeout, `retries` times (glibc's resolver:
  * 5 s, 2 attempts). Entries stay unassured (§5.1), so they are early-droppable.
  */
-export class UdpRequestResponse extends BaseGenerator {
+export class UdpRequestResponse extends ArrivalGenerator {
   readonly kind = 'udp-request-response';
   private readonly p: UdpRequestResponseParams;
-  private readonly arrivals: Arrivals;
+  protected readonly arrivals: Arrivals;
   private readonly delay: (rng: Rng) => number;
   private readonly cRtt: DelaySampler;
   private readonly sRtt: DelaySampler;
@@ -56,21 +55,14 @@ export class UdpRequestResponse extends BaseGenerator {
     this.sRtt = makeDelay(this.p.serverRtt);
   }
 
-  start(ctx: TrafficContext): void {
-    const t = this.arrivals.first();
-    if (t >= 0) ctx.schedule(Math.max(t, ctx.now), NEXT_ARRIVAL);
+  protected step(id: number, ctx: TrafficContext): void {
+    const step = this.pool.step[id];
+    if (step === QUERY) this.query(id, ctx);
+    else if (step === ANSWER) this.answer(id, ctx);
+    else this.timeout(id, ctx);
   }
 
-  fire(arg: number, ctx: TrafficContext): void {
-    if (arg === NEXT_ARRIVAL) return this.arrival(ctx);
-    const f = this.pool;
-    const step = f.step[arg];
-    if (step === QUERY) this.query(arg, ctx);
-    else if (step === ANSWER) this.answer(arg, ctx);
-    else this.timeout(arg, ctx);
-  }
-
-  private arrival(ctx: TrafficContext): void {
+  protected arrive(ctx: TrafficContext): void {
     const p = this.p, rng = this.arng, f = this.pool;
     const id = f.alloc();
     f.cAddr[id] = randomIn(p.clients, rng);
@@ -83,8 +75,6 @@ export class UdpRequestResponse extends BaseGenerator {
     f.serial[id] = this.openFlow();
     this.outcomes.started++;
     this.query(id, ctx);
-    const next = this.arrivals.next(ctx.now);
-    if (next >= 0) ctx.schedule(next, NEXT_ARRIVAL);
   }
 
   private fill(ctx: TrafficContext, id: number, fromClient: boolean): void {

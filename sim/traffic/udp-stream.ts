@@ -4,7 +4,7 @@ import { makeMicrosSampler, type Distribution } from '../core/distributions.js';
 import type { Rng } from '../core/rng.js';
 import { ephemeralPort, randomIn, type Prefix } from './addresses.js';
 import { FlowPool } from './flow-pool.js';
-import { BaseGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { ArrivalGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
 import type { DelaySpec } from './schema-types.js';
@@ -28,7 +28,6 @@ export interface UdpStreamParams {
 }
 
 const CLIENT = 0, SERVER = 1;
-const NEXT_ARRIVAL = -1;
 
 /**
  * UDP flows that last: `one-way` (syslog, telemetry, an encapsulation whose replies never come:
@@ -38,10 +37,10 @@ const NEXT_ARRIVAL = -1;
  * or the server's answer has none) means the NAT mapping was lost: the flow counts as broken and
  * failed, and ends. One pending event per flow.
  */
-export class UdpStream extends BaseGenerator {
+export class UdpStream extends ArrivalGenerator {
   readonly kind = 'udp-request-response';
   private readonly p: UdpStreamParams;
-  private readonly arrivals: Arrivals;
+  protected readonly arrivals: Arrivals;
   private readonly life: (rng: Rng) => number;
   private readonly gap: (rng: Rng) => number;
   private readonly cRtt: DelaySampler;
@@ -59,18 +58,12 @@ export class UdpStream extends BaseGenerator {
     this.sRtt = makeDelay(p.serverRtt);
   }
 
-  start(ctx: TrafficContext): void {
-    const t = this.arrivals.first();
-    if (t >= 0) ctx.schedule(Math.max(t, ctx.now), NEXT_ARRIVAL);
+  protected step(id: number, ctx: TrafficContext): void {
+    if (this.pool.step[id] === CLIENT) this.client(id, ctx);
+    else this.server(id, ctx);
   }
 
-  fire(arg: number, ctx: TrafficContext): void {
-    if (arg === NEXT_ARRIVAL) return this.arrival(ctx);
-    if (this.pool.step[arg] === CLIENT) this.client(arg, ctx);
-    else this.server(arg, ctx);
-  }
-
-  private arrival(ctx: TrafficContext): void {
+  protected arrive(ctx: TrafficContext): void {
     const p = this.p, rng = this.arng, f = this.pool;
     const id = f.alloc();
     f.cAddr[id] = randomIn(p.clients, rng);
@@ -85,8 +78,6 @@ export class UdpStream extends BaseGenerator {
     f.a[id] = -1; // slot of the flow's entry, once made
     this.outcomes.started++;
     this.client(id, ctx);
-    const next = this.arrivals.next(ctx.now);
-    if (next >= 0) ctx.schedule(next, NEXT_ARRIVAL);
   }
 
   private fill(ctx: TrafficContext, id: number, fromClient: boolean): void {
