@@ -261,8 +261,13 @@ export class Conntrack {
    * @see ____nf_conntrack_find
    */
   find(src: number, dst: number, ports: number, l3proto: number): number {
+    return this.findHashed(src, dst, ports, l3proto, tupleHash(this.table.key, src, dst, ports, l3proto));
+  }
+
+  /** `find` with the tuple's raw hash already computed (the packet path reuses it at allocation). */
+  private findHashed(src: number, dst: number, ports: number, l3proto: number, hash: number): number {
     const tb = this.table;
-    const b = reciprocalScale(tupleHash(tb.key, src, dst, ports, l3proto), tb.nbuckets);
+    const b = reciprocalScale(hash, tb.nbuckets);
     let node = tb.heads[b];
     while (node >= 0) {
       const slot = node >> 1;
@@ -358,7 +363,7 @@ export class Conntrack {
     for (;;) {
       const tb = this.table;
       const hash = tupleHash(tb.key, pkt.src, pkt.dst, ports, l3proto);
-      const node = this.find(pkt.src, pkt.dst, ports, l3proto);
+      const node = this.findHashed(pkt.src, pkt.dst, ports, l3proto, hash);
       let slot: number;
       let dir: number;
       let isNew = false;
