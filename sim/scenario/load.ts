@@ -2,6 +2,7 @@
  * Scenario text (YAML or JSON) → validated {@link Scenario}, with every issue carrying the file
  * line of the offending node. Pure: the CLI reads the file and passes its text and name.
  */
+import { dirname, isAbsolute, join } from 'node:path';
 import { type Document, LineCounter, type Node, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { canonicalSysctlName } from '../conntrack/sysctl.js';
 import { MSG } from './messages.js';
@@ -63,12 +64,33 @@ export function loadScenario(text: string, fileName: string, registry: ScenarioR
     issues.push({ file: fileName, ...(line === undefined ? {} : { line }), path: '', message: raw === null ? MSG.emptyFile() : MSG.notMapping(raw) });
     return { ok: false, issues };
   }
+  resolvePaths(raw, registry, fileName, applied.map((a) => a.at));
   const found: Issue[] = [];
   const out = buildScenarioSchema(registry).validate(raw, [], found);
   for (const i of found) issues.push(placeIssue(doc, lineAt, applied, i, fileName));
   if (issues.length > 0 || out === undefined) return { ok: false, issues: sortIssues(issues) };
   const { name, ...rest } = out;
   return { ok: true, scenario: { name: name ?? scenarioBaseName(fileName), ...rest }, raw };
+}
+
+/**
+ * Makes a generator's relative file paths (its `pathFields`) relative to the scenario file's
+ * folder, as a reader of the file expects; paths given with `--set` stay relative to the
+ * current directory.
+ */
+function resolvePaths(raw: Record<string, unknown>, registry: ScenarioRegistry, fileName: string, overridden: readonly Path[]): void {
+  const traffic = raw['traffic'];
+  if (!Array.isArray(traffic)) return;
+  traffic.forEach((item: unknown, i) => {
+    if (!isMapping(item) || typeof item['kind'] !== 'string') return;
+    const fields = registry.generators[item['kind']]?.pathFields ?? [];
+    for (const f of fields) {
+      const v = item[f];
+      const at: Path = ['traffic', i, f];
+      if (typeof v !== 'string' || isAbsolute(v) || overridden.some((o) => startsWith(at, o))) continue;
+      item[f] = join(dirname(fileName), v);
+    }
+  });
 }
 
 /** Command-line issues first, then file issues by line; validation order breaks ties. */

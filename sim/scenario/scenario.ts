@@ -24,6 +24,8 @@ export interface GeneratorEntry {
   readonly schema: ObjSchema;
   readonly defaultClass: TrafficClass;
   readonly summary: string;
+  /** Parameters holding file paths: relative ones are resolved against the scenario file's folder. */
+  readonly pathFields?: readonly string[];
 }
 
 /** What a policy contributes: its own parameters (without `name`). */

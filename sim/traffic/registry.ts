@@ -227,8 +227,9 @@ export const GENERATORS: Record<string, GeneratorKind> = {
   capture: {
     summary: 'a pcap/pcapng file replayed among the synthetic traffic (optionally sped up or looped)',
     defaultClass: 'legit',
+    pathFields: ['file'],
     schema: obj({
-      file: captureFile({ doc: 'pcap or pcapng path, relative to the current directory; read when the scenario is validated' }),
+      file: captureFile({ doc: 'pcap or pcapng path, relative to the scenario file; read when the scenario is validated' }),
       start: start(),
       speed: num({ exclusiveMin: 0, max: 1e6, default: 1, doc: 'time scale: 2 plays twice as fast' }),
       loop: bool({ default: false, doc: 'play again after the end until the run ends' }),

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { summariseStates } from '../conntrack/listing.js';
@@ -75,6 +75,19 @@ test('a capture replays among synthetic traffic, and its flows reach their table
   const r = loadScenario(`traffic:\n  - kind: capture\n    file: ${file}\n`, 'c.yaml', REG);
   t.true(r.ok);
   if (r.ok) t.is(JSON.parse(JSON.stringify(r.scenario)).traffic[0].file, file);
+});
+
+test('a relative capture path is read from the scenario file\'s folder; a --set path from the current directory', (t) => {
+  const sub = join(dir, 'scen');
+  mkdirSync(join(sub, 'caps'), { recursive: true });
+  const b = new CaptureBuilder();
+  b.tcpConnection(T0, clientAddr(1), 40001, '192.0.2.80', 80, { close: true });
+  writeFileSync(join(sub, 'caps', 'one.pcap'), b.pcap());
+  const r = loadScenario('traffic:\n  - kind: capture\n    file: caps/one.pcap\n', join(sub, 's.yaml'), REG);
+  t.true(r.ok, r.ok ? '' : r.issues.map(formatIssue).join('\n'));
+  if (r.ok) t.is(JSON.parse(JSON.stringify(r.scenario)).traffic[0].file, join(sub, 'caps', 'one.pcap'));
+  const o = loadScenario('traffic:\n  - kind: capture\n    file: caps/one.pcap\n', join(sub, 's.yaml'), REG, ['traffic[0].file=caps/one.pcap']);
+  t.false(o.ok, 'relative to the current directory, where caps/ does not exist');
 });
 
 test('the example scenarios validate', (t) => {
