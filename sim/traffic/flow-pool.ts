@@ -1,7 +1,23 @@
+import type { Rng } from '../core/rng.js';
+import { ephemeralPort, randomIn, type Prefix } from './addresses.js';
+
 /**
  * Per-flow state for generators with many concurrent flows, in growable typed arrays with a
  * free list: a flow id is an index, passed as the event argument.
  */
+/**
+ * Opens a client → server flow: allocates it and draws, in this order, the client address, its
+ * ephemeral port and the server address (the order is part of the generators' random streams).
+ */
+export function openClientFlow(f: FlowPool, p: { clients: Prefix; server: Prefix; port: number }, rng: Rng): number {
+  const id = f.alloc();
+  f.cAddr[id] = randomIn(p.clients, rng);
+  f.cPort[id] = ephemeralPort(rng);
+  f.sAddr[id] = randomIn(p.server, rng);
+  f.sPort[id] = p.port;
+  return id;
+}
+
 export class FlowPool {
   capacity: number;
   /** Client and server addresses and ports. */

@@ -2,8 +2,8 @@ import { IP_CT_ESTABLISHED_REPLY, IP_CT_NEW, IP_CT_NONE } from '../conntrack/con
 import { IPPROTO_TCP, TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN } from '../conntrack/constants.js';
 import { makeMicrosSampler, makeSampler, type Distribution } from '../core/distributions.js';
 import type { Rng } from '../core/rng.js';
-import { ephemeralPort, randomIn, type Prefix } from './addresses.js';
-import { FlowPool } from './flow-pool.js';
+import type { Prefix } from './addresses.js';
+import { FlowPool, openClientFlow } from './flow-pool.js';
 import { ArrivalGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
@@ -100,11 +100,7 @@ export class TcpClients extends ArrivalGenerator {
 
   protected arrive(ctx: TrafficContext): void {
     const p = this.p, rng = this.arng, f = this.pool;
-    const id = f.alloc();
-    f.cAddr[id] = randomIn(p.clients, rng);
-    f.cPort[id] = ephemeralPort(rng);
-    f.sAddr[id] = randomIn(p.server, rng);
-    f.sPort[id] = p.port;
+    const id = openClientFlow(f, p, rng);
     f.seqC[id] = rng.int32();
     f.seqS[id] = rng.int32();
     f.startUs[id] = ctx.now;
