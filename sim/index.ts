@@ -7,22 +7,23 @@
  * Rendering charts to SVG/PNG lives in `sim/charts/render.ts` (it loads vega; import it separately).
  */
 import { POLICIES } from '../policies/index.js';
-import { parseArms } from './cli/compare-command.js';
-import { REGISTRIES } from './cli/common.js';
-import { InputError } from './cli/errors.js';
+import { parseArms } from './run/arms.js';
+import { REGISTRIES } from './io/scenario-files.js';
+import { InputError } from './io/errors.js';
 import { Metrics } from './run/metrics.js';
 import { Simulation, type Registries } from './run/simulation.js';
 import { runSummary, type RunSummary } from './run/summary.js';
 import { formatIssue, loadScenario } from './scenario/load.js';
 import type { Scenario } from './scenario/scenario.js';
 
-export { REGISTRIES, SCENARIO_REGISTRY, loadScenarioFile } from './cli/common.js';
+export { REGISTRIES, SCENARIO_REGISTRY, loadScenarioFile } from './io/scenario-files.js';
 export { loadScenario } from './scenario/load.js';
 export { Simulation, type Registries } from './run/simulation.js';
 export { runSummary, type RunSummary } from './run/summary.js';
 export { Metrics, LIFETIME_BOUNDS_S } from './run/metrics.js';
 export { compare, meanCi, COMPARE_METRICS, type Comparison, type PolicyArm, type CompareMetric } from './run/compare.js';
-export { formatComparison, parseArms } from './cli/compare-command.js';
+export { formatComparison } from './run/compare-format.js';
+export { parseArms } from './run/arms.js';
 export type { Scenario } from './scenario/scenario.js';
 export { chartSpecs, policyColors, CHART_NAMES, type VlSpec, type ChartName } from './charts/specs.js';
 export { compareChartData, runChartData, parseTimeseriesCsv, type ChartData } from './charts/data.js';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createConntrack } from '../conntrack/create.js';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../io/errors.js';
 import { assertTableFits, checkTableMemory, estimateTableBytes, slotLayout } from './memory-guard.js';
 
 const sc = (sysctl: Record<string, number>, memory = 24 * 1024 ** 3) => ({ kernel: { version: '6.12', hz: 250, memory, gc_buckets_per_ms: 8192 }, sysctl }) as unknown as Parameters<typeof estimateTableBytes>[0];

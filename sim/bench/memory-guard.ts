@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { createConntrack, resolveSysctls } from '../conntrack/create.js';
 import type { Scenario } from '../scenario/scenario.js';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../io/errors.js';
 
 /** Bytes per slot and per bucket of the model's typed arrays. */
 export interface SlotLayout {

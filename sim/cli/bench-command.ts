@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { DEFAULT_SIZES, formatBench, runBench } from '../bench/bench.js';
 import { WORKLOADS, type BenchSizes, type WorkloadName } from '../bench/workloads.js';
-import { toJson } from './common.js';
-import { InputError } from './errors.js';
+import { toJson } from '../io/format.js';
+import { InputError } from '../io/errors.js';
 
 function posInt(flag: string, v: string | undefined, def: number, min = 1): number {
   if (v === undefined) return def;

@@ -1,70 +1,14 @@
 import { join } from 'node:path';
-import { writeToString } from 'fast-csv';
 import { Command } from 'commander';
-import { POLICIES, type PolicyKind } from '../../policies/index.js';
-import { compare, COMPARE_METRICS, type Comparison, type PolicyArm } from '../run/compare.js';
-import type { PolicySpec, Scenario } from '../scenario/scenario.js';
-import type { Issue } from '../scenario/schema-dsl.js';
-import { closest } from '../scenario/suggest.js';
-import { ctsimVersion, loadScenarioFile, packageRoot, registriesFor, resolveScenarioArg, sha256, toJson } from './common.js';
-import { InputError } from './errors.js';
-import { AtomicDir } from './io.js';
+import { compare, type Comparison } from '../run/compare.js';
+import { parseArms } from '../run/arms.js';
+import { comparisonCsv, formatComparison } from '../run/compare-format.js';
+import { ctsimVersion, loadScenarioFile, packageRoot, registriesFor, resolveScenarioArg } from '../io/scenario-files.js';
+import { sha256, toJson } from '../io/format.js';
+import { InputError } from '../io/errors.js';
+import { AtomicDir } from '../io/files.js';
 import { assertTableFits } from '../bench/memory-guard.js';
 import { overridesFrom, type SimOptions } from './run-command.js';
-
-/**
- * Parses `--policies kernel,l4-aware,soft-timeout+keepalive` into arms. A policy's parameters
- * come from the scenario's `policy_params` entry for it, else its `policies` entry of the same
- * name, else the policy's defaults.
- */
-export function parseArms(text: string, sc: Scenario, kinds: Readonly<Record<string, PolicyKind>> = POLICIES): PolicyArm[] {
-  const arms: PolicyArm[] = [];
-  for (const label of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-    const policies: PolicySpec[] = [];
-    for (const name of label.split('+')) {
-      const kind = kinds[name];
-      if (!kind) {
-        const hint = closest(name, Object.keys(kinds));
-        throw new InputError(`--policies: unknown policy "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${Object.keys(kinds).join(', ')}`);
-      }
-      const fromScenario = (sc.policy_params as Record<string, PolicySpec | undefined>)[name] ?? sc.policies.find((p) => p.name === name);
-      if (fromScenario) { policies.push(fromScenario); continue; }
-      const issues: Issue[] = [];
-      const v = kind.schema.validate({}, ['policies', name], issues);
-      if (issues.length > 0 || v === undefined) {
-        throw new InputError(issues.map((i) => `--policies: policy "${name}" needs parameters in the scenario's policies list: ${i.path}: ${i.message}`));
-      }
-      policies.push({ name, ...(v as object) });
-    }
-    arms.push({ label, policies });
-  }
-  if (arms.length === 0) throw new InputError('--policies: expected a comma-separated list of policies, e.g. kernel,l4-aware');
-  return arms;
-}
-
-const fmt = (x: number | null, digits: number): string => (x === null ? '-' : x.toFixed(digits));
-
-/** The comparison as a terminal table: one row per metric, one column per arm (mean ± 95% CI). */
-export function formatComparison(c: Comparison): string {
-  const digits: Partial<Record<string, number>> = { legit_success_rate: 4, peak_fill: 3, time_to_first_drop_s: 2, recovery_s: 2 };
-  const head = ['metric', ...c.arms.map((a) => a.label)];
-  const rows = COMPARE_METRICS.map((m) => [m, ...c.arms.map((a) => {
-    const st = a.stats[m];
-    const d = digits[m] ?? 0;
-    return st.ci95 === null ? fmt(st.mean, d) : `${fmt(st.mean, d)} ± ${fmt(st.ci95, d)}`;
-  })]);
-  const w = head.map((_, i) => Math.max(...[head, ...rows].map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((x, i) => (i === 0 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join('  ');
-  return [`${c.scenario}: ${c.arms.length} policies × ${c.runs} run(s), seed ${c.seed} (identical traffic per run; ± is the 95% CI over runs)`,
-    line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n') + '\n';
-}
-
-/** comparison.csv: one row per (policy, metric) with mean, 95% CI half-width and n. */
-export async function comparisonCsv(c: Comparison): Promise<string> {
-  const rows: (string | number | null)[][] = [];
-  for (const a of c.arms) for (const m of COMPARE_METRICS) rows.push([a.label, m, a.stats[m].mean, a.stats[m].ci95, a.stats[m].n]);
-  return writeToString(rows, { headers: ['policy', 'metric', 'mean', 'ci95', 'n'], includeEndRowDelimiter: true });
-}
 
 export async function runCompare(scenarioArg: string, o: SimOptions & { policies: string; runs?: string }): Promise<{ comparison: Comparison; dir: string }> {
   const path = resolveScenarioArg(scenarioArg);

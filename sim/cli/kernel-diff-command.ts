@@ -6,8 +6,8 @@
 import { Command } from 'commander';
 import { ALL_CASES } from '../kernel/cases.js';
 import { installCleanupHandlers, realDeps, runKernelDiff } from '../kernel/run.js';
-import { ctsimVersion } from './common.js';
-import { EXIT_OK, ExitWith } from './errors.js';
+import { ctsimVersion } from '../io/scenario-files.js';
+import { EXIT_OK, ExitWith } from '../io/errors.js';
 
 /** Adds the `kernel-diff` command to the program. */
 export function registerKernelDiff(program: Command): void {

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { POLICIES } from '../../policies/index.js';
 import { GENERATORS } from '../traffic/registry.js';
-import { builtinScenarios, toJson } from './common.js';
+import { builtinScenarios } from '../io/scenario-files.js';
+import { toJson } from '../io/format.js';
 
 /** One line per scenario, generator and policy. */
 export function listing(): { scenarios: { name: string; description: string }[]; generators: { name: string; summary: string }[]; policies: { name: string; summary: string }[] } {

@@ -9,9 +9,11 @@ import { performance } from 'node:perf_hooks';
 import { Command, Option } from 'commander';
 import { DEFAULT_SUITE, loadSuite, runRegress, scenarioPath } from '../regress/regress.js';
 import { finalLine, formatMarkdown, formatText } from '../regress/report.js';
-import { collect, packageRoot, registriesFor, toJson } from './common.js';
-import { EXIT_RUN_FAILED, ExitWith } from './errors.js';
-import { writeFileAtomic } from './io.js';
+import { collect } from './common.js';
+import { packageRoot, registriesFor } from '../io/scenario-files.js';
+import { toJson } from '../io/format.js';
+import { EXIT_RUN_FAILED, ExitWith } from '../io/errors.js';
+import { writeFileAtomic } from '../io/files.js';
 
 interface RegressOptions {
   suite?: string;

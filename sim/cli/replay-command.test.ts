@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { writePcap } from '../capture/pcap-write.js';
 import { CaptureBuilder, T0 } from '../replay/testkit.js';
-import { InputError } from './errors.js';
+import { InputError } from '../io/errors.js';
 import { parseMemory, parseSysctlFlag, registerReplay, runReplay } from './replay-command.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ctsim-replay-'));

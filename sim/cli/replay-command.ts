@@ -13,8 +13,8 @@ import {
   replayCapture, DEFAULT_GC_BUCKETS_PER_MS, TimelineTooLongError, type ReplayOptions, type ReplayResult,
 } from '../replay/replay.js';
 import { closest } from '../scenario/suggest.js';
-import { InputError } from './errors.js';
-import { readInputFile, writeFileAtomic } from './io.js';
+import { InputError } from '../io/errors.js';
+import { readInputFile, writeFileAtomic } from '../io/files.js';
 
 /** Flags of `ctsim replay` as commander hands them over (strings; `--seed`/`--json` may be global). */
 export interface ReplayCliOptions {

@@ -1,7 +1,8 @@
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { ctsimVersion, toJson } from './common.js';
-import { writeFileAtomic } from './io.js';
+import { ctsimVersion } from '../io/scenario-files.js';
+import { toJson } from '../io/format.js';
+import { writeFileAtomic } from '../io/files.js';
 
 export interface ReportOutputs {
   file: string;

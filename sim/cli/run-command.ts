@@ -5,9 +5,10 @@ import type { Scenario } from '../scenario/scenario.js';
 import { Metrics } from '../run/metrics.js';
 import { Simulation } from '../run/simulation.js';
 import { runSummary, type RunSummary } from '../run/summary.js';
-import { ctsimVersion, loadScenarioFile, packageRoot, REGISTRIES, registriesFor, resolveScenarioArg, sha256, toJson } from './common.js';
+import { ctsimVersion, loadScenarioFile, packageRoot, REGISTRIES, registriesFor, resolveScenarioArg } from '../io/scenario-files.js';
+import { sha256, toJson } from '../io/format.js';
 import type { Registries } from '../run/simulation.js';
-import { AtomicDir } from './io.js';
+import { AtomicDir } from '../io/files.js';
 import { assertTableFits } from '../bench/memory-guard.js';
 import { makeProgress } from './progress.js';
 

@@ -4,8 +4,9 @@ import { Command } from 'commander';
 import { mergeShards, shardDirs, sweepDirName, writeSweepDir } from '../sweep/output.js';
 import { parseShard } from '../sweep/shard.js';
 import { planSweep, runSweep } from '../sweep/sweep.js';
-import { packageRoot, toJson } from './common.js';
-import { InputError } from './errors.js';
+import { packageRoot } from '../io/scenario-files.js';
+import { toJson } from '../io/format.js';
+import { InputError } from '../io/errors.js';
 import { overridesFrom, type SimOptions } from './run-command.js';
 
 export { estimateTableBytes, checkTableMemory, assertTableFits } from '../bench/memory-guard.js';

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import { InputError } from './errors.js';
-import { loadScenarioFile, registriesFor, resolveScenarioArg, toJson } from './common.js';
+import { InputError } from '../io/errors.js';
+import { loadScenarioFile, registriesFor, resolveScenarioArg } from '../io/scenario-files.js';
+import { toJson } from '../io/format.js';
 
 export function registerValidate(program: Command): void {
   program

@@ -4,20 +4,12 @@
  */
 import type { Rng } from './rng.js';
 import type { Micros } from './time.js';
+import type { Distribution } from './distribution-spec.js';
 
 export { validateDistribution, DISTRIBUTION_KINDS } from './validate-distribution.js';
 export type { DistributionIssue, ValidateOptions } from './validate-distribution.js';
 
-/** A distribution spec. Parameters are in the caller's unit (e.g. seconds for times). */
-export type Distribution =
-  | { dist: 'constant'; value: number }
-  | { dist: 'uniform'; min: number; max: number } // [min, max)
-  | { dist: 'exponential'; mean: number }
-  | { dist: 'normal'; mean: number; sd: number }
-  | { dist: 'lognormal'; mu: number; sigma: number } // of the underlying normal
-  | { dist: 'lognormal'; median: number; p95: number }
-  | { dist: 'pareto'; scale: number; shape: number } // type I: x ≥ scale
-  | { dist: 'empirical'; values: number[]; weights?: number[] };
+export type { Distribution } from './distribution-spec.js';
 
 /** A sampler: one value per call, drawing only from the given stream. */
 export type Sampler = (rng: Rng) => number;

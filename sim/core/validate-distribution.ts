@@ -2,7 +2,7 @@
  * Validation of distribution specs from scenario files (untrusted JSON/YAML). Never throws:
  * returns path-qualified issues such as `traffic[2].idle.mean: expected a positive number`.
  */
-import type { Distribution } from './distributions.js';
+import type { Distribution } from './distribution-spec.js';
 
 /** One problem found in the input, at a dotted/indexed path. */
 export interface DistributionIssue {

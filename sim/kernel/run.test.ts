@@ -1,5 +1,5 @@
 import test from 'ava';
-import { EXIT_OK, EXIT_SKIP, InputError } from '../cli/errors.js';
+import { EXIT_OK, EXIT_SKIP, InputError } from '../io/errors.js';
 import type { Exec } from './exec.js';
 import type { HostProbe } from './preflight.js';
 import { runKernelDiff, type KernelDiffDeps } from './run.js';

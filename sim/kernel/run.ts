@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { EXIT_OK, EXIT_SKIP, InputError } from '../cli/errors.js';
+import { EXIT_OK, EXIT_SKIP, InputError } from '../io/errors.js';
 import type { CaseResult } from './case-types.js';
 import { ALL_CASES, selectCases } from './cases.js';
 import { realExec, type Exec } from './exec.js';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { POLICIES, type PolicyKind } from '../../policies/index.js';
 import { collectWindow } from '../../policies/window.js';
 import { GENERATORS } from '../traffic/registry.js';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../io/errors.js';
 import { loadScenario } from '../scenario/load.js';
 import { Simulation, type Registries } from '../run/simulation.js';
 import { runSummary } from '../run/summary.js';

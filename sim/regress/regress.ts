@@ -9,9 +9,9 @@ import { loadScenario, formatIssue } from '../scenario/load.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { Simulation, type Registries } from '../run/simulation.js';
 import { runSummary } from '../run/summary.js';
-import { builtinScenarios, loadScenarioFile } from '../cli/common.js';
-import { InputError } from '../cli/errors.js';
-import { readInputFile, writeFileAtomic } from '../cli/io.js';
+import { builtinScenarios, loadScenarioFile } from '../io/scenario-files.js';
+import { InputError } from '../io/errors.js';
+import { readInputFile, writeFileAtomic } from '../io/files.js';
 import {
   type Baseline, BASELINE_FORMAT, baselineCheckpoints, baselineJson, flatten, readBaseline, summaryMetrics,
 } from './baseline.js';

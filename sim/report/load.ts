@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../io/errors.js';
 import type { Comparison } from '../run/compare.js';
 import type { RunSummary } from '../run/summary.js';
 import { compareChartData, parseTimeseriesCsv, runChartData, type ChartData } from '../charts/data.js';

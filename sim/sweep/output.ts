@@ -12,9 +12,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeToString } from 'fast-csv';
-import { toJson } from '../cli/common.js';
-import { InputError } from '../cli/errors.js';
-import { AtomicDir } from '../cli/io.js';
+import { toJson } from '../io/format.js';
+import { InputError } from '../io/errors.js';
+import { AtomicDir } from '../io/files.js';
 import { COMPARE_METRICS } from '../run/compare.js';
 import type { CaseResult } from './run-case.js';
 import type { Shard } from './shard.js';

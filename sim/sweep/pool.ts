@@ -4,7 +4,7 @@
  * order (and bytes) do not depend on the number of workers or on timing.
  */
 import { Worker } from 'node:worker_threads';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../io/errors.js';
 import { caseRegistries, runCase, type CaseEnv } from './run-case.js';
 import type { SweepCase } from './sweep-file.js';
 

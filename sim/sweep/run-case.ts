@@ -4,8 +4,8 @@
  * for it. Nothing is shared between cases, so a case gives the same bytes alone, serially or on
  * any worker of the pool.
  */
-import { parseArms } from '../cli/compare-command.js';
-import { loadScenarioFile, registriesFor } from '../cli/common.js';
+import { parseArms } from '../run/arms.js';
+import { loadScenarioFile, registriesFor } from '../io/scenario-files.js';
 import { armMetrics, type CompareMetric } from '../run/compare.js';
 import { Simulation, type Registries } from '../run/simulation.js';
 import { runSummary, type RunSummary } from '../run/summary.js';

@@ -5,7 +5,7 @@
  * `SLURM_ARRAY_TASK_ID` (minus `SLURM_ARRAY_TASK_MIN` when set, so `--array=1-8` works too) or
  * `JOB_COMPLETION_INDEX` (Kubernetes Indexed Jobs).
  */
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../io/errors.js';
 
 export interface Shard {
   index: number;

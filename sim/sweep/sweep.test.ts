@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../io/errors.js';
 import { mergeShards, shardDirs, writeSweepDir } from './output.js';
 import { parseShard } from './shard.js';
 import { parseSweep, parameterGrid } from './sweep-file.js';

@@ -5,12 +5,12 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { builtinScenarios, loadScenarioFile, registriesFor } from '../cli/common.js';
-import { InputError } from '../cli/errors.js';
-import { readInputFile } from '../cli/io.js';
+import { builtinScenarios, loadScenarioFile, registriesFor } from '../io/scenario-files.js';
+import { InputError } from '../io/errors.js';
+import { readInputFile } from '../io/files.js';
 import { checkTableMemory } from '../bench/memory-guard.js';
 import { caseKey, expandCases, formatPath, located, overrideText, parseSweep, type SweepCase, type SweepFile } from './sweep-file.js';
-import { parseArms } from '../cli/compare-command.js';
+import { parseArms } from '../run/arms.js';
 import type { Registries } from '../run/simulation.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { caseScenario } from './run-case.js';

@@ -3,7 +3,7 @@
  * result line (or the error).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../io/errors.js';
 import { caseRegistries, runCase, type CaseEnv } from './run-case.js';
 import type { CaseJob, CaseReply } from './pool.js';
 
