@@ -11,7 +11,9 @@ import { scenarioJsonSchema } from './scenario/json-schema.js';
 import { collect } from './cli/common.js';
 import { ctsimVersion, packageRoot, SCENARIO_REGISTRY } from './io/scenario-files.js';
 import { toJson } from './io/format.js';
-import { EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, ExitWith, InputError } from './io/errors.js';
+import { EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, ExitWith, InputError, UserPolicyError, environmentMessage } from './io/errors.js';
+import { installSignalHandlers } from './io/interrupt.js';
+import { TEXT_LIMIT } from './scenario/schema-dsl.js';
 import { writeFileAtomic } from './io/files.js';
 import { registerCompare, runCompare } from './cli/compare-command.js';
 import { formatComparison } from './run/compare-format.js';
@@ -29,8 +31,10 @@ import { registerMerge, registerSweep } from './cli/sweep-command.js';
 export const FLAGSHIP_POLICIES = 'kernel,l4-aware,soft-timeout,adaptive-timeout,keepalive';
 
 const EXIT_HELP = `
-Exit codes: 0 ok, 1 run failed (a bug or a crashing user policy), 2 bad input (scenario, capture,
-flag; the message names the file and the path in it), 77 skipped.`;
+Exit codes: 0 ok; 1 run failed (a bug, or a user policy that threw, returned a bad value, wrote
+the table or ran past --hook-timeout; stack trace with --debug); 2 bad input or environment
+(scenario, capture, flag, a file system error, a limit; the message names the file, the path in
+it and what to do); 77 skipped; 130/143 stopped by SIGINT/SIGTERM (nothing half-written left).`;
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -44,6 +48,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--policy <file>', 'load a user policy module (repeatable); use it by its path or base name').argParser(collect))
     .option('--json', 'machine-readable output on stdout')
     .option('--quiet', 'no progress bar and no summary')
+    .option('--debug', 'print the stack trace of an internal error (exit 1)')
+    .addOption(new Option('--max-text <chars>', `longest text field accepted in scenario, sweep and suite files (default ${TEXT_LIMIT.chars})`))
     .showHelpAfterError()
     .addHelpText('after', `
 Examples:
@@ -105,7 +111,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const c of program.commands) c.exitOverride();
+  const debug = argv.includes('--debug');
+  const maxText = argv.indexOf('--max-text');
+  const textBefore = TEXT_LIMIT.chars;
   try {
+    if (maxText >= 0) {
+      const v = Number(argv[maxText + 1]);
+      if (!Number.isInteger(v) || v < 1) throw new InputError(`--max-text: expected a positive integer (characters), got "${argv[maxText + 1] ?? ''}"`);
+      TEXT_LIMIT.chars = v;
+    }
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT_OK;
   } catch (e) {
@@ -118,8 +132,23 @@ export async function main(argv: readonly string[]): Promise<number> {
       for (const l of e.lines) process.stderr.write(`ctsim: ${l}\n`);
       return EXIT_BAD_INPUT;
     }
-    process.stderr.write(`ctsim: run failed: ${(e as Error).stack ?? String(e)}\n`);
+    const env = environmentMessage(e);
+    if (env !== undefined) {
+      process.stderr.write(`ctsim: ${env}\n`);
+      if (debug) process.stderr.write(`${(e as Error).stack ?? ''}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    if (e instanceof UserPolicyError) {
+      process.stderr.write(`ctsim: ${e.message}\n`);
+      if (debug) process.stderr.write(`${e.stack ?? ''}\n`);
+      return EXIT_RUN_FAILED;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(debug ? `ctsim: run failed: ${(e as Error).stack ?? msg}\n`
+      : `ctsim: run failed (an internal error; rerun with --debug for the stack trace and report it): ${msg.split('\n')[0]}\n`);
     return EXIT_RUN_FAILED;
+  } finally {
+    TEXT_LIMIT.chars = textBefore;
   }
 }
 
@@ -132,5 +161,6 @@ function invokedDirectly(): boolean {
   }
 }
 if (invokedDirectly()) {
+  installSignalHandlers();
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

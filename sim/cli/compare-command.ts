@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { compare, type Comparison } from '../run/compare.js';
+import { compareSteps, type Comparison } from '../run/compare.js';
+import { noteWritten, setActivity, yieldToSignals } from '../io/interrupt.js';
 import { parseArms } from '../run/arms.js';
 import { comparisonCsv, formatComparison } from '../run/compare-format.js';
 import { ctsimVersion, loadScenarioFile, packageRoot, registriesFor, resolveScenarioArg } from '../io/scenario-files.js';
 import { sha256, toJson } from '../io/format.js';
 import { InputError } from '../io/errors.js';
-import { AtomicDir } from '../io/files.js';
+import { AtomicDir, resultsPath } from '../io/files.js';
 import { assertTableFits } from '../bench/memory-guard.js';
 import { overridesFrom, type SimOptions } from './run-command.js';
 
@@ -18,11 +19,17 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
   const arms = parseArms(o.policies, sc, reg.policies);
   const runs = o.runs === undefined ? sc.runs : Number(o.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new InputError(`--runs: expected an integer 1..1000, got "${o.runs}"`);
-  const c = compare(sc, arms, runs, reg, (arm, r) => {
-    if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write(`\r${sc.name}: ${arm} run ${r + 1}/${runs}   `);
-  });
+  const dir = resultsPath(o.out ?? join(packageRoot(), 'results'), sc.name, `compare-s${sc.seed}`);
+  setActivity(`the comparison of ${sc.name} (→ ${dir})`);
+  const steps = compareSteps(sc, arms, runs, reg);
+  let c: Comparison;
+  for (;;) {
+    await yieldToSignals();
+    const st = steps.next();
+    if (st.done) { c = st.value; break; }
+    if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write(`\r${sc.name}: ${st.value.arm} run ${st.value.run + 1}/${runs}   `);
+  }
   if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-  const dir = join(o.out ?? join(packageRoot(), 'results'), sc.name, `compare-s${sc.seed}`);
   const w = new AtomicDir(dir, String(process.pid));
   try {
     w.write('comparison.json', toJson(c));
@@ -45,6 +52,8 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
       await writeCompareCharts((name, content) => w.write(name, content), c);
     }
     w.commit();
+    noteWritten(dir);
+    setActivity('');
   } finally {
     w.abort();
   }

@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { ALL_CASES } from '../kernel/cases.js';
 import { installCleanupHandlers, realDeps, runKernelDiff } from '../kernel/run.js';
+import { pauseSignalHandlers } from '../io/interrupt.js';
 import { ctsimVersion } from '../io/scenario-files.js';
 import { EXIT_OK, ExitWith } from '../io/errors.js';
 
@@ -43,7 +44,9 @@ Exit codes: 0 all passed, 1 a case failed, 2 unknown case, 77 skipped (not root 
     .action(async (words: string[], _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<{ keep?: string; list?: boolean; json?: boolean }>();
       const deps = realDeps(ctsimVersion());
-      const uninstall = o.list ? () => undefined : installCleanupHandlers(deps.stderr);
+      const resume = pauseSignalHandlers();
+      const uninstall0 = o.list ? () => undefined : installCleanupHandlers(deps.stderr);
+      const uninstall = (): void => { uninstall0(); resume(); };
       let code: number;
       try {
         code = await runKernelDiff({ cases: words, json: o.json, keep: o.keep, list: o.list }, deps);

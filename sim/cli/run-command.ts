@@ -8,9 +8,10 @@ import { runSummary, type RunSummary } from '../run/summary.js';
 import { ctsimVersion, loadScenarioFile, packageRoot, REGISTRIES, registriesFor, resolveScenarioArg } from '../io/scenario-files.js';
 import { sha256, toJson } from '../io/format.js';
 import type { Registries } from '../run/simulation.js';
-import { AtomicDir } from '../io/files.js';
+import { AtomicDir, resultsPath } from '../io/files.js';
 import { assertTableFits } from '../bench/memory-guard.js';
 import { makeProgress } from './progress.js';
+import { noteWritten, setActivity, yieldToSignals } from '../io/interrupt.js';
 
 export interface RunOutputs {
   dir: string;
@@ -50,12 +51,16 @@ export async function runScenario(sc: Scenario, argv: readonly string[], opts: S
   const resolved = toJson(sc);
   const outs: RunOutputs[] = [];
   for (let run = 0; run < sc.runs; run++) {
+    const dir = resultsPath(outRoot, sc.name, `s${sc.seed}-r${run}`);
+    setActivity(`run ${run} of ${sc.name} (→ ${dir})`);
     const sim = new Simulation(sc, run, reg);
     const bar = makeProgress(`${sc.name} run ${run}`, sim.endUs, opts.quiet === true || opts.json === true);
-    sim.runToEnd(bar);
+    for (const t of sim.slices(200)) {
+      bar(t, sim.sched.eventsDispatched);
+      await yieldToSignals();
+    }
     bar.stop();
     const summary = runSummary(sim);
-    const dir = join(outRoot, sc.name, `s${sc.seed}-r${run}`);
     const w = new AtomicDir(dir, String(process.pid));
     try {
       w.write('manifest.json', toJson({
@@ -75,9 +80,11 @@ export async function runScenario(sc: Scenario, argv: readonly string[], opts: S
         await writeRunCharts((name, content) => w.write(name, content), summary, sim.metrics.rows, Metrics.COLUMNS);
       }
       w.commit();
+      noteWritten(dir);
     } finally {
       w.abort();
     }
+    setActivity('');
     outs.push({ dir, summary });
   }
   return outs;

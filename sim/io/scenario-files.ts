@@ -1,5 +1,5 @@
 /** Scenario files, built-in scenarios, user policy registries and the package root: shared by every command. */
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { POLICIES, type PolicyKind } from '../../policies/index.js';
@@ -63,7 +63,7 @@ export async function registriesFor(policyFiles: readonly string[], scenarioPath
     policies[basename(f).replace(/\.m?js$/, '')] = k;
   }
   for (const sp of scenarioPaths) {
-    if (!existsSync(sp)) continue;
+    if (!existsSync(sp) || !statSync(sp).isFile()) continue;
     for (const { name, path } of policyPathsIn(readFileSync(sp, 'utf8'), sp)) policies[name] ??= await loadUserPolicy(path);
   }
   return { generators: GENERATORS, policies };

@@ -28,6 +28,8 @@ export interface KernelObs {
   timeline: [number, number][];
   /** Packets tcpdump reported as dropped by the kernel (capture incomplete when > 0). */
   captureDropped: number;
+  /** `conntrack -E` reported ENOBUFS: the kernel dropped event messages, the stream is incomplete. */
+  eventsLost?: boolean;
   /** Global values in force during the case. */
   max: number;
   buckets: number;
@@ -71,6 +73,11 @@ export interface KernelCase {
   expectSeconds: number;
   plan(): Plan;
   check(k: KernelObs, m: ModelObs): Check[];
+  /**
+   * Why the kernel side could not be observed (what the case waits for did not happen within
+   * its bound), or undefined. A case with a reason is "inconclusive", never a model failure.
+   */
+  unobserved?(k: KernelObs): string | undefined;
   /** Short texts for the result table's kernel and model columns. */
   summary(k: KernelObs, m: ModelObs): { kernel: string; model: string };
 }
@@ -80,7 +87,8 @@ export interface CaseResult {
   name: string;
   title: string;
   reference: string;
-  verdict: 'pass' | 'FAIL' | 'skipped' | 'error';
+  /** inconclusive: the kernel side could not be observed (the reason says why); not a model failure. */
+  verdict: 'pass' | 'FAIL' | 'inconclusive' | 'skipped' | 'error';
   kernel: string;
   model: string;
   checks: Check[];

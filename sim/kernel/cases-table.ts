@@ -94,16 +94,23 @@ function firstAtMost(tl: readonly [number, number][], n: number, after: number):
   return -1;
 }
 
+/** GC_SCAN_INTERVAL_MAX (§3.1): the longest sleep of the shared gc worker between full cycles. */
+const GC_SCAN_INTERVAL_MAX_S = 60;
+/** Slack for the gc cycle that reaches the entries (10 ms slices requeued on a busy machine). */
+const GC_CYCLE_MARGIN_S = 30;
+
 const GC95_MAX = 100;
 const GC95_TARGET = Math.floor(GC95_MAX / 100) * 95 - 1;
 const GC95_PROBE_START = 1.5;
+/** Observation bound: the first failing SYN, then at most one gc sleep (60 s) and a cycle (see LAG_OBSERVE_S). */
+const GC95_OBSERVE_S = GC95_PROBE_START + GC_SCAN_INTERVAL_MAX_S + GC_CYCLE_MARGIN_S;
 
 /** Table full of ASSURED entries: early_drop fails, the gc's 95% mode evicts TIME_WAIT entries. */
 export const gc95: KernelCase = {
   name: 'gc-95',
   title: `gc 95% mode: ${GC95_MAX} ASSURED entries (60 ESTABLISHED, 40 TIME_WAIT), failing SYNs, gc evicts to ${GC95_TARGET}`,
   reference: '§3.2, §3.3, §2.1',
-  global: { max: GC95_MAX }, events: false, sinks: true, seeds: 1, expectSeconds: 70, longIdleUntil: 70,
+  global: { max: GC95_MAX }, events: false, sinks: true, seeds: 1, expectSeconds: 70, longIdleUntil: GC95_OBSERVE_S,
   plan: () => {
     const steps: Step[] = [];
     const pkts: PacketSpec[] = [];
@@ -117,8 +124,11 @@ export const gc95: KernelCase = {
       const p = new TcpConv(46000 + j, 80, 12345 + j, 0);
       steps.push(...sequence(GC95_PROBE_START + 2 * j, 0.001, [p.syn(), p.custom(true, RST, p.c, 0)]));
     }
-    return { steps, duration: 68, sampleMs: 50, until: { countAtMost: GC95_TARGET, after: GC95_PROBE_START + 0.1, grace: 1 } };
+    return { steps, duration: GC95_OBSERVE_S, sampleMs: 50, until: { countAtMost: GC95_TARGET, after: GC95_PROBE_START + 0.1, grace: 1 } };
   },
+  unobserved: (k) => (firstAtMost(k.timeline, GC95_TARGET, GC95_PROBE_START) >= 0 ? undefined
+    : `the kernel's gc did not evict down to ${GC95_TARGET} entries within ${GC95_OBSERVE_S} s of the start ` +
+      `(first failure + GC_SCAN_INTERVAL_MAX ${GC_SCAN_INTERVAL_MAX_S} s + ${GC_CYCLE_MARGIN_S} s): the shared gc worker was not observed`),
   check: (k, m) => {
     const l = m.long!.result;
     const kEvict = firstAtMost(k.timeline, GC95_TARGET, GC95_PROBE_START);
@@ -140,6 +150,14 @@ export const gc95: KernelCase = {
 
 const LAG_N = 200;
 const LAG_TIMEOUT = 3;
+const LAG_BURST_AT = 1.5;
+/**
+ * The gc worker is one for all namespaces and its sleep carries over from whatever ran before
+ * (§3.1, §3.2): after the burst expires, a reap is due at the latest one full sleep
+ * (GC_SCAN_INTERVAL_MAX, 60 s) plus the duration of the cycle that reaches the buckets. The
+ * driver stops as soon as the reap is seen (`until`), so the bound costs time only when needed.
+ */
+export const LAG_OBSERVE_S = LAG_BURST_AT + LAG_TIMEOUT + GC_SCAN_INTERVAL_MAX_S + GC_CYCLE_MARGIN_S;
 
 function lagFacts(events: readonly CtEvent[], tl: readonly [number, number][], firstTsUs: number): {
   lag: number; spread: number; lingering: number;
@@ -162,15 +180,22 @@ export const gcLag: KernelCase = {
   name: 'timeout-gc-lag',
   title: `${LAG_N} one-way UDP flows, udp_timeout=${LAG_TIMEOUT} s: reaped on lookup at once, by the gc late and in one burst`,
   reference: '§3.2, §3.4, §8',
-  sysctl: { nf_conntrack_udp_timeout: LAG_TIMEOUT }, events: true, sinks: true, seeds: 1, expectSeconds: 70, longIdleUntil: 70,
+  sysctl: { nf_conntrack_udp_timeout: LAG_TIMEOUT }, events: true, sinks: true, seeds: 1, expectSeconds: 70, longIdleUntil: LAG_OBSERVE_S,
   plan: () => {
     const u = (i: number): PacketSpec => ({ src: C, dst: S, proto: IPPROTO_UDP, sport: 30000 + i, dport: 53, udp: {}, payloadLen: 12 });
     const burst: PacketSpec[] = [];
     for (let i = 0; i < LAG_N; i++) burst.push(u(i));
     return {
-      steps: [burstStep(1.5, burst, 500), rawStep(6, u(0))],
-      duration: 70, sampleMs: 50, until: { countAtMost: 1, after: 6.5, grace: 1 },
+      steps: [burstStep(LAG_BURST_AT, burst, 500), rawStep(6, u(0))],
+      duration: LAG_OBSERVE_S, sampleMs: 50, until: { countAtMost: 1, after: 6.5, grace: 1 },
     };
+  },
+  unobserved: (k) => {
+    const f = lagFacts(k.events ?? [], k.timeline, k.firstTsUs);
+    if (f.lag >= 0) return undefined;
+    return `the kernel's gc did not reap the expired entries within ${LAG_OBSERVE_S} s of the start ` +
+      `(expiry + GC_SCAN_INTERVAL_MAX ${GC_SCAN_INTERVAL_MAX_S} s + ${GC_CYCLE_MARGIN_S} s for the gc cycle itself): the shared gc worker ` +
+      'was not observed, so the case cannot judge the model';
   },
   check: (k, m) => {
     const l: ModelRun = m.long!;

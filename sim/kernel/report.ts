@@ -47,11 +47,14 @@ export function textReport(results: readonly CaseResult[], info: RunInfo): strin
     }
   }
   const n = (v: CaseResult['verdict']): number => results.filter((r) => r.verdict === v).length;
-  out.push('', `${n('pass')} passed, ${n('FAIL') + n('error')} failed, ${n('skipped')} skipped`);
+  out.push('', `${n('pass')} passed, ${n('FAIL') + n('error')} failed, ${n('inconclusive')} inconclusive, ${n('skipped')} skipped`);
   return out.join('\n') + '\n';
 }
 
-/** Exit code of a finished run: 0 all passed (skips allowed only when some case ran), 1 otherwise. */
+/**
+ * Exit code of a finished run: 0 when nothing failed (skips allowed only when some case ran;
+ * an inconclusive case is reported but is no failure: the harness, not the model, fell short), 1 otherwise.
+ */
 export function runExitCode(results: readonly CaseResult[]): number {
   return results.some((r) => r.verdict === 'FAIL' || r.verdict === 'error') ? 1 : 0;
 }

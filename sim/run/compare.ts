@@ -133,21 +133,32 @@ export interface Comparison {
  * generator substreams and hash key, so differences between arms are the policies' alone.
  */
 export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries, onRun?: (arm: string, run: number) => void): Comparison {
-  return {
-    scenario: sc.name,
-    seed: sc.seed,
-    runs,
-    arms: arms.map((arm) => {
-      const perRun: Record<CompareMetric, number | null>[] = [];
-      let sample: ArmSample | undefined;
-      for (let r = 0; r < runs; r++) {
-        onRun?.(arm.label, r);
-        const d = armRunDetailed(sc, arm, r, reg);
-        perRun.push(d.metrics);
-        if (r === 0) sample = d.sample;
-      }
-      const stats = Object.fromEntries(COMPARE_METRICS.map((m) => [m, meanCi(perRun.map((x) => x[m]))])) as Record<CompareMetric, ReturnType<typeof meanCi>>;
-      return { label: arm.label, policies: arm.policies, perRun, stats, sample: sample! };
-    }),
-  };
+  const steps = compareSteps(sc, arms, runs, reg);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    onRun?.(r.value.arm, r.value.run);
+  }
+}
+
+/**
+ * {@link compare} one run at a time: yields before each run (arm label and run index) and
+ * returns the comparison, so a caller can yield to the event loop in between.
+ */
+export function* compareSteps(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries,
+  runArm: typeof armRunDetailed = armRunDetailed): Generator<{ arm: string; run: number }, Comparison, void> {
+  const out: Comparison['arms'] = [];
+  for (const arm of arms) {
+    const perRun: Record<CompareMetric, number | null>[] = [];
+    let sample: ArmSample | undefined;
+    for (let r = 0; r < runs; r++) {
+      yield { arm: arm.label, run: r };
+      const d = runArm(sc, arm, r, reg);
+      perRun.push(d.metrics);
+      if (r === 0) sample = d.sample;
+    }
+    const stats = Object.fromEntries(COMPARE_METRICS.map((m) => [m, meanCi(perRun.map((x) => x[m]))])) as Record<CompareMetric, ReturnType<typeof meanCi>>;
+    out.push({ label: arm.label, policies: arm.policies, perRun, stats, sample: sample! });
+  }
+  return { scenario: sc.name, seed: sc.seed, runs, arms: out };
 }

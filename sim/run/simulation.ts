@@ -131,6 +131,15 @@ export class Simulation implements TrafficContext {
    * run, because the clock only stops at slice boundaries between events.
    */
   runToEnd(progress?: (simUs: number, events: number) => void): void {
+    for (const t of this.slices(progress ? 200 : 1)) progress?.(t, this.sched.eventsDispatched);
+  }
+
+  /**
+   * Runs to the scenario's end in `n` slices of simulated time, yielding the time reached after
+   * each (the CLI yields to the event loop there, so a signal can stop it). Slicing cannot affect
+   * the run: the clock only stops at slice boundaries between events.
+   */
+  *slices(n: number): IterableIterator<number> {
     const s = this.sched;
     s.schedule(this.gc.firstRunUs(), PRIO_GC, KIND_GC, 0);
     s.schedule(0, PRIO_SAMPLE, KIND_SAMPLE, 0);
@@ -152,17 +161,19 @@ export class Simulation implements TrafficContext {
         if (next <= this.endUs) s.schedule(next, PRIO_SAMPLE, KIND_SAMPLE, 0);
       }
     };
-    if (!progress) {
+    if (n <= 1) {
       s.runUntil(this.endUs, dispatch);
-    } else {
-      const slice = Math.max(1, Math.floor(this.endUs / 200));
-      let t = 0;
-      while (t < this.endUs) {
-        t = Math.min(this.endUs, t + slice);
-        s.runUntil(t, dispatch);
-        progress(t, s.eventsDispatched);
-      }
+      this.ct.setNow(this.endUs);
+      yield this.endUs;
+      return;
     }
-    this.ct.setNow(this.endUs);
+    const slice = Math.max(1, Math.floor(this.endUs / n));
+    let t = 0;
+    while (t < this.endUs) {
+      t = Math.min(this.endUs, t + slice);
+      s.runUntil(t, dispatch);
+      if (t === this.endUs) this.ct.setNow(this.endUs);
+      yield t;
+    }
   }
 }

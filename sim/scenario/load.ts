@@ -7,7 +7,7 @@ import { type Document, LineCounter, type Node, isAlias, isMap, isScalar, isSeq,
 import { canonicalSysctlName } from '../conntrack/sysctl.js';
 import { MSG } from './messages.js';
 import { type Scenario, type ScenarioRegistry, buildScenarioSchema } from './scenario.js';
-import { type Issue, type Path, type PathSeg, formatPath, isMapping } from './schema-dsl.js';
+import { type Issue, type Path, type PathSeg, SAFE_NAME_EXPECTS, formatPath, isMapping, isSafeName } from './schema-dsl.js';
 
 /** A problem with a scenario, located in its file (or on the command line). */
 export interface ScenarioIssue {
@@ -70,7 +70,11 @@ export function loadScenario(text: string, fileName: string, registry: ScenarioR
   for (const i of found) issues.push(placeIssue(doc, lineAt, applied, i, fileName));
   if (issues.length > 0 || out === undefined) return { ok: false, issues: sortIssues(issues) };
   const { name, ...rest } = out;
-  return { ok: true, scenario: { name: name ?? scenarioBaseName(fileName), ...rest }, raw };
+  const finalName = name ?? scenarioBaseName(fileName);
+  if (!isSafeName(finalName)) {
+    return { ok: false, issues: [{ file: fileName, path: 'name', message: `the file's base name "${finalName}" cannot name a results folder; give the scenario a name: ${SAFE_NAME_EXPECTS}` }] };
+  }
+  return { ok: true, scenario: { name: finalName, ...rest }, raw };
 }
 
 /**

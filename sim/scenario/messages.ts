@@ -18,6 +18,8 @@ const hint = (suggestion: string | undefined): string => (suggestion === undefin
 
 /** Catalogue of validation messages. */
 export const MSG = {
+  tooLong: (len: number, max: number, raisable: boolean): string =>
+    `text of ${len} characters; the limit is ${max}${raisable ? ' (raise it with --max-text <chars>)' : ''}`,
   expected: (what: string, found: unknown): string => `expected ${what}, got ${describe(found)}`,
   expectedString: (what: string, found: unknown): string =>
     typeof found === 'number' ? `expected ${what}, got the number ${found} (quote it if it is meant as text)` : MSG.expected(what, found),

@@ -7,7 +7,7 @@ import { SYSCTLS, SYSCTL_NAMES, type SysctlName, canonicalSysctlName, checkSysct
 import { MSG } from './messages.js';
 import {
   type Infer, type ObjOut, type ObjSchema, type Schema,
-  arr, bytes, duration, fail, hasOwn, literal, make, nameOrObject, num, obj, opt, record, str, union,
+  SAFE_NAME_EXPECTS, SAFE_NAME_PATTERN, arr, bytes, duration, fail, hasOwn, literal, make, nameOrObject, num, obj, opt, record, str, union,
 } from './schema-dsl.js';
 import { closest } from './suggest.js';
 
@@ -141,9 +141,9 @@ export function buildScenarioSchema(registry: ScenarioRegistry) {
 
   return obj(
     {
-      name: opt(str({ doc: 'scenario name used for the results folder (default: the file base name)' })),
+      name: opt(str({ doc: 'scenario name used for the results folder (default: the file base name)', pattern: SAFE_NAME_PATTERN, expects: SAFE_NAME_EXPECTS })),
       description: opt(str({ doc: 'free text' })),
-      seed: num({ int: true, min: 0, default: D.seed, doc: 'root seed of every random substream' }),
+      seed: num({ int: true, min: 0, max: Number.MAX_SAFE_INTEGER, default: D.seed, doc: 'root seed of every random substream' }),
       runs: num({ int: true, min: 1, default: D.runs, doc: 'independent runs with run index 0..runs-1' }),
       duration: duration({ exclusiveMin: 0, default: D.duration, doc: 'simulated time to run' }),
       sample_interval: duration({ exclusiveMin: 0, default: D.sample_interval, doc: 'interval between metric samples' }),

@@ -49,9 +49,25 @@ export function num(opts: NumOpts = {}): Schema<number, number> {
 /** Options of {@link str}. */
 export interface StrOpts extends Base<string> {
   readonly pattern?: string;
+  /** Longest accepted value in characters (default {@link textLimit}: every text field is bounded). */
+  readonly maxLength?: number;
   /** Replaces the generic "a string" in messages, e.g. `a "major.minor" version such as "6.12"`. */
   readonly expects?: string;
 }
+
+/**
+ * The longest text field a scenario, sweep or suite file may hold (characters), unless a field
+ * sets its own `maxLength`. Raised with the CLI's `--max-text <chars>`.
+ */
+export const TEXT_LIMIT = { chars: 10_000 };
+
+/**
+ * Names that become folder names (scenario, sweep): letters, digits, ".", "_" and "-", at most
+ * 100 characters, and neither "." nor "..": such a name can never leave the results folder.
+ */
+export const SAFE_NAME_PATTERN = '^(?!\\.\\.?$)[A-Za-z0-9._-]{1,100}$';
+export const SAFE_NAME_EXPECTS = 'a name of 1–100 letters, digits, ".", "_" and "-" (not "." or "..": it names a results folder)';
+export const isSafeName = (s: string): boolean => new RegExp(SAFE_NAME_PATTERN).test(s);
 
 /** A string, optionally from a fixed set (`enum`, typed as its literal union) or matching `pattern`. */
 export function str<const E extends string>(opts: Omit<StrOpts, 'default'> & { enum: readonly E[]; default?: NoInfer<E> }): Schema<E, E>;
@@ -63,6 +79,8 @@ export function str(opts: StrOpts & { enum?: readonly string[] } = {}): Schema<s
   const json = (): JsonSchema => ({ type: 'string', ...(values ? { enum: values } : {}), ...(re ? { pattern: opts.pattern } : {}) });
   return make(opts, expects, json, (v, path, issues) => {
     if (typeof v !== 'string') return fail(issues, path, MSG.expectedString(expects, v));
+    const max = opts.maxLength ?? TEXT_LIMIT.chars;
+    if (v.length > max) return fail(issues, path, MSG.tooLong(v.length, max, opts.maxLength === undefined));
     if (values && !values.includes(v)) return fail(issues, path, MSG.oneOf(values, v, closest(v, values)));
     if (re && !re.test(v)) return fail(issues, path, MSG.expected(expects, v));
     return v;

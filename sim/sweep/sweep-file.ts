@@ -21,7 +21,7 @@ import { type Document, LineCounter, isMap, isScalar, isSeq, parseDocument, type
 import { parseOverridePath } from '../scenario/load.js';
 import { MSG } from '../scenario/messages.js';
 import {
-  type Issue, type Path, type Schema, arr, fail, formatPath, isMapping, make, num, obj, opt, record, str,
+  type Issue, type Path, type Schema, SAFE_NAME_EXPECTS, SAFE_NAME_PATTERN, arr, fail, formatPath, isMapping, make, num, obj, opt, record, str,
 } from '../scenario/schema-dsl.js';
 
 /** A parameter's values: a list of YAML scalars or small structures (each becomes `--set path=value`). */
@@ -69,7 +69,7 @@ function paramPaths(): Schema<Partial<Record<string, unknown[]>>, unknown> {
 }
 
 export const sweepSchema = obj({
-  name: opt(str({ doc: 'sweep name (results/<name>/sweep/); default: the file base name', pattern: '^[A-Za-z0-9._-]+$', expects: 'a name of letters, digits, ".", "_" and "-"' })),
+  name: opt(str({ doc: 'sweep name (results/<name>/sweep/); default: the file base name', pattern: SAFE_NAME_PATTERN, expects: SAFE_NAME_EXPECTS })),
   description: opt(str({ doc: 'free text' })),
   scenarios: arr(str({ doc: 'scenario file (relative to the sweep file) or built-in scenario name' }), { minItems: 1, doc: 'scenarios to run' }),
   policies: opt(arr(str({ doc: 'a policy, or several joined with + (as ctsim compare --policies)' }), { minItems: 1, doc: 'policy arms; default: each scenario\'s own policies' })),

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { builtinScenarios, loadScenarioFile, registriesFor } from '../io/scenario-files.js';
 import { InputError } from '../io/errors.js';
-import { readInputFile } from '../io/files.js';
+import { readInputFile, resultsPath } from '../io/files.js';
 import { checkTableMemory } from '../bench/memory-guard.js';
 import { caseKey, expandCases, formatPath, located, overrideText, parseSweep, type SweepCase, type SweepFile } from './sweep-file.js';
 import { parseArms } from '../run/arms.js';
@@ -159,7 +159,7 @@ export async function runSweep(path: string, o: SweepOptions): Promise<{ dir: st
     name: plan.sweep.name, sweep_sha256: plan.sweep.sha256, cases_total: plan.cases.length,
     shard: o.shard === null ? null : { index: o.shard.index, count: o.shard.count }, cases: lines.length,
   };
-  const dir = join(o.out, plan.sweep.name, sweepDirName(o.shard));
+  const dir = resultsPath(o.out, plan.sweep.name, sweepDirName(o.shard));
   await writeSweepDir(dir, manifest, lines);
   return { dir, manifest, plan };
 }
