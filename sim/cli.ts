@@ -14,6 +14,7 @@ import { toJson } from './io/format.js';
 import { EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, ExitWith, InputError, UserPolicyError, environmentMessage } from './io/errors.js';
 import { installSignalHandlers } from './io/interrupt.js';
 import { TEXT_LIMIT } from './scenario/schema-dsl.js';
+import { DEFAULT_LIMITS, LIMITS } from './io/limits.js';
 import { writeFileAtomic } from './io/files.js';
 import { registerCompare, runCompare } from './cli/compare-command.js';
 import { formatComparison } from './run/compare-format.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output on stdout')
     .option('--quiet', 'no progress bar and no summary')
     .option('--debug', 'print the stack trace of an internal error (exit 1)')
+    .addOption(new Option('--max-samples <n>', `metric samples per run allowed (default ${DEFAULT_LIMITS.samplesPerRun})`))
     .addOption(new Option('--max-text <chars>', `longest text field accepted in scenario, sweep and suite files (default ${TEXT_LIMIT.chars})`))
     .showHelpAfterError()
     .addHelpText('after', `
@@ -105,6 +107,22 @@ Example:
   return program;
 }
 
+/** Limit options (read before commander, since schema validation and sweep planning consult them). */
+function applyLimitOptions(argv: readonly string[]): void {
+  const num = (flag: string, int: boolean): number | undefined => {
+    const i = argv.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
+    if (i < 0) return undefined;
+    const text = argv[i]!.includes('=') ? argv[i]!.slice(flag.length + 1) : argv[i + 1] ?? '';
+    const v = Number(text);
+    if (!(v > 0) || !Number.isFinite(v) || (int && !Number.isInteger(v))) throw new InputError(`${flag}: expected a positive ${int ? 'integer' : 'number'}, got "${text}"`);
+    return v;
+  };
+  TEXT_LIMIT.chars = num('--max-text', true) ?? TEXT_LIMIT.chars;
+  LIMITS.samplesPerRun = num('--max-samples', true) ?? LIMITS.samplesPerRun;
+  LIMITS.sweepCases = num('--max-cases', true) ?? LIMITS.sweepCases;
+  LIMITS.replayGapSeconds = num('--max-gap', false) ?? LIMITS.replayGapSeconds;
+}
+
 /** Runs the CLI and returns the exit code (never calls process.exit itself). */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
@@ -112,14 +130,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const c of program.commands) c.exitOverride();
   const debug = argv.includes('--debug');
-  const maxText = argv.indexOf('--max-text');
   const textBefore = TEXT_LIMIT.chars;
   try {
-    if (maxText >= 0) {
-      const v = Number(argv[maxText + 1]);
-      if (!Number.isInteger(v) || v < 1) throw new InputError(`--max-text: expected a positive integer (characters), got "${argv[maxText + 1] ?? ''}"`);
-      TEXT_LIMIT.chars = v;
-    }
+    applyLimitOptions(argv);
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT_OK;
   } catch (e) {
@@ -149,6 +162,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT_RUN_FAILED;
   } finally {
     TEXT_LIMIT.chars = textBefore;
+    Object.assign(LIMITS, DEFAULT_LIMITS);
   }
 }
 

@@ -3,6 +3,7 @@
  * Reads the file, validates the flags (bad input → InputError, exit 2), writes the optional
  * `--events` log atomically, and prints JSON or a readable table.
  */
+import { LIMITS } from '../io/limits.js';
 import { Command, Option } from 'commander';
 import { CaptureError } from '../capture/pcap-read.js';
 import { parseKernelVersion } from '../conntrack/create.js';
@@ -10,7 +11,7 @@ import {
   canonicalSysctlName, checkSysctlValue, isSysctlName, SYSCTL_NAMES, type SysctlName,
 } from '../conntrack/sysctl.js';
 import {
-  replayCapture, DEFAULT_GC_BUCKETS_PER_MS, TimelineTooLongError, type ReplayOptions, type ReplayResult,
+  replayCapture, DEFAULT_GC_BUCKETS_PER_MS, TimelineTooLongError, TimeJumpError, type ReplayOptions, type ReplayResult,
 } from '../replay/replay.js';
 import { closest } from '../scenario/suggest.js';
 import { InputError } from '../io/errors.js';
@@ -108,6 +109,7 @@ export function replayOptionsFrom(o: ReplayCliOptions): ReplayOptions {
     }
   }
   opts.events = o.events !== undefined;
+  opts.maxGapSeconds = LIMITS.replayGapSeconds;
   return opts;
 }
 
@@ -122,7 +124,8 @@ export function runReplay(capture: string, o: ReplayCliOptions): { stdout: strin
     result = replayCapture(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), capture, opts);
   } catch (e) {
     if (e instanceof CaptureError) throw new InputError(e.message);
-    if (e instanceof TimelineTooLongError) throw new InputError(`--sample ${o.sample ?? 1}: ${e.message}`);
+    if (e instanceof TimeJumpError) throw new InputError(`${capture}: ${e.message}`);
+    if (e instanceof TimelineTooLongError) throw new InputError(`${capture}: --sample ${o.sample ?? 1}: ${e.message}`);
     throw e;
   }
   if (o.events !== undefined) writeFileAtomic(o.events, Buffer.concat(chunks));
@@ -174,6 +177,7 @@ export function registerReplay(program: Command): void {
     .addOption(new Option('--gc-buckets-per-ms <n>', `gc scan speed (default ${DEFAULT_GC_BUCKETS_PER_MS})`))
     .addOption(new Option('--idle <seconds>', 'keep the clock running after the last packet (gc and timeouts act)'))
     .addOption(new Option('--sample <seconds>', 'timeline sampling period (default 1)'))
+    .addOption(new Option('--max-gap <seconds>', 'largest forward jump between consecutive packet timestamps to simulate (default 86400)'))
     .addOption(new Option('--events <file>', 'write a conntrack -E style log of every event'))
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `

@@ -24,6 +24,7 @@ export function registerSweep(program: Command): void {
     .description('run a grid of scenarios × policies × parameters × seeds on a worker-thread pool, or one shard of it')
     .argument('<sweep.yaml>', 'sweep file')
     .option('--workers <n>', 'worker threads (default: the number of cores; 1 runs in this thread)')
+    .option('--max-cases <n>', 'most cases a sweep may expand to (default 100000)')
     .option('--dry-run', 'validate the sweep and every case (and the memory guard), print the plan, run nothing')
     .option('--shard <i/N>', 'run only shard i of N (cases k with k mod N = i); with just N the index comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX')
     .addHelpText('after', `
@@ -62,7 +63,12 @@ Examples:
           dir: join(out, plan.sweep.name, sweepDirName(shard)), keys: plan.jobs.map((j) => j.key),
         };
         if (o.json) process.stdout.write(toJson(info));
-        else if (!o.quiet) process.stdout.write(`sweep ${info.name}: ${info.cases} of ${info.cases_total} cases would run → ${info.dir}\n` + info.keys.map((k, i) => `  ${plan.jobs[i]!.c.index}: ${k}\n`).join(''));
+        else if (!o.quiet) {
+          const shown = 50;
+          process.stdout.write(`sweep ${info.name}: ${info.cases} of ${info.cases_total} cases would run → ${info.dir}\n` +
+            info.keys.slice(0, shown).map((k, i) => `  ${plan.jobs[i]!.c.index}: ${k}\n`).join('') +
+            (info.keys.length > shown ? `  … ${info.keys.length - shown} more (--json lists every case)\n` : ''));
+        }
         return;
       }
       const tty = !o.quiet && !o.json && process.stderr.isTTY === true;

@@ -34,20 +34,14 @@ export function loadScenarioFile(path: string, overrides: readonly string[], reg
   const text = readInputFile(path, 'scenario file').toString('utf8');
   const r = loadScenario(text, path, reg, overrides);
   if (!r.ok) throw new InputError(r.issues.map(formatIssue));
-  const seen = new Map<string, number>();
   const dups: string[] = [];
-  r.scenario.traffic.forEach((t, i) => {
-    if (t.label === undefined) return;
-    const j = seen.get(t.label);
-    if (j !== undefined) dups.push(`${path}: traffic[${i}].label: "${t.label}" is already the label of traffic[${j}]; labels name random substreams and must be unique`);
-    else seen.set(t.label, i);
-  });
   const [maj, min] = r.scenario.kernel.version.split('.').map(Number) as [number, number];
   if (r.scenario.sysctl.nf_conntrack_max === 0 && maj * 1000 + min >= 6019) {
     dups.push(`${path}: sysctl.nf_conntrack_max: 0 (unlimited) is refused from v6.19 on (kernel.version is ${r.scenario.kernel.version}); the minimum is 1`);
   }
+  const sc = r.scenario;
   if (dups.length > 0) throw new InputError(dups);
-  return r.scenario;
+  return sc;
 }
 
 /**

@@ -32,6 +32,9 @@ export interface HarnessContext extends ModelEnv {
   kernelSide?: (c: KernelCase, dir: string) => Promise<{ obs: KernelObs; cap: Uint8Array }>;
 }
 
+/** Wait before stopping tcpdump: longer than its 1000 ms packet-buffer timeout. */
+export const TCPDUMP_FLUSH_MS = 1500;
+
 /** Netlink receive buffer of `conntrack -E` (bytes): large enough for a gc burst of a few thousand DESTROY messages. */
 export const EVENTS_BUFFER_BYTES = 8 * 1024 * 1024;
 
@@ -94,7 +97,7 @@ async function kernelSide(c: KernelCase, ctx: HarnessContext, dir: string, seria
       ...plan, server: '10.200.2.2', ns: { c: Lab.nsPath(lab.c), s: Lab.nsPath(lab.s) },
     }));
     const capPath = join(dir, 'capture.pcap');
-    const [tc, ta] = lab.inNs(lab.fw, tools.tcpdump, ['-i', 'any', '-Q', 'in', '-U', '--immediate-mode', '-n', '-B', '16384', '-w', capPath]);
+    const [tc, ta] = lab.inNs(lab.fw, tools.tcpdump, ['-i', 'any', '-Q', 'in', '-U', '-n', '-B', '16384', '-w', capPath]);
     const td = new Background(tc, ta, join(dir, 'tcpdump.out'), join(dir, 'tcpdump.err'));
     bg.push(td);
     if (!await waitForText(join(dir, 'tcpdump.err'), 'listening on', 10_000)) throw new Error('tcpdump did not start');
@@ -117,6 +120,10 @@ async function kernelSide(c: KernelCase, ctx: HarnessContext, dir: string, seria
     const listText = mustRun(exec, lc, la);
     writeFileSync(join(dir, 'stats.txt'), statsText);
     writeFileSync(join(dir, 'list.txt'), listText);
+    // tcpdump hands packets over in blocks flushed at the latest after its 1 s buffer timeout;
+    // stopping it earlier lost the last packets of the capture (udp-stream's final request).
+    // (--immediate-mode would not lose them but drops packets of the 1200-SYN bursts.)
+    await sleep(TCPDUMP_FLUSH_MS);
     if (ev) await ev.stop('SIGINT');
     await td.stop('SIGINT');
     const d = readDriver(join(dir, 'driver.jsonl'));

@@ -18,6 +18,7 @@
  *     fingerprint: report    # optional: overrides the suite's setting
  * ```
  */
+import { MSG } from '../scenario/messages.js';
 import { LineCounter, parseDocument } from 'yaml';
 import { closest } from '../scenario/suggest.js';
 import { parseTolerance, patternRegExp, type TolerancePattern } from './tolerance.js';
@@ -74,7 +75,8 @@ export function parseSuite(text: string, file: string): SuiteResult {
     const where = line === undefined ? file : `${file}:${line}`;
     issues.push(path.length === 0 ? `${where}: ${msg}` : `${where}: ${fmtPath(path)}: ${msg}`);
   };
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try { raw = doc.toJS({ maxAliasCount: 100 }); } catch (e) { issue([], MSG.yamlTooLarge((e as Error).message)); return { ok: false, issues }; }
   if (!isMap(raw)) {
     issue([], 'expected a mapping with a "cases" list (see `ctsim regress --help`)');
     return { ok: false, issues };

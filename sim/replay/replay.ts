@@ -50,6 +50,8 @@ export const DEFAULT_GC_BUCKETS_PER_MS = 8192;
 
 /** What `replayCapture` needs besides the bytes. All values are already validated. */
 export interface ReplayOptions {
+  /** Refuse a forward jump between consecutive frames longer than this (seconds): {@link TimeJumpError}. */
+  maxGapSeconds?: number;
   /** Sysctl overrides by kernel name. */
   sysctl?: Partial<Record<SysctlName, number>>;
   /** @defaultValue 250 */
@@ -149,6 +151,15 @@ function seconds(us: number): number {
   return Math.round(us) / 1e6;
 }
 
+/** A capture whose timestamps jump forward further than the allowed gap (checked before simulating it). */
+export class TimeJumpError extends Error {
+  constructor(readonly frame: number, readonly gapSeconds: number, readonly maxGapSeconds: number) {
+    super(`packet ${frame}: the timestamp jumps ${gapSeconds.toFixed(gapSeconds < 10 ? 3 : 0)} s forward after packet ${frame - 1}; ` +
+      `simulating that gap is refused beyond ${maxGapSeconds} s (raise it with --max-gap ${Math.ceil(gapSeconds)}, or cut the capture there, e.g. editcap -A/-B)`);
+    this.name = 'TimeJumpError';
+  }
+}
+
 /**
  * Replays every frame of a pcap/pcapng capture held in memory. Throws `CaptureError` (with the
  * packet index) for a damaged file or an unsupported link type, `TimelineTooLongError` when
@@ -179,6 +190,7 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
   let prevTs = 0;
   let now = origin;
   const decodeOpts = { verifyChecksums: verify };
+  const maxGapUs = opts.maxGapSeconds === undefined ? undefined : opts.maxGapSeconds * 1e6;
   while (cap.next()) {
     const f = cap.frame;
     if (r.frames === 0) {
@@ -190,6 +202,7 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
       }
     }
     r.frames++;
+    if (maxGapUs !== undefined && f.tsUs - prevTs > maxGapUs) throw new TimeJumpError(r.frames, (f.tsUs - prevTs) / 1e6, opts.maxGapSeconds!);
     if (f.tsUs < prevTs) r.reordered++;
     else prevTs = f.tsUs;
     const t = origin + (f.tsUs - firstTs);

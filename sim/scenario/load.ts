@@ -5,6 +5,8 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import { type Document, LineCounter, type Node, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { canonicalSysctlName } from '../conntrack/sysctl.js';
+import { formatDuration } from '../core/time.js';
+import { LIMITS } from '../io/limits.js';
 import { MSG } from './messages.js';
 import { type Scenario, type ScenarioRegistry, buildScenarioSchema } from './scenario.js';
 import { type Issue, type Path, type PathSeg, SAFE_NAME_EXPECTS, formatPath, isMapping, isSafeName } from './schema-dsl.js';
@@ -58,7 +60,12 @@ export function loadScenario(text: string, fileName: string, registry: ScenarioR
     if (typeof r === 'string') issues.push({ file: COMMAND_LINE, path: '--set', message: MSG.badOverride(o, r) });
     else applied.push({ at: r, text: o });
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    return { ok: false, issues: [...issues, { file: fileName, path: '', message: MSG.yamlTooLarge((e as Error).message) }] };
+  }
   if (!isMapping(raw)) {
     const line = doc.contents?.range ? lineAt(doc.contents.range[0]) : undefined;
     issues.push({ file: fileName, ...(line === undefined ? {} : { line }), path: '', message: raw === null ? MSG.emptyFile() : MSG.notMapping(raw) });
@@ -69,12 +76,44 @@ export function loadScenario(text: string, fileName: string, registry: ScenarioR
   const out = buildScenarioSchema(registry).validate(raw, [], found);
   for (const i of found) issues.push(placeIssue(doc, lineAt, applied, i, fileName));
   if (issues.length > 0 || out === undefined) return { ok: false, issues: sortIssues(issues) };
+  for (const i of meaningIssues(out as unknown as Scenario)) issues.push(placeIssue(doc, lineAt, applied, i, fileName));
+  if (issues.length > 0) return { ok: false, issues: sortIssues(issues) };
   const { name, ...rest } = out;
   const finalName = name ?? scenarioBaseName(fileName);
   if (!isSafeName(finalName)) {
     return { ok: false, issues: [{ file: fileName, path: 'name', message: `the file's base name "${finalName}" cannot name a results folder; give the scenario a name: ${SAFE_NAME_EXPECTS}` }] };
   }
   return { ok: true, scenario: { name: finalName, ...rest }, raw };
+}
+
+/**
+ * Checks of meaning, after the form is valid: duplicate labels, generators that can never send
+ * (stop not after start, start at or after the end, rate 0) and the samples-per-run limit.
+ */
+function meaningIssues(sc: Scenario): Issue[] {
+  const out: Issue[] = [];
+  const add = (at: Path, message: string): void => { out.push({ at, path: formatPath(at), message }); };
+  const seen = new Map<string, number>();
+  sc.traffic.forEach((t, i) => {
+    const g = t as { label?: string; start?: number; stop?: number; rate?: unknown };
+    if (g.label !== undefined) {
+      const j = seen.get(g.label);
+      if (j !== undefined) add(['traffic', i, 'label'], `"${g.label}" is already the label of traffic[${j}]; labels name random substreams and must be unique`);
+      else seen.set(g.label, i);
+    }
+    if (g.start !== undefined && g.stop !== undefined && g.stop <= g.start) {
+      add(['traffic', i, 'stop'], `${formatDuration(g.stop)} is ${g.stop === g.start ? 'equal to' : 'before'} start (${formatDuration(g.start)}): the generator would never send; make stop later than start`);
+    } else if (g.start !== undefined && g.start >= sc.duration) {
+      add(['traffic', i, 'start'], `${formatDuration(g.start)} is not before the end of the run (duration ${formatDuration(sc.duration)}): the generator would never send`);
+    }
+    if (g.rate === 0) add(['traffic', i, 'rate'], '0: the generator would never send; remove it or give it a rate');
+  });
+  const samples = Math.floor(sc.duration / sc.sample_interval) + 1;
+  if (samples > LIMITS.samplesPerRun) {
+    add(['sample_interval'], `${formatDuration(sc.sample_interval)} over a duration of ${formatDuration(sc.duration)} asks for ${samples.toLocaleString('en-US')} samples per run; ` +
+      `the limit is ${LIMITS.samplesPerRun.toLocaleString('en-US')} (choose a longer sample_interval, or raise the limit with --max-samples ${samples})`);
+  }
+  return out;
 }
 
 /**

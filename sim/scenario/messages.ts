@@ -18,6 +18,8 @@ const hint = (suggestion: string | undefined): string => (suggestion === undefin
 
 /** Catalogue of validation messages. */
 export const MSG = {
+  yamlTooLarge: (why: string): string =>
+    `the YAML expands too far (${why}); aliases (*name) may be used at most 100 times: write the values out or use fewer aliases`,
   tooLong: (len: number, max: number, raisable: boolean): string =>
     `text of ${len} characters; the limit is ${max}${raisable ? ' (raise it with --max-text <chars>)' : ''}`,
   expected: (what: string, found: unknown): string => `expected ${what}, got ${describe(found)}`,

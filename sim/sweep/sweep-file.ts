@@ -41,8 +41,8 @@ function valueList(): Schema<unknown[], unknown> {
 
 /** `[1, 2, 3]` or `{ from: 1, count: 3 }`. */
 function seedsSchema(): Schema<number[], unknown> {
-  const list = arr(num({ int: true, min: 0 }), { minItems: 1 });
-  const range = obj({ from: num({ int: true, min: 0 }), count: num({ int: true, min: 1, max: 1_000_000 }) });
+  const list = arr(num({ int: true, min: 0, max: Number.MAX_SAFE_INTEGER }), { minItems: 1 });
+  const range = obj({ from: num({ int: true, min: 0, max: Number.MAX_SAFE_INTEGER - 1_000_000 }), count: num({ int: true, min: 1, max: 1_000_000 }) });
   return make<number[], unknown>({ doc: 'seeds: a list, or { from, count }' }, 'a list of seeds or { from, count }', () => ({ anyOf: [list.toJsonSchema(), range.toJsonSchema()] }), (v, path, issues) => {
     if (Array.isArray(v)) {
       const r = list.validate(v, path, issues);
@@ -122,7 +122,8 @@ export function parseSweep(text: string, file: string): { ok: true; sweep: Sweep
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const lineAt = (o: number): number => lc.linePos(o).line;
   if (doc.errors.length > 0) return { ok: false, issues: doc.errors.map((e) => located(file, lineAt(e.pos[0]), '', MSG.yamlSyntax(e.message))) };
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try { raw = doc.toJS({ maxAliasCount: 100 }); } catch (e) { return { ok: false, issues: [located(file, undefined, '', MSG.yamlTooLarge((e as Error).message))] }; }
   if (!isMapping(raw)) return { ok: false, issues: [located(file, undefined, '', `expected a mapping with at least a "scenarios" list, got ${raw === null ? 'an empty file' : typeof raw}`)] };
   const issues: Issue[] = [];
   const spec = sweepSchema.validate(raw, [], issues);
@@ -170,6 +171,17 @@ export function parameterGrid(parameters: Partial<Record<string, unknown[]>> | u
     grid = next;
   }
   return grid;
+}
+
+/** How many cases {@link expandCases} would produce, computed without expanding (for the limit). */
+export function countCases(sw: SweepFile, scenarioCount: number, runsOf: (scenarioIndex: number) => number): number {
+  const s = sw.spec;
+  let grid = 1;
+  for (const values of Object.values(s.parameters ?? {})) grid *= values!.length;
+  const per = (s.policies?.length ?? 1) * grid * (s.seeds?.length ?? 1);
+  let n = 0;
+  for (let i = 0; i < scenarioCount; i++) n += per * (s.runs ?? runsOf(i));
+  return n;
 }
 
 /**

@@ -8,8 +8,9 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { builtinScenarios, loadScenarioFile, registriesFor } from '../io/scenario-files.js';
 import { InputError } from '../io/errors.js';
 import { readInputFile, resultsPath } from '../io/files.js';
+import { LIMITS } from '../io/limits.js';
 import { checkTableMemory } from '../bench/memory-guard.js';
-import { caseKey, expandCases, formatPath, located, overrideText, parseSweep, type SweepCase, type SweepFile } from './sweep-file.js';
+import { caseKey, countCases, expandCases, formatPath, located, overrideText, parseSweep, type SweepCase, type SweepFile } from './sweep-file.js';
 import { parseArms } from '../run/arms.js';
 import type { Registries } from '../run/simulation.js';
 import type { Scenario } from '../scenario/scenario.js';
@@ -113,7 +114,15 @@ export async function planSweep(path: string, o: SweepOptions): Promise<SweepPla
   // each scenario with the global and sweep-wide overrides: its own runs, and errors located in it
   const bases = scenarioPaths.map((p) => loadScenarioFile(p, setPrefix, reg));
   precheck(sw, scenarioPaths, setPrefix, bases, reg);
+  const total = countCases(sw, scenarioPaths.length, (i) => bases[i]!.runs);
+  if (total > LIMITS.sweepCases) {
+    throw new InputError(`${sw.file}: the sweep expands to ${total.toLocaleString('en-US')} cases; the limit is ${LIMITS.sweepCases.toLocaleString('en-US')} ` +
+      `(fewer parameter values, seeds or runs; or raise it with --max-cases ${total}; --shard splits a large sweep over machines)`);
+  }
   const cases = expandCases(sw, scenarioPaths, o.sets, (i) => bases[i]!.runs);
+  // cases that differ only in their seed (checked by the sweep schema) or run index validate
+  // alike: check each combination once
+  const checked = new Map<string, string>();
   const selected = cases.filter((c) => inShard(c.index, o.shard));
   const copies = Math.max(1, Math.min(o.workers, selected.length));
   const issues: string[] = [];
@@ -123,11 +132,18 @@ export async function planSweep(path: string, o: SweepOptions): Promise<SweepPla
   for (const c of cases) {
     let key = `case ${c.index}`;
     try {
-      const { sc } = caseScenario(c, reg);
-      key = caseKey(c, sc.name);
+      const ck = JSON.stringify([c.scenarioIndex, c.policy, c.params]);
+      let name = checked.get(ck);
+      let sc: Scenario | undefined;
+      if (name === undefined) {
+        sc = caseScenario(c, reg).sc;
+        name = sc.name;
+        checked.set(ck, name);
+      }
+      key = caseKey(c, name);
       if (inShard(c.index, o.shard)) {
-        const mk = JSON.stringify([sc.kernel, sc.sysctl['nf_conntrack_max'], sc.sysctl['nf_conntrack_buckets']]);
-        if (!memSeen.has(mk)) {
+        const mk = sc === undefined ? undefined : JSON.stringify([sc.kernel, sc.sysctl['nf_conntrack_max'], sc.sysctl['nf_conntrack_buckets']]);
+        if (sc !== undefined && mk !== undefined && !memSeen.has(mk)) {
           memSeen.add(mk);
           const m = checkTableMemory(sc, { where: `${sw.file}: case ${c.index} (${key})`, copies, ...(o.memoryAvailable !== undefined ? { available: o.memoryAvailable } : {}) });
           if (!m.ok) issues.push(m.message);
