@@ -1,4 +1,9 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { resolvedInput } from '../scenario/resolved.js';
+import { comparisonId, environment, inputFiles, policyModules, runId } from '../store/ids.js';
+import { recordComparisonDir, resultsRoot } from '../store/results.js';
+import { Store } from '../store/store.js';
 import { writeToString } from 'fast-csv';
 import { Command } from 'commander';
 import { POLICIES, type PolicyKind } from '../../policies/index.js';
@@ -60,13 +65,14 @@ export function formatComparison(c: Comparison): string {
 }
 
 /** comparison.csv: one row per (policy, metric) with mean, 95% CI half-width and n. */
-export async function comparisonCsv(c: Comparison): Promise<string> {
+export async function comparisonCsv(c: Comparison, id?: string): Promise<string> {
   const rows: (string | number | null)[][] = [];
-  for (const a of c.arms) for (const m of COMPARE_METRICS) rows.push([a.label, m, a.stats[m].mean, a.stats[m].ci95, a.stats[m].n]);
-  return writeToString(rows, { headers: ['policy', 'metric', 'mean', 'ci95', 'n'], includeEndRowDelimiter: true });
+  // the identifying columns (comparison id, scenario, seed, runs) are appended after the original ones
+  for (const a of c.arms) for (const m of COMPARE_METRICS) rows.push([a.label, m, a.stats[m].mean, a.stats[m].ci95, a.stats[m].n, ...(id === undefined ? [] : [id, c.scenario, c.seed, c.runs])]);
+  return writeToString(rows, { headers: ['policy', 'metric', 'mean', 'ci95', 'n', ...(id === undefined ? [] : ['id', 'scenario', 'seed', 'runs'])], includeEndRowDelimiter: true });
 }
 
-export async function runCompare(scenarioArg: string, o: SimOptions & { policies: string; runs?: string }): Promise<{ comparison: Comparison; dir: string }> {
+export async function runCompare(scenarioArg: string, o: SimOptions & { policies: string; runs?: string }): Promise<{ comparison: Comparison; dir: string; id: string; reused: boolean }> {
   const path = resolveScenarioArg(scenarioArg);
   const reg = await registriesFor(o.policy ?? [], [path]);
   const sc = loadScenarioFile(path, overridesFrom(o), reg);
@@ -74,37 +80,68 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
   const arms = parseArms(o.policies, sc, reg.policies);
   const runs = o.runs === undefined ? sc.runs : Number(o.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new InputError(`--runs: expected an integer 1..1000, got "${o.runs}"`);
-  const c = compare(sc, arms, runs, reg, (arm, r) => {
-    if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write(`\r${sc.name}: ${arm} run ${r + 1}/${runs}   `);
+  const version = ctsimVersion();
+  const env = environment(packageRoot(), version);
+  const files = inputFiles(sc);
+  const modules = policyModules(arms.flatMap((a) => a.policies.map((p) => p.name)), o.policy ?? [], path);
+  const id = comparisonId(sc, arms, runs, version, [...modules, ...files]);
+  const root = resultsRoot(o.out);
+  const dir = join(root, sc.name, id.slice(sc.name.length + 1));
+  const armRuns = arms.flatMap((a) => {
+    const scArm = { ...sc, policies: a.policies };
+    const mods = policyModules(a.policies.map((p) => p.name), o.policy ?? [], path);
+    return Array.from({ length: runs }, (_, r) => ({ policy: a.label, run: r, id: runId(scArm, r, version, [...mods, ...files]) }));
   });
-  if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-  const dir = join(o.out ?? join(packageRoot(), 'results'), sc.name, `compare-s${sc.seed}`);
-  const w = new AtomicDir(dir, String(process.pid));
+  const store = o.store === false ? null : await Store.open(root);
   try {
-    w.write('comparison.json', toJson(c));
-    w.write('comparison.csv', await comparisonCsv(c));
-    w.write('comparison.txt', formatComparison(c));
-    const resolved = toJson(sc);
-    w.write('manifest.json', toJson({
-      ctsim_version: ctsimVersion(),
-      scenario: sc.name,
-      scenario_sha256: sha256(resolved),
-      seed: sc.seed,
-      runs,
-      policies: arms.map((a) => a.label),
-      argv: process.argv.slice(2),
-      resolved_scenario: sc,
-    }));
-    if (o.charts !== false) {
-      // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
-      const { writeCompareCharts } = await import('../charts/write.js');
-      await writeCompareCharts((name, content) => w.write(name, content), c);
+    if (!o.force && existsSync(join(dir, 'manifest.json')) && (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { id?: string }).id === id) {
+      if (store !== null) await recordComparisonDir(store, dir);
+      return { comparison: JSON.parse(readFileSync(join(dir, 'comparison.json'), 'utf8')) as Comparison, dir, id, reused: true };
     }
-    w.commit();
+    const c = compare(sc, arms, runs, reg, (arm, r) => {
+      if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write(`\r${sc.name}: ${arm} run ${r + 1}/${runs}   `);
+    });
+    if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    const w = new AtomicDir(dir, String(process.pid));
+    try {
+      w.write('comparison.json', toJson(c));
+      w.write('comparison.csv', await comparisonCsv(c, id));
+      w.write('comparison.txt', formatComparison(c));
+      const resolved = toJson(sc);
+      const { ctsim_version: _v, ...environmentRest } = env;
+      w.write('manifest.json', toJson({
+        ctsim_version: version,
+        id,
+        kind: 'compare',
+        scenario: sc.name,
+        scenario_sha256: sha256(resolved),
+        seed: sc.seed,
+        runs,
+        policies: arms.map((a) => a.label),
+        argv: process.argv.slice(2),
+        scenario_file: { path, sha256: sha256(readFileSync(path, 'utf8')), text: readFileSync(path, 'utf8') },
+        sets: overridesFrom(o),
+        arm_runs: armRuns,
+        policy_modules: modules,
+        input_files: files,
+        environment: environmentRest,
+        resolved: resolvedInput(sc, reg),
+        resolved_scenario: sc,
+      }));
+      if (o.charts !== false) {
+        // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
+        const { writeCompareCharts } = await import('../charts/write.js');
+        await writeCompareCharts((name, content) => w.write(name, content), c);
+      }
+      w.commit();
+    } finally {
+      w.abort();
+    }
+    if (store !== null) await recordComparisonDir(store, dir);
+    return { comparison: c, dir, id, reused: false };
   } finally {
-    w.abort();
+    store?.close();
   }
-  return { comparison: c, dir };
 }
 
 export function registerCompare(program: Command): void {
@@ -115,18 +152,22 @@ export function registerCompare(program: Command): void {
     .requiredOption('--policies <list>', 'comma-separated policies; join with + to stack, e.g. kernel,l4-aware,soft-timeout+keepalive')
     .option('--runs <n>', 'runs per policy (default: the scenario\'s runs)')
     .option('--no-charts', 'do not write charts/ (Vega-Lite specs, SVG and PNG)')
+    .option('--force', 'run again and replace a comparison whose folder already holds the same inputs\' result')
+    .option('--no-store', 'do not record the comparison in the results store')
     .addHelpText('after', `
-Writes results/<scenario>/compare-s<seed>/comparison.{json,csv,txt}, manifest.json and charts/
+Writes <out>/<scenario>/compare-s<seed>-<hash>/comparison.{json,csv,txt}, manifest.json and charts/
 (Vega-Lite specs rendered to SVG and PNG; charts/overview.png is the one-picture summary). Parameters of a policy come
 from the scenario's policy_params (or its policies list), else from the policy's defaults.
+<hash> covers the scenario, the policies and --runs: another set of policies gets its own folder;
+the same inputs again reuse the folder (--force runs them again). Recorded in <out>/ctsim.duckdb.
 
 Examples:
   $ ctsim compare scenarios/mixed.yaml --policies kernel,l4-aware,soft-timeout,adaptive-timeout,keepalive
   $ ctsim compare mixed --policies kernel,soft-timeout+keepalive --runs 5 --json`)
     .action(async (scenario: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<SimOptions & { policies: string; runs?: string }>();
-      const { comparison, dir } = await runCompare(scenario, o);
+      const { comparison, dir, id, reused } = await runCompare(scenario, o);
       if (o.json) process.stdout.write(toJson(comparison));
-      else if (!o.quiet) process.stdout.write(formatComparison(comparison) + `→ ${dir}\n`);
+      else if (!o.quiet) process.stdout.write((reused ? `reused ${id}: this folder already holds the comparison of the same inputs (--force runs it again)\n` : '') + formatComparison(comparison) + `→ ${dir}\n`);
     });
 }

@@ -134,14 +134,15 @@ export async function storedRun(store: Store, id: string): Promise<{ summary_jso
 /**
  * Records runs, each in one transaction. `replace`: what was stored under the id is replaced
  * (a re-run with --force, or a full run replacing a comparison arm's partial record);
- * `if-absent`: a run already stored (same id, so same inputs and result) is kept as it is.
+ * `if-absent`: a run already stored (same id, so same inputs and result) is kept as it is;
+ * `upgrade`: kept unless it lacks a summary (a comparison arm's record).
  */
-export async function recordRuns(store: Store, runs: readonly RunRecord[], mode: 'replace' | 'if-absent', extra: string[] = []): Promise<void> {
+export async function recordRuns(store: Store, runs: readonly RunRecord[], mode: 'replace' | 'if-absent' | 'upgrade', extra: string[] = []): Promise<void> {
   await store.transaction(async () => {
     for (const r of runs) {
       const have = await storedRun(store, r.id);
       // a full record (with a summary) is never replaced by a comparison arm's partial one
-      if (have !== null && (mode === 'if-absent' || (r.summary === null && have.summary_json !== null))) continue;
+      if (have !== null && (mode === 'if-absent' || (r.summary === null && have.summary_json !== null) || (mode === 'upgrade' && have.summary_json !== null))) continue;
       for (const q of deleteRunSql(r.id)) await store.exec(q);
       for (const q of await runStatements(store, r)) await store.exec(q);
     }

@@ -5,7 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { builtinScenarios, loadScenarioFile, registriesFor } from '../cli/common.js';
+import { builtinScenarios, ctsimVersion, loadScenarioFile, packageRoot, registriesFor } from '../cli/common.js';
+import { environment, inputFiles, policyModules, runId } from '../store/ids.js';
+import { recordRuns, storedRun } from '../store/record.js';
+import { sweepCaseRecord, sweepCaseSql, sweepSql, type SweepCaseLine } from '../store/results.js';
+import { Store } from '../store/store.js';
 import { InputError } from '../cli/errors.js';
 import { readInputFile } from '../cli/io.js';
 import { checkTableMemory } from '../bench/memory-guard.js';
@@ -28,6 +32,10 @@ export interface SweepOptions {
   policyFiles: readonly string[];
   /** Bytes available for the memory guard (default: measured). */
   memoryAvailable?: number;
+  /** Run every case even when the store already holds its run. */
+  force?: boolean;
+  /** false: do not use the results store (no recording, no resume). */
+  store?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -120,10 +128,11 @@ export async function planSweep(path: string, o: SweepOptions): Promise<SweepPla
   const seen = new Set<string>();
   const memSeen = new Set<string>();
   const jobs: CaseJob[] = [];
+  const version = ctsimVersion();
   for (const c of cases) {
     let key = `case ${c.index}`;
     try {
-      const { sc } = caseScenario(c, reg);
+      const { sc, policy } = caseScenario(c, reg);
       key = caseKey(c, sc.name);
       if (inShard(c.index, o.shard)) {
         const mk = JSON.stringify([sc.kernel, sc.sysctl['nf_conntrack_max'], sc.sysctl['nf_conntrack_buckets']]);
@@ -132,7 +141,8 @@ export async function planSweep(path: string, o: SweepOptions): Promise<SweepPla
           const m = checkTableMemory(sc, { where: `${sw.file}: case ${c.index} (${key})`, copies, ...(o.memoryAvailable !== undefined ? { available: o.memoryAvailable } : {}) });
           if (!m.ok) issues.push(m.message);
         }
-        jobs.push({ c, key, file: fileOf(sw, c) });
+        const files = [...policyModules(sc.policies.map((p) => p.name), o.policyFiles, c.scenarioPath), ...inputFiles(sc)];
+        jobs.push({ c, key, file: fileOf(sw, c), id: runId(sc, c.run, version, files), scenario: sc.name, seed: sc.seed, policyLabel: policy });
       }
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
@@ -152,14 +162,51 @@ export async function planSweep(path: string, o: SweepOptions): Promise<SweepPla
 }
 
 /** Runs a sweep (or one shard of it); returns where it wrote and how many cases ran. */
-export async function runSweep(path: string, o: SweepOptions): Promise<{ dir: string; manifest: SweepManifest; plan: SweepPlan }> {
+export async function runSweep(path: string, o: SweepOptions): Promise<{ dir: string; manifest: SweepManifest; plan: SweepPlan; resumed: number }> {
   const plan = await planSweep(path, o);
-  const lines = await runPool(plan.jobs, o.workers, { policyFiles: o.policyFiles, scenarioPaths: plan.scenarioPaths }, o.onProgress);
-  const manifest: SweepManifest = {
-    name: plan.sweep.name, sweep_sha256: plan.sweep.sha256, cases_total: plan.cases.length,
-    shard: o.shard === null ? null : { index: o.shard.index, count: o.shard.count }, cases: lines.length,
-  };
   const dir = join(o.out, plan.sweep.name, sweepDirName(o.shard));
-  await writeSweepDir(dir, manifest, lines);
-  return { dir, manifest, plan };
+  const store = o.store === false ? null : await Store.open(o.out);
+  const env = environment(packageRoot(), ctsimVersion());
+  try {
+    // resume: cases whose run is already in the store (same id, so same inputs) are not run again
+    const known = new Map<number, string>();
+    if (store !== null && !o.force) {
+      for (const j of plan.jobs) {
+        const have = j.id === undefined ? null : await storedRun(store, j.id);
+        if (have?.summary_json && have.metrics_json) {
+          known.set(j.c.index, `{"case":${j.c.index},"key":${JSON.stringify(j.key)},"scenario":${JSON.stringify(j.scenario)},"file":${JSON.stringify(j.file)},"policy":${JSON.stringify(caseScenarioPolicy(j))},"params":${JSON.stringify(j.c.params)},"seed":${j.seed},"run":${j.c.run},"metrics":${have.metrics_json},"summary":${have.summary_json}}`);
+        }
+      }
+    }
+    const todo = plan.jobs.filter((j) => !known.has(j.c.index));
+    let chain: Promise<void> = Promise.resolve();
+    const record = (j: CaseJob, line: string): void => {
+      if (store === null || j.id === undefined) return;
+      const l = JSON.parse(line) as SweepCaseLine;
+      const rec = sweepCaseRecord(l, j.id, env, dir, null, []);
+      chain = chain.then(() => recordRuns(store, [rec], 'upgrade', sweepCaseSql(plan.sweep.sha256, l, j.id!)));
+    };
+    const fresh = await runPool(todo, o.workers, { policyFiles: o.policyFiles, scenarioPaths: plan.scenarioPaths }, o.onProgress, record);
+    await chain;
+    const byIndex = new Map(todo.map((j, i) => [j.c.index, fresh[i]!]));
+    const lines = plan.jobs.map((j) => known.get(j.c.index) ?? byIndex.get(j.c.index)!);
+    const manifest: SweepManifest = {
+      name: plan.sweep.name, sweep_sha256: plan.sweep.sha256, cases_total: plan.cases.length,
+      shard: o.shard === null ? null : { index: o.shard.index, count: o.shard.count }, cases: lines.length,
+    };
+    await writeSweepDir(dir, manifest, lines);
+    if (store !== null) {
+      const extra = [...sweepSql({ id: `${plan.sweep.name}-${plan.sweep.sha256.slice(0, 10)}`, name: plan.sweep.name, sweep_sha256: plan.sweep.sha256, cases_total: plan.cases.length, shard: o.shard === null ? null : `${o.shard.index}/${o.shard.count}`, dir, ctsim_version: env.ctsim_version })];
+      for (const j of plan.jobs) if (known.has(j.c.index)) extra.push(...sweepCaseSql(plan.sweep.sha256, JSON.parse(known.get(j.c.index)!) as SweepCaseLine, j.id!));
+      await recordRuns(store, [], 'upgrade', extra);
+    }
+    return { dir, manifest, plan, resumed: known.size };
+  } finally {
+    store?.close();
+  }
+}
+
+/** The policy label a case's result line shows (its arm, or the scenario's own stack). */
+function caseScenarioPolicy(j: CaseJob): string {
+  return j.policyLabel ?? j.c.policy ?? '';
 }
