@@ -31,7 +31,7 @@ export async function runPool(jobs: readonly CaseJob[], workers: number, env: Ca
   const out = new Array<string>(jobs.length);
   if (workers <= 1 || jobs.length <= 1) {
     const reg = await caseRegistries(env);
-    jobs.forEach((j, i) => { out[i] = runCase(j.c, j.key, j.file, reg); onLine?.(j, out[i]!); onDone?.(i + 1, jobs.length); });
+    jobs.forEach((j, i) => { out[i] = runCase(j.c, j.key, j.file, reg, j.id); onLine?.(j, out[i]!); onDone?.(i + 1, jobs.length); });
     return out;
   }
   const pos = new Map(jobs.map((j, i) => [j.c.index, i]));

@@ -174,7 +174,7 @@ export async function runSweep(path: string, o: SweepOptions): Promise<{ dir: st
       for (const j of plan.jobs) {
         const have = j.id === undefined ? null : await storedRun(store, j.id);
         if (have?.summary_json && have.metrics_json) {
-          known.set(j.c.index, `{"case":${j.c.index},"key":${JSON.stringify(j.key)},"scenario":${JSON.stringify(j.scenario)},"file":${JSON.stringify(j.file)},"policy":${JSON.stringify(caseScenarioPolicy(j))},"params":${JSON.stringify(j.c.params)},"seed":${j.seed},"run":${j.c.run},"metrics":${have.metrics_json},"summary":${have.summary_json}}`);
+          known.set(j.c.index, `{"case":${j.c.index},"key":${JSON.stringify(j.key)},"scenario":${JSON.stringify(j.scenario)},"file":${JSON.stringify(j.file)},"policy":${JSON.stringify(caseScenarioPolicy(j))},"params":${JSON.stringify(j.c.params)},"seed":${j.seed},"run":${j.c.run},"id":${JSON.stringify(j.id)},"metrics":${have.metrics_json},"summary":${have.summary_json}}`);
         }
       }
     }
