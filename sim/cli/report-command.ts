@@ -41,8 +41,8 @@ export function registerReport(program: Command): void {
 The page inlines vega, vega-lite and vega-embed: it works offline and can be attached to a ticket.
 
 Examples:
-  $ ctsim start && ctsim report results/mixed/compare-s1
-  $ ctsim run scenarios/mixed.yaml && ctsim report results/mixed/s1-r0
+  $ ctsim start && ctsim report results/mixed/compare-s1-*/
+  $ ctsim run scenarios/mixed.yaml && ctsim report results/mixed/s1-r0-*/
   $ ctsim report results/mixed -o /tmp/mixed.html     # every run and comparison of a scenario
   $ ctsim report results/table-size/sweep --baseline kernel   # sweep analysis: analysis.csv, paired.csv, charts, report.html
   $ ctsim report --sweep table-size                    # the same from the results store`)
