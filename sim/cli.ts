@@ -78,9 +78,9 @@ Examples:
   $ ctsim start --runs 3 --json`)
     .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<SimOptions & { runs: string }>();
-      const { comparison, dir } = await runCompare(join(packageRoot(), 'scenarios', 'mixed.yaml'), { ...o, policies: FLAGSHIP_POLICIES });
+      const { comparison, dir, id, reused } = await runCompare(join(packageRoot(), 'scenarios', 'mixed.yaml'), { ...o, policies: FLAGSHIP_POLICIES });
       if (o.json) process.stdout.write(toJson(comparison));
-      else if (!o.quiet) process.stdout.write(formatComparison(comparison) + `→ ${dir}\n`);
+      else if (!o.quiet) process.stdout.write((reused ? `reused ${id}: results/ already holds this comparison (--force runs it again)\n` : '') + formatComparison(comparison) + `→ ${dir}\n`);
     });
 
   program

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { resolvedInput } from '../scenario/resolved.js';
 import { comparisonId, environment, inputFiles, policyModules, runId } from '../store/ids.js';
 import { recordComparisonDir, resultsRoot } from '../store/results.js';
-import { Store } from '../store/store.js';
+import { withStore } from '../store/store.js';
 import { writeToString } from 'fast-csv';
 import { Command } from 'commander';
 import { POLICIES, type PolicyKind } from '../../policies/index.js';
@@ -92,10 +92,10 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
     const mods = policyModules(a.policies.map((p) => p.name), o.policy ?? [], path);
     return Array.from({ length: runs }, (_, r) => ({ policy: a.label, run: r, id: runId(scArm, r, version, [...mods, ...files]) }));
   });
-  const store = o.store === false ? null : await Store.open(root);
-  try {
+  const useStore = o.store !== false;
+  {
     if (!o.force && existsSync(join(dir, 'manifest.json')) && (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { id?: string }).id === id) {
-      if (store !== null) await recordComparisonDir(store, dir);
+      if (useStore) await withStore(root, (store) => recordComparisonDir(store, dir));
       return { comparison: JSON.parse(readFileSync(join(dir, 'comparison.json'), 'utf8')) as Comparison, dir, id, reused: true };
     }
     const c = compare(sc, arms, runs, reg, (arm, r) => {
@@ -137,10 +137,8 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
     } finally {
       w.abort();
     }
-    if (store !== null) await recordComparisonDir(store, dir);
+    if (useStore) await withStore(root, (store) => recordComparisonDir(store, dir));
     return { comparison: c, dir, id, reused: false };
-  } finally {
-    store?.close();
   }
 }
 

@@ -6,7 +6,7 @@ import { resolvedInput } from '../scenario/resolved.js';
 import { environment, inputFiles, policyModules, runId, sha256 as sha256Bytes } from '../store/ids.js';
 import { storedRun } from '../store/record.js';
 import { ID_COLUMNS, recordRunDir, resultsRoot } from '../store/results.js';
-import { Store } from '../store/store.js';
+import { withStore } from '../store/store.js';
 import { Command } from 'commander';
 import type { Scenario } from '../scenario/scenario.js';
 import { Metrics } from '../run/metrics.js';
@@ -97,15 +97,15 @@ export async function runScenario(sc: Scenario, argv: readonly string[], opts: S
   const modules = policyModules(sc.policies.map((p) => p.name), src?.policyFiles ?? opts.policy ?? [], src?.path);
   const files = inputFiles(sc);
   const outs: RunOutputs[] = [];
-  const store = only?.store === false || opts.store === false ? null : await Store.open(outRoot);
-  try {
+  const useStore = only?.store !== false && opts.store !== false;
+  {
     for (let run = 0; run < sc.runs; run++) {
       if (only !== undefined && run !== only.run) continue;
       const id = runId(sc, run, version, [...modules, ...files]);
       const dir = join(outRoot, sc.name, id.slice(sc.name.length + 1));
       if (!opts.force && existingResult(dir, id)) {
         const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
-        if (store !== null && (await storedRun(store, id)) === null) await recordRunDir(store, dir);
+        if (useStore) await withStore(outRoot, async (store) => { if ((await storedRun(store, id)) === null) await recordRunDir(store, dir); });
         outs.push({ dir, summary, id, reused: true });
         continue;
       }
@@ -151,11 +151,9 @@ export async function runScenario(sc: Scenario, argv: readonly string[], opts: S
       } finally {
         w.abort();
       }
-      if (store !== null) await recordRunDir(store, dir);
+      if (useStore) await withStore(outRoot, (store) => recordRunDir(store, dir));
       outs.push({ dir, summary, id, reused: false });
     }
-  } finally {
-    store?.close();
   }
   return outs;
 }

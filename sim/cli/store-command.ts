@@ -3,8 +3,9 @@ import { writeToString } from 'fast-csv';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from './errors.js';
-import { toJson } from './common.js';
-import { recordComparisonDir, recordRunDir, resultDirs, resultsRoot } from '../store/results.js';
+import { ctsimVersion, packageRoot, toJson } from './common.js';
+import { recordComparisonDir, recordRunDir, recordSweepDir, resultDirs, resultsRoot } from '../store/results.js';
+import { environment } from '../store/ids.js';
 import { Store, STORE_FILE, type QueryResult } from '../store/store.js';
 
 /** A query result as an aligned text table. */
@@ -76,10 +77,13 @@ Examples:
       if (o.import !== undefined) {
         const store = await Store.open(resultsRoot(g.out));
         try {
-          const { runs, comparisons } = resultDirs(o.import);
+          if (!existsSync(o.import)) throw new InputError(`${o.import}: results folder not found`);
+          const { runs, comparisons, sweeps } = resultDirs(o.import);
+          const env = environment(packageRoot(), ctsimVersion());
           for (const d of runs) await recordRunDir(store, d);
           for (const d of comparisons) await recordComparisonDir(store, d);
-          if (!g.quiet) process.stdout.write(`recorded ${runs.length} run folder(s) and ${comparisons.length} comparison folder(s) from ${o.import} in ${store.path}\n`);
+          for (const d of sweeps) await recordSweepDir(store, d, env);
+          if (!g.quiet) process.stdout.write(`recorded ${runs.length} run folder(s), ${comparisons.length} comparison folder(s) and ${sweeps.length} sweep folder(s) from ${o.import} in ${store.path}\n`);
         } finally {
           store.close();
         }

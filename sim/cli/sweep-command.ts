@@ -4,8 +4,10 @@ import { Command } from 'commander';
 import { mergeShards, shardDirs, sweepDirName, writeSweepDir } from '../sweep/output.js';
 import { parseShard } from '../sweep/shard.js';
 import { planSweep, runSweep } from '../sweep/sweep.js';
-import { toJson } from './common.js';
-import { resultsRoot } from '../store/results.js';
+import { ctsimVersion, packageRoot, toJson } from './common.js';
+import { recordSweepDir, resultsRoot } from '../store/results.js';
+import { withStore } from '../store/store.js';
+import { environment } from '../store/ids.js';
 import { InputError } from './errors.js';
 import { overridesFrom, type SimOptions } from './run-command.js';
 
@@ -103,6 +105,7 @@ Examples:
       const { manifest, lines } = mergeShards(shardDirs(dirs));
       const dir = join(resultsRoot(o.out), manifest.name, sweepDirName(null));
       await writeSweepDir(dir, manifest, lines);
+      if (o.store !== false) await withStore(resultsRoot(o.out), (st) => recordSweepDir(st, dir, environment(packageRoot(), ctsimVersion())));
       if (o.json) process.stdout.write(toJson({ dir, name: manifest.name, cases: manifest.cases }));
       else if (!o.quiet) process.stdout.write(`merge ${manifest.name}: ${manifest.cases} cases → ${dir}\n`);
     });

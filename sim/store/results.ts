@@ -165,10 +165,25 @@ export function sweepCaseSql(sweepSha: string, l: SweepCaseLine, runId: string):
   ];
 }
 
-/** Run and comparison folders under `dir` (itself or up to three levels down). */
-export function resultDirs(dir: string): { runs: string[]; comparisons: string[] } {
-  const runs: string[] = [], comparisons: string[] = [];
+/**
+ * Records a sweep folder (whole or shard): its cases (by the run id each line carries) and the
+ * sweep. Runs already stored with their summary are kept.
+ */
+export async function recordSweepDir(store: Store, dir: string, env: Environment): Promise<number> {
+  const m = readJson<{ name: string; sweep_sha256: string; cases_total: number; shard: { index: number; count: number } | null }>(join(dir, 'sweep.json'));
+  const lines = readFileSync(join(dir, 'cases.jsonl'), 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as SweepCaseLine);
+  const withId = lines.filter((l) => typeof l.id === 'string');
+  const extra = [...sweepSql({ id: `${m.name}-${m.sweep_sha256.slice(0, 10)}`, name: m.name, sweep_sha256: m.sweep_sha256, cases_total: m.cases_total, shard: m.shard === null ? null : `${m.shard.index}/${m.shard.count}`, dir: resolve(dir), ctsim_version: env.ctsim_version })];
+  for (const l of withId) extra.push(...sweepCaseSql(m.sweep_sha256, l, l.id!));
+  await recordRuns(store, withId.map((l) => sweepCaseRecord(l, l.id!, env, resolve(dir), null, [])), 'upgrade', extra);
+  return withId.length;
+}
+
+/** Run, comparison and sweep folders under `dir` (itself or up to three levels down). */
+export function resultDirs(dir: string): { runs: string[]; comparisons: string[]; sweeps: string[] } {
+  const runs: string[] = [], comparisons: string[] = [], sweeps: string[] = [];
   const visit = (d: string, depth: number): void => {
+    if (existsSync(join(d, 'sweep.json')) && existsSync(join(d, 'cases.jsonl'))) { sweeps.push(d); return; }
     if (existsSync(join(d, 'manifest.json'))) {
       if (existsSync(join(d, 'comparison.json'))) comparisons.push(d);
       else if (existsSync(join(d, 'summary.json')) && existsSync(join(d, 'timeseries.csv'))) runs.push(d);
@@ -180,5 +195,5 @@ export function resultDirs(dir: string): { runs: string[]; comparisons: string[]
     }
   };
   if (existsSync(dir)) visit(dir, 0);
-  return { runs, comparisons };
+  return { runs, comparisons, sweeps };
 }

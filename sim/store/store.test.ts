@@ -97,6 +97,13 @@ test.serial('the store rows match the files of a run; run again reuses, --force 
   const rows = await q(out, `SELECT r.policy, r.nf_conntrack_max, count(*)::INT AS runs, avg(m.value) AS success_rate
     FROM runs r JOIN metrics m ON m.run_id = r.id AND m.metric = 'legit_success_rate' GROUP BY ALL ORDER BY ALL`);
   t.deepEqual(rows.map((r) => [r['policy'], Number(r['nf_conntrack_max']), r['runs']]), [['kernel', 1024, 1], ['kernel', 2048, 1]]);
+  // the folders alone rebuild the same store content (runs --import into a fresh store)
+  const fresh = join(dir, 'fresh');
+  const imp = await cli(['runs', '--import', out, '--out', fresh, '--quiet']);
+  t.is(imp.code, 0, imp.err);
+  for (const table of ['runs', 'metrics', 'samples', 'outcomes', 'evictions']) {
+    t.deepEqual(await q(fresh, `SELECT count(*)::INT AS n FROM ${table}`), await q(out, `SELECT count(*)::INT AS n FROM ${table}`), table);
+  }
 });
 
 test.serial('bad input: a failing query and an incompatible store exit 2 with the reason', async (t) => {

@@ -79,6 +79,19 @@ export interface QueryResult {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const isLockError = (e: unknown): boolean => /lock|Conflicting|being used|already open/i.test(String((e as Error)?.message ?? e));
 
+/**
+ * Opens the store of a results folder for the time of `f` only (so other ctsim processes can
+ * write between two records), then closes it.
+ */
+export async function withStore<T>(resultsDir: string, f: (s: Store) => Promise<T>): Promise<T> {
+  const s = await Store.open(resultsDir);
+  try {
+    return await f(s);
+  } finally {
+    s.close();
+  }
+}
+
 export class Store {
   private constructor(readonly path: string, private readonly inst: DuckDBInstance, private readonly conn: DuckDBConnection) {}
 
@@ -154,11 +167,20 @@ export class Store {
     return (await this.conn.runAndReadAll(sql)).getRowsJson();
   }
 
-  /** A user's query: a failing statement is bad input (exit 2) with DuckDB's message. */
+  /**
+   * A user's query: a failing statement is bad input (exit 2) with DuckDB's message. Integer and
+   * decimal columns come back as numbers when they fit a double exactly (else as strings).
+   */
   async query(sql: string): Promise<QueryResult> {
     try {
       const r = await this.conn.runAndReadAll(sql);
-      return { columns: r.columnNames(), rows: r.getRowsJson() };
+      const numeric = r.columnTypes().map((t) => /INT|DECIMAL/.test(String(t)));
+      const rows = r.getRowsJson().map((row) => row.map((v, i) => {
+        if (!numeric[i] || typeof v !== 'string') return v;
+        const n = Number(v);
+        return Number.isFinite(n) && (String(n) === v || !/^-?\d+$/.test(v)) ? n : v;
+      }));
+      return { columns: r.columnNames(), rows };
     } catch (e) {
       throw new InputError(`query failed: ${(e as Error).message.split('\n')[0]}${/\n/.test((e as Error).message) ? '\n' + (e as Error).message.split('\n').slice(1).join('\n') : ''}`);
     }

@@ -9,7 +9,7 @@ import { builtinScenarios, ctsimVersion, loadScenarioFile, packageRoot, registri
 import { environment, inputFiles, policyModules, runId } from '../store/ids.js';
 import { recordRuns, storedRun } from '../store/record.js';
 import { sweepCaseRecord, sweepCaseSql, sweepSql, type SweepCaseLine } from '../store/results.js';
-import { Store } from '../store/store.js';
+import { withStore } from '../store/store.js';
 import { InputError } from '../cli/errors.js';
 import { readInputFile } from '../cli/io.js';
 import { checkTableMemory } from '../bench/memory-guard.js';
@@ -165,28 +165,37 @@ export async function planSweep(path: string, o: SweepOptions): Promise<SweepPla
 export async function runSweep(path: string, o: SweepOptions): Promise<{ dir: string; manifest: SweepManifest; plan: SweepPlan; resumed: number }> {
   const plan = await planSweep(path, o);
   const dir = join(o.out, plan.sweep.name, sweepDirName(o.shard));
-  const store = o.store === false ? null : await Store.open(o.out);
+  const useStore = o.store !== false;
   const env = environment(packageRoot(), ctsimVersion());
-  try {
+  {
     // resume: cases whose run is already in the store (same id, so same inputs) are not run again
     const known = new Map<number, string>();
-    if (store !== null && !o.force) {
-      for (const j of plan.jobs) {
-        const have = j.id === undefined ? null : await storedRun(store, j.id);
-        if (have?.summary_json && have.metrics_json) {
-          known.set(j.c.index, `{"case":${j.c.index},"key":${JSON.stringify(j.key)},"scenario":${JSON.stringify(j.scenario)},"file":${JSON.stringify(j.file)},"policy":${JSON.stringify(caseScenarioPolicy(j))},"params":${JSON.stringify(j.c.params)},"seed":${j.seed},"run":${j.c.run},"id":${JSON.stringify(j.id)},"metrics":${have.metrics_json},"summary":${have.summary_json}}`);
+    if (useStore && !o.force) {
+      await withStore(o.out, async (store) => {
+        for (const j of plan.jobs) {
+          const have = j.id === undefined ? null : await storedRun(store, j.id);
+          if (have?.summary_json && have.metrics_json) {
+            known.set(j.c.index, `{"case":${j.c.index},"key":${JSON.stringify(j.key)},"scenario":${JSON.stringify(j.scenario)},"file":${JSON.stringify(j.file)},"policy":${JSON.stringify(caseScenarioPolicy(j))},"params":${JSON.stringify(j.c.params)},"seed":${j.seed},"run":${j.c.run},"id":${JSON.stringify(j.id)},"metrics":${have.metrics_json},"summary":${have.summary_json}}`);
+          }
         }
-      }
+      });
     }
     const todo = plan.jobs.filter((j) => !known.has(j.c.index));
     let chain: Promise<void> = Promise.resolve();
     const record = (j: CaseJob, line: string): void => {
-      if (store === null || j.id === undefined) return;
+      if (!useStore || j.id === undefined) return;
       const l = JSON.parse(line) as SweepCaseLine;
       const rec = sweepCaseRecord(l, j.id, env, dir, null, []);
-      chain = chain.then(() => recordRuns(store, [rec], 'upgrade', sweepCaseSql(plan.sweep.sha256, l, j.id!)));
+      // one writer: the main thread, one case after the other (each its own short transaction)
+      chain = chain.then(() => withStore(o.out, (store) => recordRuns(store, [rec], 'upgrade', sweepCaseSql(plan.sweep.sha256, l, j.id!))));
     };
-    const fresh = await runPool(todo, o.workers, { policyFiles: o.policyFiles, scenarioPaths: plan.scenarioPaths }, o.onProgress, record);
+    let fresh: string[];
+    try {
+      fresh = await runPool(todo, o.workers, { policyFiles: o.policyFiles, scenarioPaths: plan.scenarioPaths }, o.onProgress, record);
+    } catch (e) {
+      await chain.catch(() => undefined); // the cases that finished stay recorded (a re-run resumes)
+      throw e;
+    }
     await chain;
     const byIndex = new Map(todo.map((j, i) => [j.c.index, fresh[i]!]));
     const lines = plan.jobs.map((j) => known.get(j.c.index) ?? byIndex.get(j.c.index)!);
@@ -195,14 +204,12 @@ export async function runSweep(path: string, o: SweepOptions): Promise<{ dir: st
       shard: o.shard === null ? null : { index: o.shard.index, count: o.shard.count }, cases: lines.length,
     };
     await writeSweepDir(dir, manifest, lines);
-    if (store !== null) {
+    if (useStore) {
       const extra = [...sweepSql({ id: `${plan.sweep.name}-${plan.sweep.sha256.slice(0, 10)}`, name: plan.sweep.name, sweep_sha256: plan.sweep.sha256, cases_total: plan.cases.length, shard: o.shard === null ? null : `${o.shard.index}/${o.shard.count}`, dir, ctsim_version: env.ctsim_version })];
       for (const j of plan.jobs) if (known.has(j.c.index)) extra.push(...sweepCaseSql(plan.sweep.sha256, JSON.parse(known.get(j.c.index)!) as SweepCaseLine, j.id!));
-      await recordRuns(store, [], 'upgrade', extra);
+      await withStore(o.out, (store) => recordRuns(store, [], 'upgrade', extra));
     }
     return { dir, manifest, plan, resumed: known.size };
-  } finally {
-    store?.close();
   }
 }
 
