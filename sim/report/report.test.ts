@@ -68,6 +68,10 @@ test.serial('report: one self-contained page per folder, every chart of every re
   t.false(/sourceMappingURL/.test(html), 'no source map references');
   t.true(html.includes('report test &lt;with markup &amp; &quot;quotes&quot;&gt;'), 'scenario text is escaped');
   t.true(html.includes('legit_success_rate'), 'the metrics table');
+  // the traffic table and the resolved scenario are in user terms (durations with units, addresses as text)
+  t.true(html.includes('<td>5s</td><td>25s</td>'), 'bots start and stop as written');
+  t.true(html.includes('Resolved scenario (as a scenario file'), 'resolved scenario as YAML');
+  t.true(html.includes('clients: 10.1.0.0/16'), 'prefixes as text');
   t.true(html.length < 2_000_000, `the page stays small (${html.length} bytes): long lists such as an expanded port range are shortened`);
   const specs = JSON.parse(/<script type="application\/json" id="ctsim-specs">([\s\S]*?)<\/script>/.exec(html)![1]!) as { id: string }[];
   t.is(specs.length, 13);

@@ -77,7 +77,7 @@ export function sweepChartSpec(lines: readonly SweepCaseLine[], param: string, m
     width: 520, height: 260, data: { values },
     layer: [
       { mark: { type: 'errorband', opacity: 0.2 }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: metric }, y2: { field: 'hi' }, color } },
-      { mark: { type: 'line', point: true, strokeWidth: 2 }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: metric }, color } },
+      { mark: { type: 'line', point: true, strokeWidth: 2 }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: metric, scale: { zero: false } }, color } },
     ],
   };
 }
