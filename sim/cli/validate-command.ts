@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { InputError } from './errors.js';
 import { ctsimVersion, loadScenarioFile, registriesFor, resolveScenarioArg, toJson } from './common.js';
 import { resolvedInput, resolvedYaml } from '../scenario/resolved.js';
+import { defaultSizing } from '../conntrack/sizing.js';
 
 export function registerValidate(program: Command): void {
   program
@@ -30,7 +31,10 @@ Examples:
           const sc = loadScenarioFile(resolveScenarioArg(f), o.set ?? [], reg);
           report.push({ file: f, ok: true, issues: [] });
           if (o.resolved) {
-            resolvedOut.push(resolvedYaml(sc, reg, `${f} resolved by ctsim ${ctsimVersion()}${(o.set ?? []).length ? ` with --set ${(o.set ?? []).join(' --set ')}` : ''}`));
+            const v = sc.kernel.version.split('.').map(Number) as [number, number];
+            const size = defaultSizing(sc.kernel.memory, sc.kernel.hashsize, v);
+            resolvedOut.push(resolvedYaml(sc, reg, `${f} resolved by ctsim ${ctsimVersion()}${(o.set ?? []).length ? ` with --set ${(o.set ?? []).join(' --set ')}` : ''}\n` +
+              `sysctls not listed keep the kernel defaults; the table: nf_conntrack_max ${sc.sysctl.nf_conntrack_max ?? size.max}, nf_conntrack_buckets ${sc.sysctl.nf_conntrack_buckets ?? size.buckets} (as set, or sized by the kernel from kernel.memory)`));
             resolvedJson.push(resolvedInput(sc, reg));
           }
         } catch (e) {
