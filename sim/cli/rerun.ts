@@ -58,6 +58,9 @@ export async function rerunManifest(file: string, o: SimOptions): Promise<RerunR
   if (m.environment.node_version !== envNow.node_version) envChanges.push(`Node ${m.environment.node_version} then, ${envNow.node_version} now`);
   if (m.environment.platform !== envNow.platform) envChanges.push(`platform ${m.environment.platform} then, ${envNow.platform} now`);
 
+  const sf = m.scenario_file;
+  if (!existsSync(sf.path)) envChanges.push(`${sf.path} is gone (the recorded text was used)`);
+  else if (sha256(readFileSync(sf.path, 'utf8')) !== sf.sha256) envChanges.push(`${sf.path} changed since the run (the recorded text was used)`);
   const policies: Record<string, PolicyKind> = { ...POLICIES };
   for (const p of m.policy_modules ?? []) policies[p.role.replace(/^policy /, '')] = await loadUserPolicy(p.path);
   const reg = { generators: GENERATORS, policies };
