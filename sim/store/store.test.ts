@@ -66,6 +66,13 @@ test.serial('two comparisons with different policies both survive, each with its
   const again = await cli(['compare', scenario, '--policies', 'kernel,l4-aware', '--out', out, '--no-charts']);
   t.regex(again.out, /^reused tiny-compare-s1-[0-9a-f]{10}: /);
   t.deepEqual(await q(out, 'SELECT count(*)::INT AS n FROM comparisons'), [{ n: 2 }]);
+  // run 0 of each arm keeps its time series: as many sample rows as comparison.json holds
+  const cmp = JSON.parse(readFileSync(join(out, 'tiny', folders[0]!, 'comparison.json'), 'utf8'));
+  const cid = JSON.parse(readFileSync(join(out, 'tiny', folders[0]!, 'manifest.json'), 'utf8')).id as string;
+  for (const arm of cmp.arms as { label: string; perRun: unknown[]; sample: { rows: unknown[] } }[]) {
+    t.deepEqual(await q(out, `SELECT count(*)::INT AS n FROM samples s JOIN comparison_runs c ON c.run_id = s.run_id WHERE c.comparison_id = '${cid}' AND c.policy = '${arm.label}'`), [{ n: arm.sample.rows.length }], arm.label);
+    t.deepEqual(await q(out, `SELECT count(*)::INT AS n FROM comparison_runs WHERE comparison_id = '${cid}' AND policy = '${arm.label}'`), [{ n: arm.perRun.length }]);
+  }
   // the kernel arm is the same run in both comparisons: one row in runs
   t.deepEqual(await q(out, `SELECT policy, count(*)::INT AS n FROM runs GROUP BY 1 ORDER BY 1`), [{ policy: 'kernel', n: 1 }, { policy: 'l4-aware', n: 1 }, { policy: 'soft-timeout', n: 1 }]);
 });
@@ -145,7 +152,7 @@ test.serial('sweep: workers record concurrently through the main thread; a re-ru
   const r = await cli(['report', third.dir, '--baseline', 'kernel', '--out', out]);
   t.is(r.code, 0, r.err);
   const paired = readFileSync(join(third.dir, 'paired.csv'), 'utf8').trimEnd().split('\n');
-  t.is(paired[0], 'sysctl.nf_conntrack_max,policy,baseline,metric,mean_diff,ci95,n');
+  t.is(paired[0], 'sysctl.nf_conntrack_max,policy,baseline,metric,mean_diff,ci95,n,sweep');
   t.true(paired.slice(1).every((l) => l.includes(',l4-aware,kernel,')));
   t.true(existsSync(join(third.dir, 'charts', 'sysctl.nf_conntrack_max--legit_success_rate.svg')));
   const stored = await cli(['report', '--sweep', 'tiny-sweep', '--out', out]);

@@ -28,10 +28,11 @@ export async function writeSweepReport(dir: string, name: string, lines: readonl
   const a = analyseSweep(lines, o.baseline);
   if (o.baseline !== undefined && !a.policies.includes(o.baseline)) throw new InputError(`--baseline: "${o.baseline}" is not a policy of this sweep (${a.policies.join(', ')})`);
   const pcols = a.parameters;
-  writeFileAtomic(join(dir, 'analysis.csv'), await writeToString(a.stats.map((s) => [...pcols.map((p) => JSON.stringify(s.point[p])), s.policy, s.metric, s.mean, s.ci95, s.n]),
-    { headers: [...pcols, 'policy', 'metric', 'mean', 'ci95', 'n'], includeEndRowDelimiter: true }));
-  writeFileAtomic(join(dir, 'paired.csv'), await writeToString(a.paired.map((s) => [...pcols.map((p) => JSON.stringify(s.point[p])), s.policy, s.baseline, s.metric, s.mean, s.ci95, s.n]),
-    { headers: [...pcols, 'policy', 'baseline', 'metric', 'mean_diff', 'ci95', 'n'], includeEndRowDelimiter: true }));
+  // the sweep's name is the last column (the identifying column, as in every CSV ctsim writes)
+  writeFileAtomic(join(dir, 'analysis.csv'), await writeToString(a.stats.map((s) => [...pcols.map((p) => JSON.stringify(s.point[p])), s.policy, s.metric, s.mean, s.ci95, s.n, name]),
+    { headers: [...pcols, 'policy', 'metric', 'mean', 'ci95', 'n', 'sweep'], includeEndRowDelimiter: true }));
+  writeFileAtomic(join(dir, 'paired.csv'), await writeToString(a.paired.map((s) => [...pcols.map((p) => JSON.stringify(s.point[p])), s.policy, s.baseline, s.metric, s.mean, s.ci95, s.n, name]),
+    { headers: [...pcols, 'policy', 'baseline', 'metric', 'mean_diff', 'ci95', 'n', 'sweep'], includeEndRowDelimiter: true }));
   const svgs: { title: string; svg: string }[] = [];
   if (o.charts !== false) {
     const { renderSvg } = await import('../charts/render.js');
