@@ -27,3 +27,20 @@ export function mdTable(head: readonly string[], rows: readonly (readonly unknow
 }
 
 export const pct = (x: number | null | undefined, d = 1): string => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(d)}%`);
+
+/**
+ * Runs one SQL statement on the results store (`results/ctsim.duckdb`, DuckDB) and returns the
+ * rows as objects (BIGINT columns come back as strings: cast with `::INT` or `::DOUBLE`). The
+ * store is opened read-only and closed again, so ctsim can write to it between cells.
+ */
+export async function query(sql: string, results = '../results'): Promise<Record<string, unknown>[]> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const inst = await DuckDBInstance.create(`${results}/ctsim.duckdb`, { access_mode: 'READ_ONLY' });
+  const conn = await inst.connect();
+  try {
+    return (await conn.runAndReadAll(sql)).getRowObjectsJson();
+  } finally {
+    conn.closeSync();
+    inst.closeSync();
+  }
+}

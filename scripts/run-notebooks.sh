@@ -8,7 +8,7 @@
 #   scripts/run-notebooks.sh --check         # execute into a temporary folder; leave notebooks/ untouched
 #
 # Needs: npm ci (builds dist/, installs deno), Debian packages jupyter-nbconvert jupyter-core jupyter-client.
-# compare-policies reads results/mixed/compare-s1/comparison.json; it is made (ctsim start) when missing.
+# compare-policies reads the flagship comparison found in results/ctsim.duckdb; `ctsim start` makes it (or reuses it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -30,10 +30,14 @@ command -v jupyter >/dev/null || { echo "run-notebooks: jupyter not found (apt-g
 [ -x node_modules/.bin/deno ] || { echo "run-notebooks: node_modules/.bin/deno not found (npm ci)" >&2; exit 1; }
 
 for n in "${names[@]}"; do
-  if [ "$n" = compare-policies ] && ! grep -qs '"sample"' results/mixed/compare-s1/comparison.json; then
-    echo "run-notebooks: results/mixed/compare-s1/comparison.json missing (or from an older ctsim): running the flagship comparison"
+  if [ "$n" = compare-policies ] || [ "$n" = size-your-table ]; then
+    # they read the flagship comparison from the results store (results/ctsim.duckdb): make it when the store has none
     [ -f dist/sim/cli.js ] || npx tsc -p .
-    node dist/sim/cli.js start --quiet
+    if ! node dist/sim/cli.js query "SELECT 'found' FROM comparisons WHERE scenario = 'mixed' AND policies = 'kernel,l4-aware,soft-timeout,adaptive-timeout,keepalive' LIMIT 1" --csv 2>/dev/null | grep -q '^found$'; then
+      echo "run-notebooks: no flagship comparison in results/ctsim.duckdb: running it (ctsim start)"
+      node dist/sim/cli.js start --quiet
+    fi
+    break
   fi
 done
 

@@ -27,6 +27,7 @@ import { registerRun, type SimOptions } from './cli/run-command.js';
 import { registerValidate } from './cli/validate-command.js';
 import { registerBench } from './cli/bench-command.js';
 import { registerMerge, registerSweep } from './cli/sweep-command.js';
+import { registerStore } from './cli/store-command.js';
 
 /** The policies `ctsim start` compares on the flagship scenario. */
 export const FLAGSHIP_POLICIES = 'kernel,l4-aware,soft-timeout,adaptive-timeout,keepalive';
@@ -44,7 +45,7 @@ export function buildProgram(): Command {
     .description('Deterministic discrete-event simulator of Linux netfilter conntrack under table exhaustion')
     .version(ctsimVersion())
     .addOption(new Option('--seed <n>', 'override the scenario seed'))
-    .addOption(new Option('--out <dir>', 'results directory (default: results/ in the ctsim folder)'))
+    .addOption(new Option('--out <dir>', 'results directory (default: results/ in the current directory)'))
     .addOption(new Option('--set <path=value>', 'override a scenario field, e.g. sysctl.nf_conntrack_max=65536 (repeatable)').argParser(collect))
     .addOption(new Option('--policy <file>', 'load a user policy module (repeatable); use it by its path or base name').argParser(collect))
     .option('--json', 'machine-readable output on stdout')
@@ -72,12 +73,14 @@ ${EXIT_HELP}`);
   registerBench(program);
   registerSweep(program);
   registerMerge(program);
+  registerStore(program);
 
   program
     .command('start')
     .description('the flagship comparison: scenarios/mixed.yaml through the main policies, on built-in defaults')
     .option('--runs <n>', 'runs per policy', '1')
     .option('--no-charts', 'do not render the charts')
+    .option('--force', 'run again even when results/ already holds this comparison')
     .addHelpText('after', `
 Runs: ctsim compare scenarios/mixed.yaml --policies ${FLAGSHIP_POLICIES}
 
@@ -86,9 +89,9 @@ Examples:
   $ ctsim start --runs 3 --json`)
     .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<SimOptions & { runs: string }>();
-      const { comparison, dir } = await runCompare(join(packageRoot(), 'scenarios', 'mixed.yaml'), { ...o, policies: FLAGSHIP_POLICIES });
+      const { comparison, dir, id, reused } = await runCompare(join(packageRoot(), 'scenarios', 'mixed.yaml'), { ...o, policies: FLAGSHIP_POLICIES });
       if (o.json) process.stdout.write(toJson(comparison));
-      else if (!o.quiet) process.stdout.write(formatComparison(comparison) + `→ ${dir}\n`);
+      else if (!o.quiet) process.stdout.write((reused ? `reused ${id}: results/ already holds this comparison (--force runs it again)\n` : '') + formatComparison(comparison) + `→ ${dir}\n`);
     });
 
   program

@@ -110,6 +110,8 @@ export function compareChartData(c: Comparison): ChartData {
 /** Parses timeseries.csv (numbers only, header first). */
 export function parseTimeseriesCsv(text: string): { columns: string[]; rows: number[][] } {
   const lines = text.split(/\r?\n/).filter((l) => l !== '');
-  const columns = (lines[0] ?? '').split(',');
-  return { columns, rows: lines.slice(1).map((l) => l.split(',').map(Number)) };
+  const all = (lines[0] ?? '').split(',');
+  // the identifying columns (id, scenario, policy, seed, run) come last and are not numbers
+  const n = all.indexOf('id') < 0 ? all.length : all.indexOf('id');
+  return { columns: all.slice(0, n), rows: lines.slice(1).map((l) => l.split(',').slice(0, n).map(Number)) };
 }

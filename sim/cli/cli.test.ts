@@ -4,6 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../cli.js';
 
+/** The one result folder under `parent` whose name starts with `prefix` (names end in a hash). */
+function one(parent: string, prefix: string): string {
+  const m = readdirSync(parent).filter((n) => n.startsWith(prefix));
+  if (m.length !== 1) throw new Error(`expected one ${prefix}* folder in ${parent}, found ${m.join(', ') || 'none'}`);
+  return join(parent, m[0]!);
+}
+
 const SCENARIO = `
 name: tiny
 duration: 20s
@@ -44,16 +51,17 @@ test.serial('same scenario and seed twice give byte-identical summary.json and t
   t.is((await capture(['run', f, '--out', a, '--quiet'])).code, 0);
   t.is((await capture(['run', f, '--out', b, '--quiet'])).code, 0);
   for (const file of ['summary.json', 'timeseries.csv']) {
-    const x = readFileSync(join(a, 'tiny', 's1-r0', file));
-    const y = readFileSync(join(b, 'tiny', 's1-r0', file));
+    const x = readFileSync(join(one(join(a, 'tiny'), 's1-r0-'), file));
+    const y = readFileSync(join(one(join(b, 'tiny'), 's1-r0-'), file));
     t.true(x.equals(y), `${file} differs between identical runs`);
   }
-  const manifest = JSON.parse(readFileSync(join(a, 'tiny', 's1-r0', 'manifest.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(join(one(join(a, 'tiny'), 's1-r0-'), 'manifest.json'), 'utf8'));
   t.is(manifest.seed, 1);
   t.is(manifest.resolved_scenario.sysctl.nf_conntrack_max, 2048);
   t.regex(manifest.scenario_sha256, /^[0-9a-f]{64}$/);
-  const csv = readFileSync(join(a, 'tiny', 's1-r0', 'timeseries.csv'), 'utf8').trimEnd().split('\n');
-  t.is(csv[0], 'time_s,count,fill,new,drop,early_drop,gc_early_drop,timeouts,invalid,legit_packets,legit_dropped,attack_packets,attack_dropped,kernel_bytes');
+  const csv = readFileSync(join(one(join(a, 'tiny'), 's1-r0-'), 'timeseries.csv'), 'utf8').trimEnd().split('\n');
+  t.is(csv[0], 'time_s,count,fill,new,drop,early_drop,gc_early_drop,timeouts,invalid,legit_packets,legit_dropped,attack_packets,attack_dropped,kernel_bytes,id,scenario,policy,seed,run');
+  t.true(csv[1]!.endsWith(`,${manifest.id},tiny,kernel,1,0`), 'identifying columns appended');
   t.is(csv.length, 1 + 21, 'a sample at 0, 1, …, 20 s');
 });
 
@@ -63,8 +71,8 @@ test.serial('a different seed changes the results', async (t) => {
   writeFileSync(f, SCENARIO);
   await capture(['run', f, '--out', join(d, 'a'), '--quiet']);
   await capture(['run', f, '--out', join(d, 'b'), '--quiet', '--seed', '2']);
-  const x = readFileSync(join(d, 'a', 'tiny', 's1-r0', 'timeseries.csv'));
-  const y = readFileSync(join(d, 'b', 'tiny', 's2-r0', 'timeseries.csv'));
+  const x = readFileSync(join(one(join(d, 'a', 'tiny'), 's1-r0-'), 'timeseries.csv'));
+  const y = readFileSync(join(one(join(d, 'b', 'tiny'), 's2-r0-'), 'timeseries.csv'));
   t.false(x.equals(y));
 });
 

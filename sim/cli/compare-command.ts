@@ -1,4 +1,9 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { resolvedInput } from '../scenario/resolved.js';
+import { comparisonId, environment, inputFiles, policyModules, runId } from '../store/ids.js';
+import { recordComparisonDir, resultsRoot } from '../store/results.js';
+import { withStore } from '../store/store.js';
 import { Command } from 'commander';
 import { compareSteps, type Comparison } from '../run/compare.js';
 import { noteWritten, setActivity, yieldToSignals } from '../io/interrupt.js';
@@ -11,7 +16,7 @@ import { AtomicDir, resultsPath } from '../io/files.js';
 import { assertTableFits } from '../bench/memory-guard.js';
 import { overridesFrom, type SimOptions } from './run-command.js';
 
-export async function runCompare(scenarioArg: string, o: SimOptions & { policies: string; runs?: string }): Promise<{ comparison: Comparison; dir: string }> {
+export async function runCompare(scenarioArg: string, o: SimOptions & { policies: string; runs?: string }): Promise<{ comparison: Comparison; dir: string; id: string; reused: boolean }> {
   const path = resolveScenarioArg(scenarioArg);
   const reg = await registriesFor(o.policy ?? [], [path]);
   const sc = loadScenarioFile(path, overridesFrom(o), reg);
@@ -19,45 +24,74 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
   const arms = parseArms(o.policies, sc, reg.policies);
   const runs = o.runs === undefined ? sc.runs : Number(o.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new InputError(`--runs: expected an integer 1..1000, got "${o.runs}"`);
-  const dir = resultsPath(o.out ?? join(packageRoot(), 'results'), sc.name, `compare-s${sc.seed}`);
-  setActivity(`the comparison of ${sc.name} (→ ${dir})`);
-  const steps = compareSteps(sc, arms, runs, reg);
-  let c: Comparison;
-  for (;;) {
-    await yieldToSignals();
-    const st = steps.next();
-    if (st.done) { c = st.value; break; }
-    if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write(`\r${sc.name}: ${st.value.arm} run ${st.value.run + 1}/${runs}   `);
-  }
-  if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-  const w = new AtomicDir(dir, String(process.pid));
-  try {
-    w.write('comparison.json', toJson(c));
-    w.write('comparison.csv', await comparisonCsv(c));
-    w.write('comparison.txt', formatComparison(c));
-    const resolved = toJson(sc);
-    w.write('manifest.json', toJson({
-      ctsim_version: ctsimVersion(),
-      scenario: sc.name,
-      scenario_sha256: sha256(resolved),
-      seed: sc.seed,
-      runs,
-      policies: arms.map((a) => a.label),
-      argv: process.argv.slice(2),
-      resolved_scenario: sc,
-    }));
-    if (o.charts !== false) {
-      // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
-      const { writeCompareCharts } = await import('../charts/write.js');
-      await writeCompareCharts((name, content) => w.write(name, content), c);
+  const version = ctsimVersion();
+  const env = environment(packageRoot(), version);
+  const files = inputFiles(sc);
+  const modules = policyModules(arms.flatMap((a) => a.policies.map((p) => p.name)), o.policy ?? [], path);
+  const id = comparisonId(sc, arms, runs, version, [...modules, ...files]);
+  const root = resultsRoot(o.out);
+  const dir = resultsPath(root, sc.name, id.slice(sc.name.length + 1));
+  const armRuns = arms.flatMap((a) => {
+    const scArm = { ...sc, policies: a.policies };
+    const mods = policyModules(a.policies.map((p) => p.name), o.policy ?? [], path);
+    return Array.from({ length: runs }, (_, r) => ({ policy: a.label, run: r, id: runId(scArm, r, version, [...mods, ...files]) }));
+  });
+  const useStore = o.store !== false;
+  {
+    if (!o.force && existsSync(join(dir, 'manifest.json')) && (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { id?: string }).id === id) {
+      if (useStore) await withStore(root, (store) => recordComparisonDir(store, dir));
+      return { comparison: JSON.parse(readFileSync(join(dir, 'comparison.json'), 'utf8')) as Comparison, dir, id, reused: true };
     }
-    w.commit();
-    noteWritten(dir);
-    setActivity('');
-  } finally {
-    w.abort();
+    setActivity(`the comparison of ${sc.name} (→ ${dir})`);
+    const steps = compareSteps(sc, arms, runs, reg);
+    let c: Comparison;
+    for (;;) {
+      await yieldToSignals();
+      const st = steps.next();
+      if (st.done) { c = st.value; break; }
+      if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write(`\r${sc.name}: ${st.value.arm} run ${st.value.run + 1}/${runs}   `);
+    }
+    if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    const w = new AtomicDir(dir, String(process.pid));
+    try {
+      w.write('comparison.json', toJson(c));
+      w.write('comparison.csv', await comparisonCsv(c, id));
+      w.write('comparison.txt', formatComparison(c));
+      const resolved = toJson(sc);
+      const { ctsim_version: _v, ...environmentRest } = env;
+      w.write('manifest.json', toJson({
+        ctsim_version: version,
+        id,
+        kind: 'compare',
+        scenario: sc.name,
+        scenario_sha256: sha256(resolved),
+        seed: sc.seed,
+        runs,
+        policies: arms.map((a) => a.label),
+        argv: process.argv.slice(2),
+        scenario_file: { path, sha256: sha256(readFileSync(path, 'utf8')), text: readFileSync(path, 'utf8') },
+        sets: overridesFrom(o),
+        arm_runs: armRuns,
+        policy_modules: modules,
+        input_files: files,
+        environment: environmentRest,
+        resolved: resolvedInput(sc, reg),
+        resolved_scenario: sc,
+      }));
+      if (o.charts !== false) {
+        // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
+        const { writeCompareCharts } = await import('../charts/write.js');
+        await writeCompareCharts((name, content) => w.write(name, content), c);
+      }
+      w.commit();
+      noteWritten(dir);
+      setActivity('');
+    } finally {
+      w.abort();
+    }
+    if (useStore) await withStore(root, (store) => recordComparisonDir(store, dir));
+    return { comparison: c, dir, id, reused: false };
   }
-  return { comparison: c, dir };
 }
 
 export function registerCompare(program: Command): void {
@@ -68,18 +102,22 @@ export function registerCompare(program: Command): void {
     .requiredOption('--policies <list>', 'comma-separated policies; join with + to stack, e.g. kernel,l4-aware,soft-timeout+keepalive')
     .option('--runs <n>', 'runs per policy (default: the scenario\'s runs)')
     .option('--no-charts', 'do not write charts/ (Vega-Lite specs, SVG and PNG)')
+    .option('--force', 'run again and replace a comparison whose folder already holds the same inputs\' result')
+    .option('--no-store', 'do not record the comparison in the results store')
     .addHelpText('after', `
-Writes results/<scenario>/compare-s<seed>/comparison.{json,csv,txt}, manifest.json and charts/
+Writes <out>/<scenario>/compare-s<seed>-<hash>/comparison.{json,csv,txt}, manifest.json and charts/
 (Vega-Lite specs rendered to SVG and PNG; charts/overview.png is the one-picture summary). Parameters of a policy come
 from the scenario's policy_params (or its policies list), else from the policy's defaults.
+<hash> covers the scenario, the policies and --runs: another set of policies gets its own folder;
+the same inputs again reuse the folder (--force runs them again). Recorded in <out>/ctsim.duckdb.
 
 Examples:
   $ ctsim compare scenarios/mixed.yaml --policies kernel,l4-aware,soft-timeout,adaptive-timeout,keepalive
   $ ctsim compare mixed --policies kernel,soft-timeout+keepalive --runs 5 --json`)
     .action(async (scenario: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<SimOptions & { policies: string; runs?: string }>();
-      const { comparison, dir } = await runCompare(scenario, o);
+      const { comparison, dir, id, reused } = await runCompare(scenario, o);
       if (o.json) process.stdout.write(toJson(comparison));
-      else if (!o.quiet) process.stdout.write(formatComparison(comparison) + `→ ${dir}\n`);
+      else if (!o.quiet) process.stdout.write((reused ? `reused ${id}: this folder already holds the comparison of the same inputs (--force runs it again)\n` : '') + formatComparison(comparison) + `→ ${dir}\n`);
     });
 }

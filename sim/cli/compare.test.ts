@@ -1,9 +1,16 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../cli.js';
 import { meanCi } from '../run/compare.js';
+
+/** The one result folder under `parent` whose name starts with `prefix` (names end in a hash). */
+function one(parent: string, prefix: string): string {
+  const m = readdirSync(parent).filter((n) => n.startsWith(prefix));
+  if (m.length !== 1) throw new Error(`expected one ${prefix}* folder in ${parent}, found ${m.join(', ') || 'none'}`);
+  return join(parent, m[0]!);
+}
 
 const SCENARIO = `
 name: cmp
@@ -47,9 +54,9 @@ test.serial('compare replays identical traffic per run: the attack is the same, 
   t.is(ka.policies[0].idle, 5_000_000);
   t.true(ka.stats.evicted_probe.mean > 0, 'the vanished bot connections are probed away');
   t.is(k.stats.evicted_probe.mean, 0);
-  const csv = readFileSync(join(d, 'cmp', 'compare-s1', 'comparison.csv'), 'utf8').split('\n');
-  t.is(csv[0], 'policy,metric,mean,ci95,n');
-  t.regex(readFileSync(join(d, 'cmp', 'compare-s1', 'comparison.txt'), 'utf8'), /legit_success_rate/);
+  const csv = readFileSync(join(one(join(d, 'cmp'), 'compare-s1-'), 'comparison.csv'), 'utf8').split('\n');
+  t.is(csv[0], 'policy,metric,mean,ci95,n,id,scenario,seed,runs');
+  t.regex(readFileSync(join(one(join(d, 'cmp'), 'compare-s1-'), 'comparison.txt'), 'utf8'), /legit_success_rate/);
 });
 
 test.serial('compare: an unknown policy is bad input with a did-you-mean hint', async (t) => {

@@ -1,5 +1,12 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeToString } from 'fast-csv';
+import { armMetrics } from '../run/compare.js';
+import { resolvedInput } from '../scenario/resolved.js';
+import { environment, inputFiles, policyModules, runId, sha256 as sha256Bytes } from '../store/ids.js';
+import { storedRun } from '../store/record.js';
+import { ID_COLUMNS, recordRunDir, resultsRoot } from '../store/results.js';
+import { withStore } from '../store/store.js';
 import { Command } from 'commander';
 import type { Scenario } from '../scenario/scenario.js';
 import { Metrics } from '../run/metrics.js';
@@ -9,6 +16,7 @@ import { ctsimVersion, loadScenarioFile, packageRoot, REGISTRIES, registriesFor,
 import { sha256, toJson } from '../io/format.js';
 import type { Registries } from '../run/simulation.js';
 import { AtomicDir, resultsPath } from '../io/files.js';
+import { InputError } from '../io/errors.js';
 import { assertTableFits } from '../bench/memory-guard.js';
 import { makeProgress } from './progress.js';
 import { noteWritten, setActivity, yieldToSignals } from '../io/interrupt.js';
@@ -16,6 +24,10 @@ import { noteWritten, setActivity, yieldToSignals } from '../io/interrupt.js';
 export interface RunOutputs {
   dir: string;
   summary: RunSummary;
+  /** The result id (`<scenario>-s<seed>-r<run>-<hash>`). */
+  id: string;
+  /** true when the folder already held this result (same inputs) and nothing ran. */
+  reused: boolean;
 }
 
 /** The options every simulating command shares. */
@@ -28,6 +40,10 @@ export interface SimOptions {
   quiet?: boolean;
   /** false with --no-charts: skip the Vega-Lite/SVG/PNG charts. */
   charts?: boolean;
+  /** Run again (and replace) a result whose folder already holds the same inputs' result. */
+  force?: boolean;
+  /** false with --no-store: do not record in the results store. */
+  store?: boolean;
 }
 
 /** Applies --seed to a loaded scenario (kept as an override so the manifest shows it). */
@@ -37,55 +53,115 @@ export function overridesFrom(o: SimOptions): string[] {
   return sets;
 }
 
-/** timeseries.csv of one run (fast-csv; stable column order; final newline). */
-export async function timeseriesCsv(rows: number[][]): Promise<string> {
-  return writeToString(rows, { headers: [...Metrics.COLUMNS], includeEndRowDelimiter: true });
+/**
+ * timeseries.csv of one run (fast-csv; stable column order; final newline). With `ids`, the
+ * identifying columns (id, scenario, policy, seed, run) are appended to every row.
+ */
+export async function timeseriesCsv(rows: number[][], ids?: readonly (string | number)[]): Promise<string> {
+  if (ids === undefined) return writeToString(rows, { headers: [...Metrics.COLUMNS], includeEndRowDelimiter: true });
+  return writeToString(rows.map((r) => [...r, ...ids]), { headers: [...Metrics.COLUMNS, ...ID_COLUMNS], includeEndRowDelimiter: true });
+}
+
+/** Where a scenario came from (kept in the manifest so the run can be repeated). */
+export interface ScenarioSource {
+  path: string;
+  text: string;
+  /** The `--set` overrides (and --seed as seed=N) as given. */
+  sets: readonly string[];
+  /** `--policy` module files. */
+  policyFiles: readonly string[];
+}
+
+/** The policy stack of a scenario as a label (`soft-timeout+keepalive`). */
+export const policyLabel = (sc: Scenario): string => sc.policies.map((p) => p.name).join('+');
+
+/** A result folder that is already there: reuse it (saying so) unless --force. */
+function existingResult(dir: string, id: string): boolean {
+  const mf = join(dir, 'manifest.json');
+  if (!existsSync(mf)) return false;
+  try {
+    return (JSON.parse(readFileSync(mf, 'utf8')) as { id?: string }).id === id;
+  } catch {
+    return false;
+  }
 }
 
 /**
- * Runs every run of a scenario and writes results/<scenario>/s<seed>-r<run>/ atomically.
- * Returns the outputs (for printing and for tests).
+ * Runs every run of a scenario and writes <out>/<scenario>/s<seed>-r<run>-<hash>/ atomically, and
+ * records it in the results store. A run whose folder already holds the same inputs' result is
+ * reused (not run again) unless `opts.force`. Returns the outputs (for printing and for tests).
  */
-export async function runScenario(sc: Scenario, argv: readonly string[], opts: SimOptions, reg: Registries = REGISTRIES): Promise<RunOutputs[]> {
-  const outRoot = opts.out ?? join(packageRoot(), 'results');
+export async function runScenario(sc: Scenario, argv: readonly string[], opts: SimOptions, reg: Registries = REGISTRIES, src?: ScenarioSource, only?: { run: number; store: false }): Promise<RunOutputs[]> {
+  const outRoot = resultsRoot(opts.out);
   const resolved = toJson(sc);
+  const version = ctsimVersion();
+  const env = environment(packageRoot(), version);
+  const modules = policyModules(sc.policies.map((p) => p.name), src?.policyFiles ?? opts.policy ?? [], src?.path);
+  const files = inputFiles(sc);
   const outs: RunOutputs[] = [];
-  for (let run = 0; run < sc.runs; run++) {
-    const dir = resultsPath(outRoot, sc.name, `s${sc.seed}-r${run}`);
-    setActivity(`run ${run} of ${sc.name} (→ ${dir})`);
-    const sim = new Simulation(sc, run, reg);
-    const bar = makeProgress(`${sc.name} run ${run}`, sim.endUs, opts.quiet === true || opts.json === true);
-    for (const t of sim.slices(200)) {
-      bar(t, sim.sched.eventsDispatched);
-      await yieldToSignals();
-    }
-    bar.stop();
-    const summary = runSummary(sim);
-    const w = new AtomicDir(dir, String(process.pid));
-    try {
-      w.write('manifest.json', toJson({
-        ctsim_version: ctsimVersion(),
-        scenario: sc.name,
-        scenario_sha256: sha256(resolved),
-        seed: sc.seed,
-        run,
-        argv: [...argv],
-        resolved_scenario: sc,
-      }));
-      w.write('summary.json', toJson(summary));
-      w.write('timeseries.csv', await timeseriesCsv(sim.metrics.rows));
-      if (opts.charts !== false) {
-        // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
-        const { writeRunCharts } = await import('../charts/write.js');
-        await writeRunCharts((name, content) => w.write(name, content), summary, sim.metrics.rows, Metrics.COLUMNS);
+  const useStore = only?.store !== false && opts.store !== false;
+  {
+    for (let run = 0; run < sc.runs; run++) {
+      if (only !== undefined && run !== only.run) continue;
+      const id = runId(sc, run, version, [...modules, ...files]);
+      const dir = resultsPath(outRoot, sc.name, id.slice(sc.name.length + 1));
+      if (!opts.force && existingResult(dir, id)) {
+        const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
+        if (useStore) await withStore(outRoot, async (store) => { if ((await storedRun(store, id)) === null) await recordRunDir(store, dir); });
+        outs.push({ dir, summary, id, reused: true });
+        continue;
       }
-      w.commit();
-      noteWritten(dir);
-    } finally {
-      w.abort();
+      setActivity(`run ${run} of ${sc.name} (→ ${dir})`);
+      const sim = new Simulation(sc, run, reg);
+      const bar = makeProgress(`${sc.name} run ${run}`, sim.endUs, opts.quiet === true || opts.json === true);
+      for (const t of sim.slices(200)) {
+        bar(t, sim.sched.eventsDispatched);
+        await yieldToSignals();
+      }
+      bar.stop();
+      const summary = runSummary(sim);
+      const w = new AtomicDir(dir, String(process.pid));
+      try {
+        const outputs: Record<string, string> = {};
+        const put = (name: string, content: string | Uint8Array): void => { outputs[name] = sha256Bytes(content); w.write(name, content); };
+        put('summary.json', toJson(summary));
+        put('metrics.json', toJson(armMetrics(sim, summary)));
+        put('timeseries.csv', await timeseriesCsv(sim.metrics.rows, [id, sc.name, policyLabel(sc), sc.seed, run]));
+        if (opts.charts !== false) {
+          // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
+          const { writeRunCharts } = await import('../charts/write.js');
+          await writeRunCharts(put, summary, sim.metrics.rows, Metrics.COLUMNS);
+        }
+        const { ctsim_version: _v, ...environmentRest } = env;
+        w.write('manifest.json', toJson({
+          ctsim_version: version,
+          id,
+          kind: 'run',
+          scenario: sc.name,
+          scenario_sha256: sha256(resolved),
+          seed: sc.seed,
+          run,
+          policy: policyLabel(sc),
+          argv: [...argv],
+          scenario_file: src ? { path: src.path, sha256: sha256(src.text), text: src.text } : null,
+          sets: [...(src?.sets ?? overridesFrom(opts))],
+          policy_modules: modules,
+          input_files: files,
+          environment: environmentRest,
+          charts: opts.charts !== false,
+          outputs: Object.fromEntries(Object.entries(outputs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+          resolved: resolvedInput(sc, reg),
+          resolved_scenario: sc,
+        }));
+        w.commit();
+        noteWritten(dir);
+      } finally {
+        w.abort();
+      }
+      setActivity('');
+      if (useStore) await withStore(outRoot, (store) => recordRunDir(store, dir));
+      outs.push({ dir, summary, id, reused: false });
     }
-    setActivity('');
-    outs.push({ dir, summary });
   }
   return outs;
 }
@@ -111,31 +187,54 @@ export function formatRunSummary(s: RunSummary, dir: string): string {
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('run scenario files and write results/<scenario>/s<seed>-r<run>/')
-    .argument('<scenario...>', 'scenario files (YAML or JSON), or names of built-in scenarios')
+    .description('run scenario files and write results/<scenario>/s<seed>-r<run>-<hash>/; or re-run a manifest.json')
+    .argument('<scenario...>', 'scenario files (YAML or JSON), names of built-in scenarios, or a run\'s manifest.json')
     .option('--no-charts', 'do not write charts/ (Vega-Lite specs, SVG and PNG)')
+    .option('--force', 'run again and replace a result whose folder already holds the same inputs\' result')
+    .option('--no-store', 'do not record the runs in the results store (results/ctsim.duckdb)')
     .addHelpText('after', `
-Writes manifest.json, summary.json, timeseries.csv and charts/ (Vega-Lite specs rendered to SVG
-and PNG) per run, atomically. \`ctsim report <dir>\` turns a results folder into an HTML report.
+Writes manifest.json, summary.json, metrics.json, timeseries.csv and charts/ (Vega-Lite specs
+rendered to SVG and PNG) per run, atomically, into <out>/<scenario>/s<seed>-r<run>-<hash>/, where
+<out> is --out or results/ in the current directory and <hash> is a short hash of everything that
+determines the result. The same inputs again reuse that folder (and say so) unless --force. Every
+run is also recorded in <out>/ctsim.duckdb (see \`ctsim query\`, \`ctsim runs\`).
+
+Given a manifest.json, re-runs that run from the scenario text, overrides and inputs it records,
+checks that every output is byte-identical to the recorded hashes, and exits 2 naming what
+changed (a policy module, a capture, the ctsim version, the lock file) or which file differs.
+Nothing is written unless --out is given.
 
 Examples:
   $ ctsim run scenarios/syn-flood-vs-web.yaml
   $ ctsim run mixed --seed 7 --set sysctl.nf_conntrack_max=65536 --out /tmp/res
-  $ ctsim run scenarios/dns-under-load.yaml --json | jq .table`)
+  $ ctsim run scenarios/dns-under-load.yaml --json | jq .table
+  $ ctsim run results/mixed/s1-r0-0123456789/manifest.json     # reproduce a run byte for byte`)
     .action(async (files: string[], _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<SimOptions>();
+      if (files.some(isManifestArg)) {
+        if (files.length !== 1) throw new InputError('ctsim run: give one manifest.json at a time (not mixed with scenario files)');
+        const { rerunManifest } = await import('./rerun.js');
+        await rerunManifest(files[0]!, o);
+        return;
+      }
       const paths = files.map(resolveScenarioArg);
       const reg = await registriesFor(o.policy ?? [], paths);
       // validate every file before running any, so bad input writes nothing
       const scs = paths.map((f) => loadScenarioFile(f, overridesFrom(o), reg));
       scs.forEach((sc, i) => assertTableFits(sc, paths[i]!));
       const all: RunSummary[] = [];
-      for (const sc of scs) {
-        for (const r of await runScenario(sc, process.argv.slice(2), o, reg)) {
+      for (const [i, sc] of scs.entries()) {
+        const src: ScenarioSource = { path: paths[i]!, text: readFileSync(paths[i]!, 'utf8'), sets: overridesFrom(o), policyFiles: o.policy ?? [] };
+        for (const r of await runScenario(sc, process.argv.slice(2), o, reg, src)) {
           all.push(r.summary);
-          if (!o.json && !o.quiet) process.stdout.write(formatRunSummary(r.summary, r.dir));
+          if (!o.json && !o.quiet) process.stdout.write((r.reused ? `reused ${r.id}: this folder already holds the result of the same inputs (--force runs it again)\n` : '') + formatRunSummary(r.summary, r.dir));
         }
       }
       if (o.json) process.stdout.write(toJson(all.length === 1 ? all[0] : all));
     });
+}
+
+/** Whether a `ctsim run` argument is a run manifest rather than a scenario. */
+export function isManifestArg(a: string): boolean {
+  return /(^|[\\/])manifest\.json$/.test(a);
 }

@@ -4,9 +4,12 @@ import { Command } from 'commander';
 import { mergeShards, shardDirs, sweepDirName, writeSweepDir } from '../sweep/output.js';
 import { parseShard } from '../sweep/shard.js';
 import { planSweep, runSweep } from '../sweep/sweep.js';
-import { packageRoot } from '../io/scenario-files.js';
+import { ctsimVersion, packageRoot } from '../io/scenario-files.js';
 import { toJson } from '../io/format.js';
 import { InputError } from '../io/errors.js';
+import { recordSweepDir, resultsRoot } from '../store/results.js';
+import { withStore } from '../store/store.js';
+import { environment } from '../store/ids.js';
 import { overridesFrom, type SimOptions } from './run-command.js';
 
 export { estimateTableBytes, checkTableMemory, assertTableFits } from '../bench/memory-guard.js';
@@ -26,13 +29,17 @@ export function registerSweep(program: Command): void {
     .option('--workers <n>', 'worker threads (default: the number of cores; 1 runs in this thread)')
     .option('--max-cases <n>', 'most cases a sweep may expand to (default 100000)')
     .option('--dry-run', 'validate the sweep and every case (and the memory guard), print the plan, run nothing')
+    .option('--force', 'run every case even when the results store already holds its run')
+    .option('--no-store', 'do not record cases in the results store (and do not resume from it)')
     .option('--shard <i/N>', 'run only shard i of N (cases k with k mod N = i); with just N the index comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX')
     .addHelpText('after', `
 Writes results/<sweep>/sweep/ (or sweep-shard-<i>-of-<N>/): cases.jsonl (one line per case:
 policy, parameters, seed, run, comparison metrics, run summary), cases.csv and sweep.json. The
 output is byte-identical whatever the number of workers, and \`ctsim merge\` of all shards is
 byte-identical to the whole sweep. Every case is validated (and the memory guard applied for
-the number of workers) before any runs.
+the number of workers) before any runs. Each finished case is recorded in <out>/ctsim.duckdb by
+the main thread; a sweep run again skips the cases whose run the store holds (resume after an
+interruption; same bytes), unless --force. \`ctsim report <sweep dir>\` analyses it.
 
 Sweep file:
   name: table-size
@@ -52,9 +59,10 @@ Examples:
   $ ctsim merge results/table-size`)
     .action(async (file: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<SimOptions & { workers?: string; shard?: string; dryRun?: boolean }>();
+      const storeOpts = { ...(o.force ? { force: true } : {}), ...(o.store === false ? { store: false } : {}) };
       const workers = workersOf(o.workers);
       const shard = o.shard === undefined ? null : parseShard(o.shard);
-      const out = o.out ?? join(packageRoot(), 'results');
+      const out = resultsRoot(o.out);
       if (o.dryRun) {
         const plan = await planSweep(file, { out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [] });
         const info = {
@@ -73,15 +81,15 @@ Examples:
       }
       const tty = !o.quiet && !o.json && process.stderr.isTTY === true;
       const r = await runSweep(file, {
-        out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [],
+        out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [], ...storeOpts,
         onProgress: (d, n) => { if (tty) process.stderr.write(`\rsweep: case ${d}/${n}   `); },
       });
       if (tty) process.stderr.write('\r\x1b[K');
-      const info = { dir: r.dir, name: r.manifest.name, cases: r.manifest.cases, cases_total: r.manifest.cases_total, shard: r.manifest.shard, workers, shard_index_from: shard?.source ?? null };
+      const info = { dir: r.dir, name: r.manifest.name, cases: r.manifest.cases, resumed: r.resumed, cases_total: r.manifest.cases_total, shard: r.manifest.shard, workers, shard_index_from: shard?.source ?? null };
       if (o.json) process.stdout.write(toJson(info));
       else if (!o.quiet) {
         const sh = shard ? ` (shard ${shard.index}/${shard.count}, index from ${shard.source})` : '';
-        process.stdout.write(`sweep ${r.manifest.name}: ${r.manifest.cases} of ${r.manifest.cases_total} cases${sh} on ${Math.min(workers, Math.max(1, r.manifest.cases))} worker(s) → ${r.dir}\n`);
+        process.stdout.write(`sweep ${r.manifest.name}: ${r.manifest.cases} of ${r.manifest.cases_total} cases${sh}${r.resumed > 0 ? ` (${r.resumed} already in the store, not run again)` : ''} on ${Math.min(workers, Math.max(1, r.manifest.cases))} worker(s) → ${r.dir}\n`);
       }
     });
 }
@@ -102,8 +110,9 @@ Examples:
     .action(async (dirs: string[], _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<SimOptions>();
       const { manifest, lines } = mergeShards(shardDirs(dirs));
-      const dir = join(o.out ?? join(packageRoot(), 'results'), manifest.name, sweepDirName(null));
+      const dir = join(resultsRoot(o.out), manifest.name, sweepDirName(null));
       await writeSweepDir(dir, manifest, lines);
+      if (o.store !== false) await withStore(resultsRoot(o.out), (st) => recordSweepDir(st, dir, environment(packageRoot(), ctsimVersion())));
       if (o.json) process.stdout.write(toJson({ dir, name: manifest.name, cases: manifest.cases }));
       else if (!o.quiet) process.stdout.write(`merge ${manifest.name}: ${manifest.cases} cases → ${dir}\n`);
     });

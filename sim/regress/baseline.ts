@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { RunSummary } from '../run/summary.js';
 import { LIFETIME_BOUNDS_S } from '../run/metrics.js';
-import type { Fingerprint } from './fingerprint.js';
+import type { Fingerprint } from '../run/fingerprint.js';
 import type { MetricValue } from './tolerance.js';
 
 export const BASELINE_FORMAT = 'ctsim-regress-baseline/1';

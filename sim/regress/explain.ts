@@ -21,7 +21,7 @@ import { REASON_NAMES } from '../conntrack/stats.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { Simulation, type Registries } from '../run/simulation.js';
 import type { Baseline } from './baseline.js';
-import { type Fingerprint, TraceRecorder, type TraceEvent } from './fingerprint.js';
+import { type Fingerprint, TraceRecorder, type TraceEvent } from '../run/fingerprint.js';
 
 export interface Divergence {
   /** Events 1..agreedUpTo are the same in both runs (0: they differ from the first checkpoint window on). */

@@ -11,7 +11,7 @@ import { InputError } from '../io/errors.js';
 import { loadScenario } from '../scenario/load.js';
 import { Simulation, type Registries } from '../run/simulation.js';
 import { runSummary } from '../run/summary.js';
-import { TraceRecorder } from './fingerprint.js';
+import { TraceRecorder } from '../run/fingerprint.js';
 import { caseScenario, loadSuite, runRegress, type RegressReport } from './regress.js';
 import { formatValue, formatMarkdown, formatText } from './report.js';
 

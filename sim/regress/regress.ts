@@ -16,7 +16,7 @@ import {
   type Baseline, BASELINE_FORMAT, baselineCheckpoints, baselineJson, flatten, readBaseline, summaryMetrics,
 } from './baseline.js';
 import { explain } from './explain.js';
-import { FP_VERSION } from './fingerprint.js';
+import { FP_VERSION } from '../run/fingerprint.js';
 import { parseSuite, type Suite, type SuiteCase } from './suite.js';
 import { formatTolerance, type MetricValue, patternRegExp, toleranceFor, withinTolerance } from './tolerance.js';
 

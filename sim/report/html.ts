@@ -4,6 +4,7 @@
  * from node_modules, so the page works offline and can be mailed or attached as one file.
  * `reportHtml` is pure (given the scripts' text); `vendorScripts` reads them.
  */
+import { stringify } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,7 +95,15 @@ function scenarioHtml(s: ReportSection): string {
     ['ctsim · scenario SHA-256', `${esc(s.manifest?.ctsim_version ?? '?')} · <code>${esc((s.manifest?.scenario_sha256 ?? '').slice(0, 16))}…</code>`],
   ];
   const known = new Set(['kind', 'label', 'class', 'rate', 'start', 'stop']);
-  const trafficRows = traffic.map((t) => [
+  // manifests from this ctsim on carry the scenario in user terms (durations with units, addresses as text)
+  const user = s.manifest?.resolved;
+  const userTraffic = (user?.['traffic'] ?? null) as Record<string, unknown>[] | null;
+  const plain = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v).replace(/"/g, '').replace(/,/g, ', ').replace(/:/g, ': '));
+  const trafficRows = userTraffic ? userTraffic.map((t) => [
+    esc(t['label'] ?? ''), `<code>${esc(t['kind'])}</code>`, esc(t['class'] ?? ''), esc(plain(t['rate'] ?? '–')), esc(t['start'] ?? '–'),
+    t['stop'] === undefined || t['stop'] === '1000d' ? '–' : esc(t['stop']),
+    `<span class="small">${esc(Object.entries(t).filter(([k]) => !known.has(k)).map(([k, v]) => `${k}: ${plain(shorten(v))}`).join('; '))}</span>`,
+  ]) : traffic.map((t) => [
     esc(t['label'] ?? ''), `<code>${esc(t['kind'])}</code>`, esc(t['class'] ?? (t['kind'] === 'syn-flood' || t['kind'] === 'port-scan' ? 'attack' : 'legit')),
     rate(t['rate']), t['start'] !== undefined ? secs(t['start']) : '–', t['stop'] !== undefined && Number(t['stop']) < 8.64e13 ? secs(t['stop']) : '–',
     `<span class="small">${esc(Object.entries(t).filter(([k]) => !known.has(k)).map(([k, v]) => `${k}: ${JSON.stringify(shorten(v))}`).join('; '))}</span>`,
@@ -102,7 +111,7 @@ function scenarioHtml(s: ReportSection): string {
   return `<table class="facts"><tbody>${facts.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</tbody></table>
 <h3>Traffic</h3>
 ${table(['label', 'generator', 'class', 'rate', 'start', 'stop', 'parameters'], trafficRows, 'traffic')}
-<details><summary>Resolved scenario (JSON; durations in µs; long lists shortened)</summary><pre>${esc(JSON.stringify(shorten(sc), null, 2))}</pre></details>`;
+${user ? `<details><summary>Resolved scenario (as a scenario file: every default filled in; \`ctsim validate --resolved\` prints the same)</summary><pre>${esc(stringify(user, { lineWidth: 0 }))}</pre></details>` : `<details><summary>Resolved scenario (JSON; durations in µs; long lists shortened)</summary><pre>${esc(JSON.stringify(shorten(sc), null, 2))}</pre></details>`}`;
 }
 
 const METRIC_DOC: Record<string, string> = {

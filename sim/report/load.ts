@@ -20,6 +20,8 @@ export interface Manifest {
   policies?: string[];
   argv?: string[];
   resolved_scenario?: Record<string, unknown>;
+  /** The scenario in user terms (what `ctsim validate --resolved` prints). */
+  resolved?: Record<string, unknown>;
 }
 
 export type ReportSection =

@@ -1,11 +1,18 @@
 import test from 'ava';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { main } from '../cli.js';
 import { registerReport, writeReport } from '../cli/report-command.js';
+
+/** The one result folder under `parent` whose name starts with `prefix` (names end in a hash). */
+function only(parent: string, prefix: string): string {
+  const m = readdirSync(parent).filter((n) => n.startsWith(prefix));
+  if (m.length !== 1) throw new Error(`expected one ${prefix}* folder in ${parent}, found ${m.join(', ') || 'none'}`);
+  return join(parent, m[0]!);
+}
 
 const SCENARIO = `
 name: rep
@@ -42,17 +49,17 @@ const made = (async () => {
 test.serial('ctsim run writes charts/ (spec, SVG, PNG per chart); --no-charts does not', async (t) => {
   const out = await made;
   for (const name of ['occupancy', 'drops', 'evictions', 'success-rate', 'broken-flows', 'lifetimes']) {
-    for (const ext of ['vl.json', 'svg', 'png']) t.true(existsSync(join(out, 'rep', 's1-r0', 'charts', `${name}.${ext}`)), `${name}.${ext}`);
+    for (const ext of ['vl.json', 'svg', 'png']) t.true(existsSync(join(only(join(out, 'rep'), 's1-r0-'), 'charts', `${name}.${ext}`)), `${name}.${ext}`);
   }
-  t.false(existsSync(join(out, 'rep', 'compare-s1', 'charts')));
-  t.true(existsSync(join(out, 'rep', 'compare-s1', 'manifest.json')));
+  t.false(existsSync(join(only(join(out, 'rep'), 'compare-s1-'), 'charts')));
+  t.true(existsSync(join(only(join(out, 'rep'), 'compare-s1-'), 'manifest.json')));
 });
 
 test.serial('report: one self-contained page per folder, every chart of every result, nothing fetched from the network', async (t) => {
   const out = await made;
   const r = await writeReport(join(out, 'rep'));
   t.is(r.file, join(out, 'rep', 'report.html'));
-  t.deepEqual(r.results.map((x) => [x.kind, x.name]), [['compare', 'compare-s1'], ['run', 's1-r0']]);
+  t.deepEqual(r.results.map((x) => [x.kind, x.name.replace(/-[0-9a-f]{10}$/, '')]), [['compare', 'compare-s1'], ['run', 's1-r0']]);
   const html = readFileSync(r.file, 'utf8');
   t.is((html.match(/<div class="chart" /g) ?? []).length, 7 + 6);
   // (t.true on .test(): a failing t.regex would print the whole 1 MB page)
@@ -61,11 +68,15 @@ test.serial('report: one self-contained page per folder, every chart of every re
   t.false(/sourceMappingURL/.test(html), 'no source map references');
   t.true(html.includes('report test &lt;with markup &amp; &quot;quotes&quot;&gt;'), 'scenario text is escaped');
   t.true(html.includes('legit_success_rate'), 'the metrics table');
+  // the traffic table and the resolved scenario are in user terms (durations with units, addresses as text)
+  t.true(html.includes('<td>5s</td><td>25s</td>'), 'bots start and stop as written');
+  t.true(html.includes('Resolved scenario (as a scenario file'), 'resolved scenario as YAML');
+  t.true(html.includes('clients: 10.1.0.0/16'), 'prefixes as text');
   t.true(html.length < 2_000_000, `the page stays small (${html.length} bytes): long lists such as an expanded port range are shortened`);
   const specs = JSON.parse(/<script type="application\/json" id="ctsim-specs">([\s\S]*?)<\/script>/.exec(html)![1]!) as { id: string }[];
   t.is(specs.length, 13);
   // a run folder alone, and -o
-  const one = await writeReport(join(out, 'rep', 's1-r0'), join(out, 'one.html'));
+  const one = await writeReport(only(join(out, 'rep'), 's1-r0-'), join(out, 'one.html'));
   t.deepEqual(one.results.map((x) => x.kind), ['run']);
 });
 

@@ -19,8 +19,9 @@ export function formatComparison(c: Comparison): string {
 }
 
 /** comparison.csv: one row per (policy, metric) with mean, 95% CI half-width and n. */
-export async function comparisonCsv(c: Comparison): Promise<string> {
+export async function comparisonCsv(c: Comparison, id?: string): Promise<string> {
   const rows: (string | number | null)[][] = [];
-  for (const a of c.arms) for (const m of COMPARE_METRICS) rows.push([a.label, m, a.stats[m].mean, a.stats[m].ci95, a.stats[m].n]);
-  return writeToString(rows, { headers: ['policy', 'metric', 'mean', 'ci95', 'n'], includeEndRowDelimiter: true });
+  // the identifying columns (comparison id, scenario, seed, runs) are appended after the original ones
+  for (const a of c.arms) for (const m of COMPARE_METRICS) rows.push([a.label, m, a.stats[m].mean, a.stats[m].ci95, a.stats[m].n, ...(id === undefined ? [] : [id, c.scenario, c.seed, c.runs])]);
+  return writeToString(rows, { headers: ['policy', 'metric', 'mean', 'ci95', 'n', ...(id === undefined ? [] : ['id', 'scenario', 'seed', 'runs'])], includeEndRowDelimiter: true });
 }

@@ -10,7 +10,7 @@ import type { Generator, TrafficContext } from '../traffic/generator.js';
 import type { GeneratorKind } from '../traffic/registry.js';
 import { installPolicies, type Policy, type PolicyKind } from '../../policies/index.js';
 import { Metrics } from './metrics.js';
-import { FP_CHECKPOINT_EVERY, Fingerprint, type TraceRecorder } from '../regress/fingerprint.js';
+import { FP_CHECKPOINT_EVERY, Fingerprint, type TraceRecorder } from './fingerprint.js';
 
 const KIND_GC = 0;
 const KIND_SAMPLE = 1;

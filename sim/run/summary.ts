@@ -91,7 +91,7 @@ export function runSummary(sim: Simulation) {
     policies: sim.policies.map((p) => ({ name: p.name, ...(p.counters?.() ?? {}) })),
     lifetimes: { bounds_s: [...LIFETIME_BOUNDS_S], ...lifetimes },
     events_dispatched: sim.sched.eventsDispatched,
-    /** Trajectory fingerprint: a hash over every packet verdict and entry removal, in order (sim/regress/fingerprint.ts). */
+    /** Trajectory fingerprint: a hash over every packet verdict and entry removal, in order (sim/run/fingerprint.ts). */
     fingerprint: sim.fingerprint,
   };
 }

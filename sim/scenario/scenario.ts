@@ -7,7 +7,7 @@ import { SYSCTLS, SYSCTL_NAMES, type SysctlName, canonicalSysctlName, checkSysct
 import { MSG } from './messages.js';
 import {
   type Infer, type ObjOut, type ObjSchema, type Schema,
-  SAFE_NAME_EXPECTS, SAFE_NAME_PATTERN, arr, bytes, duration, fail, hasOwn, literal, make, nameOrObject, num, obj, opt, record, str, union,
+  SAFE_NAME_EXPECTS, SAFE_NAME_PATTERN, arr, bytes, duration, fail, hasOwn, literal, make, nameOrObject, num, obj, opt, record, str, toInput, union,
 } from './schema-dsl.js';
 import { closest } from './suggest.js';
 
@@ -184,6 +184,9 @@ export function buildScenarioSchema(registry: ScenarioRegistry) {
           return make<PolicySpec, unknown>({}, p.expects, json, (v, path, issues) => {
             const m = v !== null && typeof v === 'object' && !Array.isArray(v) ? { name: key, ...(v as object) } : v;
             return p.validate(m, path, issues) as PolicySpec | undefined;
+          }, (spec) => {
+            const { name: _name, ...rest } = toInput(p, spec) as Record<string, unknown>;
+            return rest;
           });
         },
       }),

@@ -31,6 +31,17 @@ export interface Schema<Out, In = unknown, Opt extends boolean = false> {
   /** Validates and normalises `value`; pushes every problem to `issues`; undefined when invalid. */
   validate(value: unknown, path: Path, issues: Issue[]): Out | undefined;
   toJsonSchema(): JsonSchema;
+  /**
+   * The validated value back in the form a user writes it (`60000000` → `"1m"`), such that
+   * validating the result gives the same value again. Absent means the output is already the
+   * input form (see {@link toInput}).
+   */
+  toInput?(value: Out): unknown;
+}
+
+/** A validated value in the form a user writes it (identity for schemas without `toInput`). */
+export function toInput<O>(s: Schema<O, unknown, boolean>, value: O): unknown {
+  return s.toInput ? s.toInput(value) : value;
 }
 
 /** Any schema; input types are erased (`any`) so schemas of every input type fit in a field map. */
@@ -73,8 +84,10 @@ export function make<O, I>(
   expects: string,
   json: () => JsonSchema,
   validate: (v: unknown, path: Path, issues: Issue[]) => O | undefined,
+  back?: (v: O) => unknown,
 ): Schema<O, I> {
   return {
+    ...(back === undefined ? {} : { toInput: back }),
     optional: false,
     defaultInput: opts.default,
     doc: opts.doc,

@@ -124,7 +124,7 @@ export function duration(opts: DurationOpts = {}): Schema<number, string | numbe
     if (typeof us === 'string') return fail(issues, path, us);
     if ((min !== undefined && us < min) || (exclusiveMin !== undefined && us <= exclusiveMin)) return fail(issues, path, MSG.expected(expects, v));
     return us;
-  });
+  }, (us) => formatDuration(us));
 }
 
 /** Binary multiples (KiB…, and the kernel's memparse K/M/G/T) and decimal ones (KB…, IEC 80000-13). */
@@ -145,6 +145,14 @@ export function parseBytes(v: unknown): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
+/** A byte count with the largest binary unit that divides it exactly (`25769803776` → `"24GiB"`). */
+export function formatBytes(n: number): string | number {
+  for (const [u, m] of [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (n >= m && n % m === 0) return `${n / m}${u}`;
+  }
+  return n;
+}
+
 /** A size in bytes, written with units (`"24GiB"`), resolved to a number of bytes. */
 export function bytes(opts: Base<string | number> & { readonly min?: number } = {}): Schema<number, string | number> {
   const json = (): JsonSchema => ({
@@ -155,7 +163,7 @@ export function bytes(opts: Base<string | number> & { readonly min?: number } = 
     if (n === undefined) return fail(issues, path, MSG.badBytes(v));
     if (opts.min !== undefined && n < opts.min) return fail(issues, path, MSG.expected(`a size ≥ ${opts.min} bytes`, v));
     return n;
-  });
+  }, formatBytes);
 }
 
 export * from './schema-core.js';

@@ -5,7 +5,7 @@
 import { MSG } from './messages.js';
 import {
   type AnySchema, type Base, type Infer, type Issue, type JsonSchema, type Schema,
-  fail, formatPath, hasOwn, isMapping, make,
+  fail, formatPath, hasOwn, isMapping, make, toInput,
 } from './schema-core.js';
 import { closest } from './suggest.js';
 
@@ -31,7 +31,7 @@ export function arr<O, I>(
     });
     if (minItems !== undefined && v.length < minItems) return fail(issues, path, MSG.tooFewItems(minItems, v.length));
     return ok ? out : undefined;
-  });
+  }, (xs) => xs.map((x) => toInput(item, x)));
 }
 
 /** The fields of an object schema, by key. */
@@ -80,6 +80,11 @@ export function obj<F extends Fields>(fields: F, opts: Base<Mapping> & { readonl
       if (r !== undefined) out[key] = r;
     }
     return issues.length === before ? (out as ObjOut<F>) : undefined;
+  }, (o) => {
+    const r: Record<string, unknown> = {};
+    const m = o as Record<string, unknown>;
+    for (const key of names) if (hasOwn(m, key) && m[key] !== undefined) r[key] = toInput(fields[key]!, m[key]);
+    return r;
   });
   return { ...base, fields };
 }
@@ -136,7 +141,7 @@ export function record<K extends string, V>(
       if (r !== undefined) out[kc.key] = r;
     }
     return issues.length === before ? out : undefined;
-  });
+  }, (o) => Object.fromEntries(Object.entries(o as Record<string, V>).map(([k, x]) => [k, toInput(valueFor?.(k as K) ?? value, x)])));
 }
 
 /** A union of object schemas told apart by the string at `key` (`kind`, `name`). */
@@ -167,6 +172,10 @@ export function union<V extends Record<string, ObjSchema>>(
     if (typeof d !== 'string') return fail(issues, [...path, key], MSG.expectedString(`a ${what} name`, d));
     if (!hasOwn(variants, d)) return fail(issues, [...path, key], MSG.unknownName(what, d, closest(d, names), names));
     return variants[d]!.validate(v, path, issues) as Infer<V[keyof V]> | undefined;
+  }, (o) => {
+    const d = (o as Record<string, unknown>)[key];
+    const s = typeof d === 'string' && hasOwn(variants, d) ? variants[d]! : undefined;
+    return s === undefined ? o : toInput(s, o);
   });
   return { ...base, key, variants, what };
 }
@@ -189,6 +198,13 @@ export function nameOrObject<V extends Record<string, ObjSchema>>(u: UnionSchema
       issues.push(atName ? { ...i, path: formatPath(path), at: path } : i);
     }
     return r;
+  }, (o) => {
+    // a member with nothing but its name is written as the bare name
+    const full = toInput(u, o) as Record<string, unknown>;
+    const d = (o as Record<string, unknown>)[u.key];
+    const v = typeof d === 'string' && hasOwn(u.variants, d) ? u.variants[d]! : undefined;
+    return v && Object.keys(full).length === 1 ? d : full;
   });
 }
+
 

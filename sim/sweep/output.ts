@@ -1,7 +1,7 @@
 /**
  * What a sweep writes, and `ctsim merge`. A sweep directory holds:
  * - `cases.jsonl`: one line per case, in case order (index, key, policy, parameters, seed, run,
- *   the comparison metrics and the whole run summary, byte for byte the summary.json `ctsim run`
+ *   the run id (as in the results store), the comparison metrics and the whole run summary, byte for byte the summary.json `ctsim run`
  *   writes for that case, minus its pretty-printing);
  * - `cases.csv`: one row per case: index, key, scenario, policy, seed, run, the parameters, the metrics;
  * - `sweep.json`: the sweep's name, the SHA-256 of its file, the number of cases in the whole
@@ -35,8 +35,9 @@ export function sweepDirName(shard: Shard | { index: number; count: number } | n
 async function casesCsv(lines: readonly string[]): Promise<string> {
   const recs = lines.map((l) => JSON.parse(l) as CaseResult);
   const params = recs.length > 0 ? Object.keys(recs[0]!.params) : [];
-  const rows = recs.map((r) => [r.case, r.key, r.scenario, r.policy, r.seed, r.run, ...params.map((p) => JSON.stringify(r.params[p])), ...COMPARE_METRICS.map((m) => r.metrics[m])]);
-  return writeToString(rows, { headers: ['case', 'key', 'scenario', 'policy', 'seed', 'run', ...params, ...COMPARE_METRICS], includeEndRowDelimiter: true });
+  // `id` (the run id of the case, as in the results store) is appended after the original columns
+  const rows = recs.map((r) => [r.case, r.key, r.scenario, r.policy, r.seed, r.run, ...params.map((p) => JSON.stringify(r.params[p])), ...COMPARE_METRICS.map((m) => r.metrics[m]), r.id ?? '']);
+  return writeToString(rows, { headers: ['case', 'key', 'scenario', 'policy', 'seed', 'run', ...params, ...COMPARE_METRICS, 'id'], includeEndRowDelimiter: true });
 }
 
 /** Writes a sweep (or shard) directory atomically. `lines` must be in case order. */

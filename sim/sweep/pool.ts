@@ -13,6 +13,11 @@ export interface CaseJob {
   c: SweepCase;
   key: string;
   file: string;
+  /** The case's run id (see sim/store/ids.ts), its scenario name and seed. */
+  id?: string;
+  scenario?: string;
+  seed?: number;
+  policyLabel?: string;
 }
 
 /** A worker's answer: the result line, or the error (bad input or a failure). */
@@ -22,11 +27,11 @@ export type CaseReply = { index: number; line: string } | { index: number; error
  * Runs `jobs` on `workers` threads; returns the result lines in the order of `jobs`.
  * `onDone` is called after each case (progress).
  */
-export async function runPool(jobs: readonly CaseJob[], workers: number, env: CaseEnv, onDone?: (done: number, total: number) => void): Promise<string[]> {
+export async function runPool(jobs: readonly CaseJob[], workers: number, env: CaseEnv, onDone?: (done: number, total: number) => void, onLine?: (job: CaseJob, line: string) => void): Promise<string[]> {
   const out = new Array<string>(jobs.length);
   if (workers <= 1 || jobs.length <= 1) {
     const reg = await caseRegistries(env);
-    jobs.forEach((j, i) => { out[i] = runCase(j.c, j.key, j.file, reg); onDone?.(i + 1, jobs.length); });
+    jobs.forEach((j, i) => { out[i] = runCase(j.c, j.key, j.file, reg, j.id); onLine?.(j, out[i]!); onDone?.(i + 1, jobs.length); });
     return out;
   }
   const pos = new Map(jobs.map((j, i) => [j.c.index, i]));
@@ -49,6 +54,7 @@ export async function runPool(jobs: readonly CaseJob[], workers: number, env: Ca
             return;
           }
           out[pos.get(r.index)!] = r.line;
+          onLine?.(jobs[pos.get(r.index)!]!, r.line);
           done++;
           onDone?.(done, jobs.length);
           if (done === jobs.length) resolve();

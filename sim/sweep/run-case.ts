@@ -30,6 +30,8 @@ export interface CaseResult {
   params: Record<string, unknown>;
   seed: number;
   run: number;
+  /** The run id (as in the results store; see sim/store/ids.ts). */
+  id?: string;
   metrics: Record<CompareMetric, number | null>;
   summary: RunSummary;
 }
@@ -46,13 +48,13 @@ export function caseScenario(c: SweepCase, reg: Registries): { sc: Scenario; pol
 }
 
 /** Runs one case and returns its result line (JSON, no newline). */
-export function runCase(c: SweepCase, key: string, file: string, reg: Registries): string {
+export function runCase(c: SweepCase, key: string, file: string, reg: Registries, id?: string): string {
   const { sc, policy } = caseScenario(c, reg);
   const sim = new Simulation(sc, c.run, reg);
   sim.runToEnd();
   const summary = runSummary(sim);
   const r: CaseResult = {
-    case: c.index, key, scenario: sc.name, file, policy, params: c.params, seed: sc.seed, run: c.run,
+    case: c.index, key, scenario: sc.name, file, policy, params: c.params, seed: sc.seed, run: c.run, ...(id === undefined ? {} : { id }),
     metrics: caseMetrics(sim, summary), summary,
   };
   return JSON.stringify(r);

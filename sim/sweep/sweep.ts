@@ -5,10 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { builtinScenarios, loadScenarioFile, registriesFor } from '../io/scenario-files.js';
+import { builtinScenarios, ctsimVersion, loadScenarioFile, packageRoot, registriesFor } from '../io/scenario-files.js';
 import { InputError } from '../io/errors.js';
 import { readInputFile, resultsPath } from '../io/files.js';
 import { LIMITS } from '../io/limits.js';
+import { environment, inputFiles, policyModules, runId } from '../store/ids.js';
+import { recordRuns, storedRun } from '../store/record.js';
+import { sweepCaseRecord, sweepCaseSql, sweepSql, type SweepCaseLine } from '../store/results.js';
+import { withStore } from '../store/store.js';
 import { checkTableMemory } from '../bench/memory-guard.js';
 import { caseKey, countCases, expandCases, formatPath, located, overrideText, parseSweep, type SweepCase, type SweepFile } from './sweep-file.js';
 import { parseArms } from '../run/arms.js';
@@ -29,6 +33,12 @@ export interface SweepOptions {
   policyFiles: readonly string[];
   /** Bytes available for the memory guard (default: measured). */
   memoryAvailable?: number;
+  /** Run every case even when the store already holds its run. */
+  force?: boolean;
+  /** Only plan (--dry-run): validate each combination once, compute no run ids. */
+  planOnly?: boolean;
+  /** false: do not use the results store (no recording, no resume). */
+  store?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -129,26 +139,36 @@ export async function planSweep(path: string, o: SweepOptions): Promise<SweepPla
   const seen = new Set<string>();
   const memSeen = new Set<string>();
   const jobs: CaseJob[] = [];
+  const version = ctsimVersion();
   for (const c of cases) {
     let key = `case ${c.index}`;
     try {
+      const inThis = inShard(c.index, o.shard);
       const ck = JSON.stringify([c.scenarioIndex, c.policy, c.params]);
       let name = checked.get(ck);
       let sc: Scenario | undefined;
-      if (name === undefined) {
-        sc = caseScenario(c, reg).sc;
+      let policy: string | undefined;
+      // a case in this shard needs its own scenario (its seed feeds the run id) unless only planning;
+      // cases that differ only in seed or run validate alike, so the rest is checked once per combination
+      if (name === undefined || (inThis && o.planOnly !== true)) {
+        ({ sc, policy } = caseScenario(c, reg));
         name = sc.name;
         checked.set(ck, name);
       }
       key = caseKey(c, name);
-      if (inShard(c.index, o.shard)) {
+      if (inThis) {
         const mk = sc === undefined ? undefined : JSON.stringify([sc.kernel, sc.sysctl['nf_conntrack_max'], sc.sysctl['nf_conntrack_buckets']]);
         if (sc !== undefined && mk !== undefined && !memSeen.has(mk)) {
           memSeen.add(mk);
           const m = checkTableMemory(sc, { where: `${sw.file}: case ${c.index} (${key})`, copies, ...(o.memoryAvailable !== undefined ? { available: o.memoryAvailable } : {}) });
           if (!m.ok) issues.push(m.message);
         }
-        jobs.push({ c, key, file: fileOf(sw, c) });
+        if (sc !== undefined && o.planOnly !== true) {
+          const files = [...policyModules(sc.policies.map((p) => p.name), o.policyFiles, c.scenarioPath), ...inputFiles(sc)];
+          jobs.push({ c, key, file: fileOf(sw, c), id: runId(sc, c.run, version, files), scenario: sc.name, seed: sc.seed, policyLabel: policy });
+        } else {
+          jobs.push({ c, key, file: fileOf(sw, c) });
+        }
       }
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
@@ -168,14 +188,58 @@ export async function planSweep(path: string, o: SweepOptions): Promise<SweepPla
 }
 
 /** Runs a sweep (or one shard of it); returns where it wrote and how many cases ran. */
-export async function runSweep(path: string, o: SweepOptions): Promise<{ dir: string; manifest: SweepManifest; plan: SweepPlan }> {
+export async function runSweep(path: string, o: SweepOptions): Promise<{ dir: string; manifest: SweepManifest; plan: SweepPlan; resumed: number }> {
   const plan = await planSweep(path, o);
-  const lines = await runPool(plan.jobs, o.workers, { policyFiles: o.policyFiles, scenarioPaths: plan.scenarioPaths }, o.onProgress);
-  const manifest: SweepManifest = {
-    name: plan.sweep.name, sweep_sha256: plan.sweep.sha256, cases_total: plan.cases.length,
-    shard: o.shard === null ? null : { index: o.shard.index, count: o.shard.count }, cases: lines.length,
-  };
   const dir = resultsPath(o.out, plan.sweep.name, sweepDirName(o.shard));
-  await writeSweepDir(dir, manifest, lines);
-  return { dir, manifest, plan };
+  const useStore = o.store !== false;
+  const env = environment(packageRoot(), ctsimVersion());
+  {
+    // resume: cases whose run is already in the store (same id, so same inputs) are not run again
+    const known = new Map<number, string>();
+    if (useStore && !o.force) {
+      await withStore(o.out, async (store) => {
+        for (const j of plan.jobs) {
+          const have = j.id === undefined ? null : await storedRun(store, j.id);
+          if (have?.summary_json && have.metrics_json) {
+            known.set(j.c.index, `{"case":${j.c.index},"key":${JSON.stringify(j.key)},"scenario":${JSON.stringify(j.scenario)},"file":${JSON.stringify(j.file)},"policy":${JSON.stringify(caseScenarioPolicy(j))},"params":${JSON.stringify(j.c.params)},"seed":${j.seed},"run":${j.c.run},"id":${JSON.stringify(j.id)},"metrics":${have.metrics_json},"summary":${have.summary_json}}`);
+          }
+        }
+      });
+    }
+    const todo = plan.jobs.filter((j) => !known.has(j.c.index));
+    let chain: Promise<void> = Promise.resolve();
+    const record = (j: CaseJob, line: string): void => {
+      if (!useStore || j.id === undefined) return;
+      const l = JSON.parse(line) as SweepCaseLine;
+      const rec = sweepCaseRecord(l, j.id, env, dir, null, []);
+      // one writer: the main thread, one case after the other (each its own short transaction)
+      chain = chain.then(() => withStore(o.out, (store) => recordRuns(store, [rec], 'upgrade', sweepCaseSql(plan.sweep.sha256, l, j.id!))));
+    };
+    let fresh: string[];
+    try {
+      fresh = await runPool(todo, o.workers, { policyFiles: o.policyFiles, scenarioPaths: plan.scenarioPaths }, o.onProgress, record);
+    } catch (e) {
+      await chain.catch(() => undefined); // the cases that finished stay recorded (a re-run resumes)
+      throw e;
+    }
+    await chain;
+    const byIndex = new Map(todo.map((j, i) => [j.c.index, fresh[i]!]));
+    const lines = plan.jobs.map((j) => known.get(j.c.index) ?? byIndex.get(j.c.index)!);
+    const manifest: SweepManifest = {
+      name: plan.sweep.name, sweep_sha256: plan.sweep.sha256, cases_total: plan.cases.length,
+      shard: o.shard === null ? null : { index: o.shard.index, count: o.shard.count }, cases: lines.length,
+    };
+    await writeSweepDir(dir, manifest, lines);
+    if (useStore) {
+      const extra = [...sweepSql({ id: `${plan.sweep.name}-${plan.sweep.sha256.slice(0, 10)}`, name: plan.sweep.name, sweep_sha256: plan.sweep.sha256, cases_total: plan.cases.length, shard: o.shard === null ? null : `${o.shard.index}/${o.shard.count}`, dir, ctsim_version: env.ctsim_version })];
+      for (const j of plan.jobs) if (known.has(j.c.index)) extra.push(...sweepCaseSql(plan.sweep.sha256, JSON.parse(known.get(j.c.index)!) as SweepCaseLine, j.id!));
+      await withStore(o.out, (store) => recordRuns(store, [], 'upgrade', extra));
+    }
+    return { dir, manifest, plan, resumed: known.size };
+  }
+}
+
+/** The policy label a case's result line shows (its arm, or the scenario's own stack). */
+function caseScenarioPolicy(j: CaseJob): string {
+  return j.policyLabel ?? j.c.policy ?? '';
 }

@@ -12,7 +12,7 @@ const port = parentPort!;
 port.on('message', (job: CaseJob) => {
   caseRegistries(env)
     .then((reg) => {
-      const line = runCase(job.c, job.key, job.file, reg);
+      const line = runCase(job.c, job.key, job.file, reg, job.id);
       port.postMessage({ index: job.c.index, line } satisfies CaseReply);
     })
     .catch((e: unknown) => {

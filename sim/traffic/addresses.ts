@@ -1,5 +1,5 @@
 import type { Rng } from '../core/rng.js';
-import { parseIPv4 } from '../conntrack/addr.js';
+import { formatIPv4, parseIPv4 } from '../conntrack/addr.js';
 
 /** An IPv4 prefix "a.b.c.d/len" as (base, size). */
 export interface Prefix {
@@ -18,6 +18,12 @@ export function parsePrefix(text: string): Prefix | string {
   const size = 2 ** (32 - len);
   const mask = len === 0 ? 0 : (~0 << (32 - len)) | 0;
   return { base: (base & mask) | 0, size };
+}
+
+/** A prefix as text: `"10.1.0.0/16"`, or the bare address for a single host. */
+export function formatPrefix(p: Prefix): string {
+  const len = 32 - Math.round(Math.log2(p.size));
+  return len === 32 ? formatIPv4(p.base) : `${formatIPv4(p.base)}/${len}`;
 }
 
 /** A uniformly random address inside the prefix (as int32). */

@@ -45,7 +45,7 @@ export function captureFile(opts: { doc?: string } = {}): Schema<CaptureFile, st
     if (typeof v !== 'string' || v === '') return fail(issues, path, `expected the path of a pcap or pcapng file, got ${JSON.stringify(v)}`);
     const r = loadCaptureFile(v);
     return typeof r === 'string' ? fail(issues, path, r) : r;
-  });
+  }, (c) => c.path);
 }
 
 export interface CaptureParams {

@@ -1,9 +1,10 @@
 import { validateDistribution, type Distribution } from '../core/distributions.js';
 import {
-  arr, bool, duration, fail, formatPath, isMapping, literal, make, num, obj, union,
+  arr, bool, duration, fail, formatPath, isMapping, literal, make, num, obj, toInput, union,
   type Issue, type Path, type Schema,
 } from '../scenario/schema-dsl.js';
-import { parsePrefix, type Prefix, type SourceSpec } from './addresses.js';
+import { formatDuration } from '../core/time.js';
+import { formatPrefix, parsePrefix, type Prefix, type SourceSpec } from './addresses.js';
 import { MAX_RATE, type RateSpec } from './rate.js';
 
 /** An IPv4 address or prefix ("10.1.0.0/16") as a schema. */
@@ -14,7 +15,7 @@ export function prefix(opts: { default?: string; doc?: string } = {}) {
       if (typeof v !== 'string') return fail(issues, path, `expected an IPv4 address or prefix like "10.1.0.0/16", got ${JSON.stringify(v)}`);
       const p = parsePrefix(v);
       return typeof p === 'string' ? fail(issues, path, p) : p;
-    });
+    }, formatPrefix);
 }
 
 /**
@@ -35,7 +36,7 @@ export function distribution(opts: { default?: unknown; doc?: string; nonNegativ
       if (r.ok) return r.value as Distribution;
       for (const i of r.issues) issues.push({ path: i.path, at: path, message: i.message });
       return undefined;
-    });
+    }, (d) => (d.dist === 'constant' ? d.value : d));
 }
 
 const rateNum = (o: { min?: number; exclusiveMin?: number; default?: number; doc?: string }) =>
@@ -91,7 +92,7 @@ export function rate(opts: { default?: number; doc?: string } = {}): Schema<Rate
         if (r.steps.every((s) => s.rate === 0)) return fail(issues, [...path, 'steps'], 'every step has rate 0: nothing would be sent');
       }
       return r;
-    });
+    }, (r) => (r.shape === 'number' ? r.rate : toInput(SHAPE_UNION, r as never)));
 }
 
 /** A delay: a duration (`"20ms"`, or seconds as a number), or a distribution in milliseconds. */
@@ -111,7 +112,7 @@ export function delay(opts: { default?: string; doc?: string } = {}): Schema<Del
       if (!isMapping(v)) return fail(issues, path, `expected ${expects}, got ${JSON.stringify(v)}`);
       const r = dist.validate(v, path, issues);
       return r === undefined ? undefined : { dist: r };
-    });
+    }, (x) => ('us' in x ? formatDuration(x.us) : toInput(dist, x.dist)));
 }
 
 /** Ports: one port, a list, or a range "1-1024"; as a sorted-as-written Int32Array of ports. */
@@ -140,7 +141,7 @@ export function ports(opts: { default?: number | string; doc?: string } = {}): S
       const list = Int32Array.from(out);
       Object.defineProperty(list, 'toJSON', { value: () => v, enumerable: false });
       return list;
-    });
+    }, (list) => (list as unknown as { toJSON?: () => unknown }).toJSON?.() ?? [...list]);
 }
 
 /** Fractions of flows by name (`{ vanish: 0.05, ignore_fin: 0.01 }`), each 0..1, summing to ≤ 1. */
@@ -189,6 +190,13 @@ export function choice<const K extends string>(names: readonly K[], opts: { defa
       for (let i = 0; i < w.length; i++) { c += w[i]! / s; w[i] = c; }
       w[w.length - 1] = 1;
       return w;
+    }, (cum) => {
+      // back to weights by name (a single name when it has all the weight)
+      const out: Record<string, number> = {};
+      let prev = 0;
+      cum.forEach((c, i) => { if (c - prev > 0) out[names[i]!] = Number((c - prev).toPrecision(12)); prev = c; });
+      const keys = Object.keys(out);
+      return keys.length === 1 ? keys[0] : out;
     });
 }
 
@@ -230,5 +238,5 @@ export function sources(opts: { default?: string; doc?: string } = {}): Schema<S
         return r === undefined ? undefined : { kind: 'botnet', botnet: r.botnet, within: r.within };
       }
       return fail(issues, path, `expected ${expects}, got ${JSON.stringify(v)}`);
-    });
+    }, (x) => (x.kind === 'prefix' ? formatPrefix(x.prefix) : x.kind === 'list' ? x.list.map(formatPrefix) : { botnet: x.botnet, within: formatPrefix(x.within) }));
 }
