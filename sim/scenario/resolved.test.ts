@@ -47,3 +47,33 @@ test.serial('ctsim validate --resolved prints YAML that ctsim validate accepts (
   const orig = loadScenarioFile(builtinScenarios().find((b) => b.name === 'syn-flood-vs-web')!.path, ['sysctl.nf_conntrack_max=4096', 'duration=2m']);
   t.is(JSON.stringify({ ...back, name: orig.name }), JSON.stringify(orig));
 });
+
+test('round trip on every regression-suite case (policies with parameters, seeds, runs)', async (t) => {
+  const { loadSuite, caseScenario } = await import('../regress/regress.js');
+  const { REGISTRIES, packageRoot } = await import('../cli/common.js');
+  const suite = loadSuite(join(packageRoot(), 'results', 'baselines', 'suite.yaml'));
+  t.true(suite.cases.length >= 10);
+  for (const c of suite.cases) {
+    const sc = caseScenario(suite, c, REGISTRIES);
+    const r = loadScenario(resolvedYaml(sc, REGISTRIES), 'suite', REGISTRIES);
+    t.true(r.ok, `${c.name}: ${r.ok ? '' : r.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    if (r.ok) t.is(JSON.stringify(r.scenario), JSON.stringify(sc), c.name);
+  }
+});
+
+test('round trip with every built-in policy installed (its parameters from policy_params or its defaults)', async (t) => {
+  const { parseArms } = await import('../cli/compare-command.js');
+  const { REGISTRIES } = await import('../cli/common.js');
+  const base = loadScenarioFile(builtinScenarios().find((b) => b.name === 'mixed')!.path, []);
+  let n = 0;
+  for (const name of Object.keys(REGISTRIES.policies)) {
+    let arm;
+    try { [arm] = parseArms(name, base, REGISTRIES.policies); } catch { continue; } // needs parameters the scenario does not give
+    const sc = { ...base, policies: arm!.policies };
+    const r = loadScenario(resolvedYaml(sc, REGISTRIES), 'mixed', REGISTRIES);
+    t.true(r.ok, `${name}: ${r.ok ? '' : r.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    if (r.ok) t.is(JSON.stringify(r.scenario), JSON.stringify(sc), name);
+    n++;
+  }
+  t.true(n >= 5, `${n} policies checked`);
+});

@@ -189,3 +189,24 @@ test.serial('ctsim run MANIFEST reproduces the run byte for byte; a changed poli
   t.is(changed.code, 2);
   t.regex(changed.err, /inputs changed:[\s\S]*policy \.\/my-policy\.mjs: .*my-policy\.mjs changed since the run/);
 });
+
+test.serial('separate ctsim processes writing to one store at the same time all get recorded', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const cliJs = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const { dir, scenario } = setup();
+  const out = join(dir, 'res');
+  const go = (args: string[]) => new Promise<number>((res) => {
+    const p = spawn(process.execPath, [cliJs, ...args, '--out', out, '--quiet', '--no-charts'], { stdio: 'ignore' });
+    p.on('exit', (code) => res(code ?? -1));
+  });
+  const codes = await Promise.all([
+    go(['run', scenario]),
+    go(['run', scenario, '--seed', '2']),
+    go(['run', scenario, '--seed', '3']),
+    go(['compare', scenario, '--policies', 'l4-aware,none', '--runs', '1']),
+  ]);
+  t.deepEqual(codes, [0, 0, 0, 0]);
+  t.deepEqual(await q(out, `SELECT count(*)::INT AS n FROM runs`), [{ n: 5 }]);
+  t.deepEqual(await q(out, `SELECT count(DISTINCT run_id)::INT AS n FROM samples`), [{ n: 5 }]);
+});
