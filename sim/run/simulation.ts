@@ -164,5 +164,6 @@ export class Simulation implements TrafficContext {
       }
     }
     this.ct.setNow(this.endUs);
+    for (const g of this.gens) g.finish?.();
   }
 }
