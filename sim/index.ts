@@ -22,6 +22,8 @@ export { Simulation, type Registries } from './run/simulation.js';
 export { runSummary, type RunSummary } from './run/summary.js';
 export { Metrics, LIFETIME_BOUNDS_S } from './run/metrics.js';
 export { compare, meanCi, COMPARE_METRICS, type Comparison, type PolicyArm, type CompareMetric } from './run/compare.js';
+export { pairedDiff, type PairedDiff } from './run/paired.js';
+export { tQuantileTwoSided } from './core/stats.js';
 export { formatComparison, parseArms } from './cli/compare-command.js';
 export type { Scenario } from './scenario/scenario.js';
 export { chartSpecs, policyColors, CHART_NAMES, type VlSpec, type ChartName } from './charts/specs.js';
