@@ -104,7 +104,8 @@ export function runSummary(sim: Simulation) {
       first_table_full_s: secs(ct.firstDropUs),
       bytes_per_entry: ct.entryBytes,
       kernel_bytes_final: ct.kernelBytes(),
-      kernel_bytes_peak: ct.table.nbuckets * 8 + ct.peakCount * ct.entryBytes,
+      /** Highest kernel_bytes: bucket array + entries, each with every extension it carries (timeout, nat, …). */
+      kernel_bytes_peak: ct.peakKernelBytes,
     },
     conntrack_S: conntrackS(ct.stats),
     model: modelCounters(ct.stats),
