@@ -23,7 +23,7 @@ import { registerBench } from './cli/bench-command.js';
 import { registerMerge, registerSweep } from './cli/sweep-command.js';
 
 /** The policies `ctsim start` compares on the flagship scenario. */
-export const FLAGSHIP_POLICIES = 'kernel,l4-aware,soft-timeout,adaptive-timeout,keepalive';
+export const FLAGSHIP_POLICIES = 'kernel,l4-aware,l4-aware-evict-assured,soft-timeout,adaptive-timeout,keepalive';
 
 const EXIT_HELP = `
 Exit codes: 0 ok, 1 run failed (a bug or a crashing user policy), 2 bad input (scenario, capture,
