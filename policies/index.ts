@@ -1,7 +1,8 @@
 import { adaptiveTimeoutPolicy } from './adaptive-timeout.js';
 import { keepalivePolicy } from './keepalive.js';
 import { kernelPolicy } from './kernel.js';
-import { l4AwarePolicy } from './l4-aware.js';
+import { l4AwareEvictAssuredPolicy, l4AwarePolicy } from './l4-aware.js';
+import { ctTimeoutAbovePolicy } from './ct-timeout-above.js';
 import { lruPolicy } from './lru.js';
 import { nonePolicy } from './none.js';
 import type { PolicyKind } from './policy.js';
@@ -18,9 +19,11 @@ export const POLICIES: Record<string, PolicyKind> = {
   kernel: kernelPolicy,
   none: nonePolicy,
   'l4-aware': l4AwarePolicy,
+  'l4-aware-evict-assured': l4AwareEvictAssuredPolicy,
   'soft-timeout': softTimeoutPolicy,
   'adaptive-timeout': adaptiveTimeoutPolicy,
   'threshold-timeout': thresholdTimeoutPolicy,
+  'ct-timeout-above': ctTimeoutAbovePolicy,
   keepalive: keepalivePolicy,
   'timeout-policy': timeoutPolicyPolicy,
   lru: lruPolicy,

@@ -87,14 +87,20 @@ test('l4-aware: a TCP closing entry goes before an unassured one, which goes bef
   t.false(hasSyn(ct, 2));
 });
 
-test('l4-aware: among assured entries the longest idle goes; with evict_assured false the packet is dropped', (t) => {
-  const a = setup(2, [{ name: 'l4-aware' }]);
+test('l4-aware (as the paper proposes) never evicts an ASSURED established entry: the new flow is dropped; l4-aware-evict-assured takes the longest idle one', (t) => {
+  const d = setup(2, [{ name: 'l4-aware' }]);
+  est(d.ct, 0, 1); est(d.ct, S, 2);
+  t.is(send(d.ct, 6 * S, tcp(p, ip(10, 7, 0, 1), 7, SRV, 80, 'S')), 0);
+  t.is(d.ct.stats.drop, 1);
+  t.is(d.ct.stats.evicted_policy, 0);
+  t.true(hasEst(d.ct, 1) && hasEst(d.ct, 2));
+  const a = setup(2, [{ name: 'l4-aware-evict-assured' }]);
   est(a.ct, 0, 1); est(a.ct, S, 2);
   send(a.ct, 5 * S, tcp(p, ip(10, 0, 0, 2), 1002, SRV, 80, 'A', 101, 501)); // connection 2 active again
   send(a.ct, 6 * S, tcp(p, ip(10, 7, 0, 1), 7, SRV, 80, 'S'));
   t.false(hasEst(a.ct, 1));
   t.true(hasEst(a.ct, 2));
-  const b = setup(2, [{ name: 'l4-aware', evict_assured: false }]);
+  const b = setup(2, [{ name: 'l4-aware-evict-assured', evict_assured: false }]);
   est(b.ct, 0, 1); est(b.ct, 0, 2);
   t.is(send(b.ct, S, tcp(p, ip(10, 7, 0, 1), 7, SRV, 80, 'S')), 0);
   t.is(b.ct.stats.drop, 1);
@@ -168,6 +174,40 @@ test('threshold-timeout: above N% the named set replaces the state timeout of ma
   t.is(ct.table.timeout[e3], 600 * HZ);
 });
 
+test('ct-timeout-above: the paper\'s CT --timeout above N%: attached at creation when more than N% are in use (boundary), kept for life, with the timeout extension', (t) => {
+  // max 4, above 0.5: limit floor(4 · 0.5) = 2 entries; a new entry gets the policy when more than 2 exist before it
+  const { ct, pols } = setup(4, [{ name: 'ct-timeout-above', above: 0.5, proto: 'tcp', dport: 80, timeouts: { established: 600 } }]);
+  const e1 = est(ct, 0, 1);
+  const e2 = est(ct, 0, 2);
+  const e3 = est(ct, 0, 3); // 2 before it: not above
+  t.is(ct.table.timeout[e1], 432000 * HZ);
+  t.is(ct.table.timeout[e3], 432000 * HZ, '2 of 4 entries before it: not above 50%');
+  t.is(ct.kernelBytes(), ct.table.nbuckets * 8 + 3 * 256);
+  const e4 = est(ct, 0, 4); // 3 before it: above
+  t.is(ct.table.timeout[e4], 600 * HZ);
+  t.is(ct.kernelBytes(), ct.table.nbuckets * 8 + 4 * 256 + 128, 'the fourth carries the timeout extension (kmalloc-128)');
+  t.deepEqual(pols[0]!.counters!(), { policies_attached: 1 });
+  // the occupancy falls: the attached policy stays; old entries keep the defaults on refresh
+  ct.destroy(e2, 0); ct.destroy(e3, 0);
+  send(ct, S, tcp(p, ip(10, 0, 0, 4), 1004, SRV, 80, 'A', 101, 501));
+  t.is(ct.remaining(e4), 600 * HZ);
+  send(ct, S, tcp(p, ip(10, 0, 0, 1), 1001, SRV, 80, 'A', 101, 501));
+  t.is(ct.remaining(e1), 432000 * HZ);
+});
+
+test('threshold-timeout is not attached at creation: it rewrites refreshes while above, old entries included, and stops below', (t) => {
+  const { ct } = setup(4, [{ name: 'threshold-timeout', above: 0.5, proto: 'tcp', dport: 80, timeouts: { established: 600 } }]);
+  const e1 = est(ct, 0, 1);
+  est(ct, 0, 2);
+  const e3 = est(ct, 0, 3);
+  send(ct, S, tcp(p, ip(10, 0, 0, 1), 1001, SRV, 80, 'A', 101, 501));
+  t.is(ct.remaining(e1), 600 * HZ, 'an old entry switches too while the table is above');
+  ct.destroy(e3, 0);
+  send(ct, 2 * S, tcp(p, ip(10, 0, 0, 1), 1001, SRV, 80, 'A', 101, 501));
+  t.is(ct.remaining(e1), 432000 * HZ, 'back to the default below');
+  t.is(ct.kernelBytes(), ct.table.nbuckets * 8 + 2 * 256, 'no extension');
+});
+
 test('keepalive: an idle established entry is probed; live endpoints refresh it, dead ones are evicted after K probes', (t) => {
   let live = true;
   const { ct, pols, events } = setup(8, [{ name: 'keepalive', idle: '60s', interval: '10s', probes: 2, rtt: '50ms' }], () => live);
@@ -202,7 +242,7 @@ test('timeout-policy: ct timeout objects attach by protocol and port', (t) => {
 });
 
 test('composition: victim choosers chain in order (soft-timeout, then l4-aware instead of the kernel)', (t) => {
-  const { ct } = setup(2, [{ name: 'soft-timeout', soft: { tcp_established: 100 } }, { name: 'l4-aware' }]);
+  const { ct } = setup(2, [{ name: 'soft-timeout', soft: { tcp_established: 100 } }, { name: 'l4-aware', evict_assured: true }]);
   est(ct, 0, 1);
   est(ct, 10 * S, 2);
   send(ct, 50 * S, tcp(p, ip(10, 7, 0, 1), 7, SRV, 80, 'S'));

@@ -6,15 +6,19 @@ import type { PolicyKind } from './policy.js';
 const PROTO_NUM: Record<string, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP };
 
 /**
- * "Table above N%" rules: while the count is above `above` × nf_conntrack_max, refreshes of
- * matching entries use a named timeout set instead of their own — what an nftables rule that
- * tests table occupancy and sets a `ct timeout` would do. For TCP the set's value for the new
- * state replaces the state timeout; where the kernel's ladder chose a cap (RETRANS, UNACK,
- * CLOSE after RST), the shorter of the two applies. For UDP the unreplied/replied value that
- * corresponds to the kernel's choice is used.
+ * Occupancy-dependent timeouts re-evaluated at every refresh: while the count is above `above`
+ * × nf_conntrack_max, every refresh of a matching entry (new or old) uses a named timeout set
+ * instead of its own, and switches back once the table is below again. This is not what the
+ * paper's `-m conntrack --table-above 75 -j CT --timeout` would do (that attaches a timeout
+ * policy to new entries at creation, for their whole life: see `ct-timeout-above`); it is a
+ * what-if of a timeout that follows the occupancy, like pf's adaptive timeouts with a step. For
+ * TCP the set's value for the new state replaces the state timeout; where the kernel's ladder
+ * chose a cap (RETRANS, UNACK, CLOSE after RST), the shorter of the two applies. For UDP the
+ * unreplied/replied value that corresponds to the kernel's choice is used. No timeout extension
+ * is attached (no memory cost modelled).
  */
 export const thresholdTimeoutPolicy: PolicyKind = {
-  summary: 'above N% occupancy, matching flows switch to a named (shorter) timeout set',
+  summary: 'while above N% occupancy, every refresh of a matching flow (old ones too) uses a named timeout set',
   schema: obj({
     above: num({ min: 0, max: 1, default: 0.75, doc: 'fill fraction above which the rule applies' }),
     proto: str({ enum: ['tcp', 'udp'], default: 'tcp' }),

@@ -30,7 +30,7 @@ import { registerMerge, registerSweep } from './cli/sweep-command.js';
 import { registerStore } from './cli/store-command.js';
 
 /** The policies `ctsim start` compares on the flagship scenario. */
-export const FLAGSHIP_POLICIES = 'kernel,l4-aware,soft-timeout,adaptive-timeout,keepalive';
+export const FLAGSHIP_POLICIES = 'kernel,l4-aware,l4-aware-evict-assured,soft-timeout,adaptive-timeout,keepalive';
 
 const EXIT_HELP = `
 Exit codes: 0 ok; 1 run failed (a bug, or a user policy that threw, returned a bad value, wrote

@@ -24,6 +24,8 @@ export { Metrics, LIFETIME_BOUNDS_S } from './run/metrics.js';
 export { compare, meanCi, COMPARE_METRICS, type Comparison, type PolicyArm, type CompareMetric } from './run/compare.js';
 export { formatComparison } from './run/compare-format.js';
 export { parseArms } from './run/arms.js';
+export { pairedDiff, type PairedDiff } from './run/paired.js';
+export { tQuantileTwoSided } from './core/stats.js';
 export type { Scenario } from './scenario/scenario.js';
 export { chartSpecs, policyColors, CHART_NAMES, type VlSpec, type ChartName } from './charts/specs.js';
 export { compareChartData, runChartData, parseTimeseriesCsv, type ChartData } from './charts/data.js';

@@ -20,6 +20,19 @@ export interface OutcomeFigures {
   broken: number;
   packets: number;
   dropped: number;
+  /** Delay histograms and percentiles (summary.json), for generators that record them. */
+  setup_time?: DelayFigures;
+  resolution_time?: DelayFigures;
+  completion_time?: DelayFigures;
+}
+
+export interface DelayFigures {
+  n: number;
+  p50_ms: number | null;
+  p90_ms: number | null;
+  p99_ms: number | null;
+  max_ms: number | null;
+  histogram: { bounds_ms: readonly number[]; counts: readonly number[] };
 }
 
 export interface GeneratorFigures extends OutcomeFigures {

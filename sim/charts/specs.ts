@@ -12,7 +12,7 @@ export type VlSpec = Record<string, unknown>;
 export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
 /** The charts, in the order a report shows them. `overview` exists for comparisons only. */
-export const CHART_NAMES = ['overview', 'occupancy', 'drops', 'evictions', 'success-rate', 'broken-flows', 'lifetimes'] as const;
+export const CHART_NAMES = ['overview', 'occupancy', 'drops', 'evictions', 'success-rate', 'broken-flows', 'lifetimes', 'setup-time'] as const;
 export type ChartName = (typeof CHART_NAMES)[number];
 
 export interface SpecOptions {
@@ -361,6 +361,62 @@ function bucketLabels(bounds: readonly number[]): string[] {
   return out;
 }
 
+/**
+ * The delays legitimate users feel: connection setup time (first SYN to established, SYN retries
+ * at 1, 3, 7 s show as bumps) and DNS resolution time, as the share of flows per log-scale bucket
+ * (bucket upper bound, ms), per policy (compare: run 0, legitimate generators merged) or per
+ * generator (run). The legend gives p50/p90/p99.
+ */
+function setupTimeBody(d: ChartData, o: SpecOptions): VlSpec {
+  type Row = { series: string; what: string; bound_ms: number; share: number; count: number };
+  const values: Row[] = [];
+  const add = (series: string, what: string, figs: readonly (import('./data.js').DelayFigures | undefined)[]) => {
+    const hs = figs.filter((f): f is import('./data.js').DelayFigures => f !== undefined && f.n > 0);
+    if (hs.length === 0) return;
+    const bounds = hs[0]!.histogram.bounds_ms;
+    const counts = bounds.map((_, i) => hs.reduce((a, h) => a + (h.histogram.counts[i] ?? 0), 0));
+    const open = hs.reduce((a, h) => a + (h.histogram.counts[bounds.length] ?? 0), 0);
+    const n = hs.reduce((a, h) => a + h.n, 0);
+    const ms = (x: number | null) => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+    const p = d.kind === 'run' && hs.length === 1 ? ` (p50 ${ms(hs[0]!.p50_ms)}, p90 ${ms(hs[0]!.p90_ms)}, p99 ${ms(hs[0]!.p99_ms)} ms)` : '';
+    counts.forEach((c, i) => { if (c > 0) values.push({ series: series + p, what, bound_ms: bounds[i]!, share: r6(c / n), count: c }); });
+    if (open > 0) values.push({ series: series + p, what, bound_ms: bounds[bounds.length - 1]! * 10, share: r6(open / n), count: open });
+  };
+  for (const a of d.arms) {
+    const legit = a.generators.filter((g) => g.class === 'legit');
+    if (d.kind === 'compare') {
+      add(a.policy, 'connection setup', legit.map((g) => g.setup_time));
+      add(a.policy, 'DNS resolution', legit.map((g) => g.resolution_time));
+    } else {
+      for (const g of legit) {
+        add(g.label, 'connection setup', [g.setup_time]);
+        add(g.label, 'DNS resolution', [g.resolution_time]);
+      }
+    }
+  }
+  if (values.length === 0) return emptyBody('no legitimate connection set up or name resolved');
+  const color = d.kind === 'compare'
+    ? { field: 'series', type: 'nominal', title: 'policy', scale: policyScale(d) }
+    : { field: 'series', type: 'nominal', title: 'generator', legend: { labelLimit: 400 } };
+  void o;
+  return {
+    data: { values },
+    facet: { row: { field: 'what', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left' } } },
+    spec: {
+      width: WIDTH - 140,
+      height: 160,
+      mark: { type: 'line', point: true, interpolate: 'step-before' },
+      encoding: {
+        x: { field: 'bound_ms', type: 'quantitative', scale: { type: 'log' }, title: 'delay (ms, log scale; bucket upper bound)' },
+        y: { field: 'share', type: 'quantitative', title: 'share of flows', axis: { format: '%' } },
+        color,
+        tooltip: [{ field: 'series' }, { field: 'what' }, { field: 'bound_ms', title: '≤ ms' }, { field: 'count', format: ',' }, { field: 'share', format: '.2%' }],
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
+}
+
 /** Lifetimes of removed entries (histogram buckets of summary.lifetimes), per class. */
 function lifetimesBody(d: ChartData, o: SpecOptions): VlSpec {
   const bounds = d.arms[0]?.lifetimes['bounds_s'] ?? [];
@@ -426,5 +482,6 @@ export function chartSpecs(d: ChartData, o: SpecOptions = {}): Partial<Record<Ch
   specs['success-rate'] = top(d, d.kind === 'compare' ? 'Legitimate success rate per policy' : 'Legitimate success rate per generator', successBody(d, o), sub);
   specs['broken-flows'] = top(d, d.kind === 'compare' ? 'Broken NAT flows per policy' : 'Broken NAT flows per generator', brokenBody(d, o), sub);
   specs.lifetimes = top(d, 'Lifetimes of removed entries', lifetimesBody(d, o));
+  specs['setup-time'] = top(d, 'Delays legitimate users feel: connection setup and DNS resolution', setupTimeBody(d, o), d.kind === 'compare' ? 'run 0' : undefined);
   return specs;
 }

@@ -15,8 +15,9 @@ import { InputError } from '../io/errors.js';
 import { AtomicDir, resultsPath } from '../io/files.js';
 import { assertTableFits } from '../bench/memory-guard.js';
 import { overridesFrom, type SimOptions } from './run-command.js';
+import { closest } from '../scenario/suggest.js';
 
-export async function runCompare(scenarioArg: string, o: SimOptions & { policies: string; runs?: string }): Promise<{ comparison: Comparison; dir: string; id: string; reused: boolean }> {
+export async function runCompare(scenarioArg: string, o: SimOptions & { policies: string; runs?: string; baseline?: string }): Promise<{ comparison: Comparison; dir: string; id: string; reused: boolean }> {
   const path = resolveScenarioArg(scenarioArg);
   const reg = await registriesFor(o.policy ?? [], [path]);
   const sc = loadScenarioFile(path, overridesFrom(o), reg);
@@ -24,11 +25,15 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
   const arms = parseArms(o.policies, sc, reg.policies);
   const runs = o.runs === undefined ? sc.runs : Number(o.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new InputError(`--runs: expected an integer 1..1000, got "${o.runs}"`);
+  if (o.baseline !== undefined && !arms.some((a) => a.label === o.baseline)) {
+    const hint = closest(o.baseline, arms.map((a) => a.label));
+    throw new InputError(`--baseline: "${o.baseline}" is not one of --policies${hint ? ` (did you mean "${hint}"?)` : ''}; expected one of: ${arms.map((a) => a.label).join(', ')}`);
+  }
   const version = ctsimVersion();
   const env = environment(packageRoot(), version);
   const files = inputFiles(sc);
   const modules = policyModules(arms.flatMap((a) => a.policies.map((p) => p.name)), o.policy ?? [], path);
-  const id = comparisonId(sc, arms, runs, version, [...modules, ...files]);
+  const id = comparisonId(sc, arms, runs, version, [...modules, ...files], o.baseline ?? arms[0]!.label);
   const root = resultsRoot(o.out);
   const dir = resultsPath(root, sc.name, id.slice(sc.name.length + 1));
   const armRuns = arms.flatMap((a) => {
@@ -43,7 +48,7 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
       return { comparison: JSON.parse(readFileSync(join(dir, 'comparison.json'), 'utf8')) as Comparison, dir, id, reused: true };
     }
     setActivity(`the comparison of ${sc.name} (→ ${dir})`);
-    const steps = compareSteps(sc, arms, runs, reg);
+    const steps = compareSteps(sc, arms, runs, reg, o.baseline);
     let c: Comparison;
     for (;;) {
       await yieldToSignals();
@@ -101,10 +106,14 @@ export function registerCompare(program: Command): void {
     .argument('<scenario>', 'scenario file or built-in scenario name')
     .requiredOption('--policies <list>', 'comma-separated policies; join with + to stack, e.g. kernel,l4-aware,soft-timeout+keepalive')
     .option('--runs <n>', 'runs per policy (default: the scenario\'s runs)')
+    .option('--baseline <policy>', 'the arm paired differences are taken from (default: the first in --policies)')
     .option('--no-charts', 'do not write charts/ (Vega-Lite specs, SVG and PNG)')
     .option('--force', 'run again and replace a comparison whose folder already holds the same inputs\' result')
     .option('--no-store', 'do not record the comparison in the results store')
     .addHelpText('after', `
+Every arm sees identical traffic in each run, so besides each arm's mean ± 95% CI the output
+gives each arm's difference from the baseline arm, paired by run, with a Student-t 95% interval
+(significant when it excludes 0), and every policy's (and rule's) counters.
 Writes <out>/<scenario>/compare-s<seed>-<hash>/comparison.{json,csv,txt}, manifest.json and charts/
 (Vega-Lite specs rendered to SVG and PNG; charts/overview.png is the one-picture summary). Parameters of a policy come
 from the scenario's policy_params (or its policies list), else from the policy's defaults.
@@ -113,9 +122,10 @@ the same inputs again reuse the folder (--force runs them again). Recorded in <o
 
 Examples:
   $ ctsim compare scenarios/mixed.yaml --policies kernel,l4-aware,soft-timeout,adaptive-timeout,keepalive
-  $ ctsim compare mixed --policies kernel,soft-timeout+keepalive --runs 5 --json`)
+  $ ctsim compare mixed --policies kernel,soft-timeout+keepalive --runs 5 --json
+  $ ctsim compare syn-flood-vs-web --policies none,kernel,lru --baseline kernel --runs 5`)
     .action(async (scenario: string, _o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<SimOptions & { policies: string; runs?: string }>();
+      const o = cmd.optsWithGlobals<SimOptions & { policies: string; runs?: string; baseline?: string }>();
       const { comparison, dir, id, reused } = await runCompare(scenario, o);
       if (o.json) process.stdout.write(toJson(comparison));
       else if (!o.quiet) process.stdout.write((reused ? `reused ${id}: this folder already holds the comparison of the same inputs (--force runs it again)\n` : '') + formatComparison(comparison) + `→ ${dir}\n`);

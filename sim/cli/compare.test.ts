@@ -36,7 +36,9 @@ test('meanCi: mean and Student-t 95% half-width; null values ignored', (t) => {
   const r = meanCi([1, 2, 3, null]);
   t.is(r.mean, 2);
   t.is(r.n, 3);
-  t.is(Math.round(r.ci95! * 1e6) / 1e6, Math.round(((4.303 * 1) / Math.sqrt(3)) * 1e6) / 1e6);
+  // exact t quantile, 2 degrees of freedom: (2p − 1) / √(2p(1 − p)) at p = 0.975 = 4.3026527…
+  const q = 0.95 / Math.sqrt(2 * 0.975 * 0.025);
+  t.true(Math.abs(r.ci95! - q / Math.sqrt(3)) < 1e-9);
   t.deepEqual(meanCi([null]), { mean: null, ci95: null, n: 0 });
 });
 
@@ -55,8 +57,29 @@ test.serial('compare replays identical traffic per run: the attack is the same, 
   t.true(ka.stats.evicted_probe.mean > 0, 'the vanished bot connections are probed away');
   t.is(k.stats.evicted_probe.mean, 0);
   const csv = readFileSync(join(one(join(d, 'cmp'), 'compare-s1-'), 'comparison.csv'), 'utf8').split('\n');
-  t.is(csv[0], 'policy,metric,mean,ci95,n,id,scenario,seed,runs');
-  t.regex(readFileSync(join(one(join(d, 'cmp'), 'compare-s1-'), 'comparison.txt'), 'utf8'), /legit_success_rate/);
+  t.is(csv[0], 'policy,metric,mean,ci95,n,baseline,diff_mean,diff_ci95,diff_lo,diff_hi,diff_significant,id,scenario,seed,runs');
+  // paired differences from the first arm, by run
+  t.is(c.baseline, 'kernel');
+  t.is(k.paired, null);
+  const pd = ka.paired.evicted_probe;
+  const diffs = ka.perRun.map((x: Record<string, number>, i: number) => x['evicted_probe']! - k.perRun[i].evicted_probe);
+  t.is(pd.n, 2);
+  t.is(pd.mean_diff, (diffs[0] + diffs[1]) / 2);
+  // n = 2: half-width = t(0.975, 1) · |d1 − d2| / 2 (sd = |d1 − d2| / √2, over √2)
+  t.true(Math.abs(pd.ci95 - Math.tan(0.475 * Math.PI) * Math.abs(diffs[0] - diffs[1]) / 2) < 1e-6 * Math.max(1, pd.ci95));
+  t.is(pd.significant, pd.lo > 0 || pd.hi < 0);
+  // every arm's policy counters: keepalive's probes
+  t.true(ka.counterStats['policy.keepalive.probes_sent'].mean > 0);
+  t.true(csv.some((l) => l.startsWith('keepalive,policy.keepalive.probes_sent,')));
+  const txt = readFileSync(join(one(join(d, 'cmp'), 'compare-s1-'), 'comparison.txt'), 'utf8');
+  t.regex(txt, /legit_success_rate/);
+  t.regex(txt, /difference from kernel, paired by run/);
+  t.regex(txt, /policy\.keepalive\.probes_sent/);
+  const other = await quiet(['compare', f, '--policies', 'kernel,none', '--baseline', 'none', '--out', d, '--json', '--runs', '1']);
+  t.is(JSON.parse(other.out).baseline, 'none');
+  const bad = await quiet(['compare', f, '--policies', 'kernel,none', '--baseline', 'nne', '--out', d]);
+  t.is(bad.code, 2);
+  t.regex(bad.err, /--baseline: "nne" is not one of --policies \(did you mean "none"\?\)/);
 });
 
 test.serial('compare: an unknown policy is bad input with a did-you-mean hint', async (t) => {
@@ -88,4 +111,18 @@ test.serial('user policy modules: loaded by --policy, usable by name; a module w
   const c = await quiet(['compare', tf, '--policy', thrower, '--policies', 'thrower', '--out', d, '--runs', '1']);
   t.is(c.code, 1);
   t.regex(c.err, /policy thrower \(.*thrower\.mjs\) threw in chooseVictims: boom/);
+});
+
+test.serial("a user policy's counters appear in every comparison output (json, csv, txt)", async (t) => {
+  const d = mkdtempSync(join(tmpdir(), 'ctsim-user-'));
+  const f = join(d, 'cmp.yaml');
+  writeFileSync(f, SCENARIO);
+  const mod = join(d, 'counting.mjs');
+  writeFileSync(mod, 'export default { summary: "counts", create: () => { let n = 0; return { name: "counting", install: ({ hooks }) => { hooks.timeout = (s, to) => { n++; return to; }; }, counters: () => ({ refreshes_seen: n }) }; } };\n');
+  const r = await quiet(['compare', f, '--policy', mod, '--policies', 'kernel,counting', '--out', d, '--json', '--runs', '1']);
+  t.is(r.code, 0, r.err);
+  const c = JSON.parse(r.out);
+  t.true(c.arms[1].counterStats['policy.counting.refreshes_seen'].mean > 0);
+  t.true(readFileSync(join(one(join(d, 'cmp'), 'compare-s1-'), 'comparison.csv'), 'utf8').includes('counting,policy.counting.refreshes_seen,'));
+  t.regex(readFileSync(join(one(join(d, 'cmp'), 'compare-s1-'), 'comparison.txt'), 'utf8'), /policy\.counting\.refreshes_seen/);
 });

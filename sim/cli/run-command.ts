@@ -179,7 +179,7 @@ export function formatRunSummary(s: RunSummary, dir: string): string {
     `  conntrack -S: ` + Object.entries(s.conntrack_S).filter(([, v]) => v !== 0).map(([k, v]) => `${k}=${v}`).join(' ') || '  conntrack -S: all 0',
   ];
   for (const [cls, o] of Object.entries(s.classes)) {
-    lines.push(`  ${cls.padEnd(6)} flows ${o.started} ok ${o.succeeded} failed ${o.failed} (success ${pct(o.success_rate)}), packets dropped ${o.dropped}/${o.packets}, broken ${o.broken}`);
+    lines.push(`  ${cls.padEnd(6)} flows ${o.started} ok ${o.succeeded} failed ${o.failed} unfinished ${o.unfinished.total} (${o.unfinished.admitting} still being admitted) (success ${pct(o.success_rate)}), packets dropped ${o.dropped}/${o.packets}, broken ${o.broken}`);
   }
   return lines.join('\n') + '\n';
 }

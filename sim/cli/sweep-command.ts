@@ -64,7 +64,7 @@ Examples:
       const shard = o.shard === undefined ? null : parseShard(o.shard);
       const out = resultsRoot(o.out);
       if (o.dryRun) {
-        const plan = await planSweep(file, { out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [] });
+        const plan = await planSweep(file, { out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [], planOnly: true });
         const info = {
           name: plan.sweep.name, cases_total: plan.cases.length, cases: plan.jobs.length,
           shard: shard ? { index: shard.index, count: shard.count } : null,

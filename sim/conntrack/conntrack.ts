@@ -12,7 +12,7 @@ import {
 } from './proto-simple.js';
 import { tcpCanEarlyDrop, tcpNew, tcpPacket, tcpTimeoutsJiffies, tcpValidFlags, type TcpSysctl } from './proto-tcp.js';
 import { TcpStore } from './tcp-store.js';
-import { entryKernelBytes, BUCKET_HEAD_BYTES } from './sizing.js';
+import { CT_EXT_TIMEOUT, entryBytesByMask, entryKernelBytes, BUCKET_HEAD_BYTES } from './sizing.js';
 import {
   CtStats, REASON_EARLY_DROP, REASON_POLICY, REASON_PROBE, REASON_TCP_REOPEN, REASON_TCP_RST, REASON_TIMEOUT_EARLY_DROP_SCAN,
   REASON_TIMEOUT_GC, REASON_TIMEOUT_LOOKUP,
@@ -134,9 +134,14 @@ export class Conntrack {
    * nftables `ct timeout set`): returns an index into `timeoutSets`, 0 for none.
    */
   timeoutPolicyFor: ((pkt: Pkt) => number) | undefined;
-  /** Kernel bytes of the timeout extension on entries that carry a policy (summed over live entries). */
-  private policyExtraBytes = 0;
-  private readonly entryBytesWithPolicy: number;
+  /** Per slot: the per-entry extensions it carries (CT_EXT_* bits: timeout, nat, seqadj, synproxy, helper, labels). */
+  extMask: Uint8Array;
+  /** Kernel bytes per entry by extension mask (table-wide acct/ecache/tstamp included). */
+  private readonly bytesByMask: Int32Array;
+  /** Bytes live entries' per-entry extensions add over `entryBytes` (summed over live entries). */
+  private extExtraBytes = 0;
+  /** Highest kernelBytes() seen (entries and their extensions, at creation or when an extension is added). */
+  peakKernelBytes = 0;
   private readonly udpRule: number;
   private readonly unlimitedMax: boolean;
   private readonly chainLimit: 'none' | 'old' | 'new';
@@ -182,7 +187,9 @@ export class Conntrack {
     this.eventsOn = this.ecache && cfg.eventListener;
     const ext = { acct: s.nf_conntrack_acct === 1, ecache: this.ecache, tstamp: s.nf_conntrack_timestamp === 1 };
     this.entryBytes = entryKernelBytes({ ...ext, timeout: false });
-    this.entryBytesWithPolicy = entryKernelBytes({ ...ext, timeout: true });
+    this.bytesByMask = entryBytesByMask(ext);
+    this.extMask = new Uint8Array(cap);
+    this.peakKernelBytes = this.kernelBytes();
   }
 
   /** Events are delivered only to entries with the ecache extension while a listener exists. */
@@ -196,6 +203,7 @@ export class Conntrack {
     this.lastSeen = g32(this.lastSeen);
     this.streamTs = g32(this.streamTs);
     this.tpol = g8(this.tpol);
+    this.extMask = g8(this.extMask);
     const o = new Uint16Array(c); o.set(this.owner); this.owner = o;
     this.flow = g32(this.flow);
     const old = this.tcp;
@@ -212,7 +220,24 @@ export class Conntrack {
 
   /** Kernel bytes the table uses now: bucket array plus every counted entry (§10.3). */
   kernelBytes(): number {
-    return this.table.nbuckets * BUCKET_HEAD_BYTES + this.count * this.entryBytes + this.policyExtraBytes;
+    return this.table.nbuckets * BUCKET_HEAD_BYTES + this.count * this.entryBytes + this.extExtraBytes;
+  }
+
+  /**
+   * Attaches a per-entry extension (CT_EXT_* bit) to an entry: its extension area grows, maybe
+   * into the next kmalloc size class (§10.2). Idempotent. @see nf_ct_ext_add
+   */
+  addExtension(slot: number, bit: number): void {
+    const m = this.extMask[slot]!;
+    if ((m & bit) !== 0) return;
+    this.extExtraBytes += this.bytesByMask[m | bit]! - this.bytesByMask[m]!;
+    this.extMask[slot] = m | bit;
+    this.notePeakBytes();
+  }
+
+  private notePeakBytes(): void {
+    const b = this.kernelBytes();
+    if (b > this.peakKernelBytes) this.peakKernelBytes = b;
   }
 
   isExpired(slot: number): boolean {
@@ -241,9 +266,11 @@ export class Conntrack {
 
   /** Returns a slot to the free list and decrements the count. @see nf_conntrack_free */
   private release(slot: number): void {
-    if (this.tpol[slot] !== 0) {
-      this.policyExtraBytes -= this.entryBytesWithPolicy - this.entryBytes;
-      this.tpol[slot] = 0;
+    this.tpol[slot] = 0;
+    const m = this.extMask[slot]!;
+    if (m !== 0) {
+      this.extExtraBytes -= this.bytesByMask[m]! - this.bytesByMask[0]!;
+      this.extMask[slot] = 0;
     }
     this.table.freeSlot(slot);
     this.count--;
@@ -391,9 +418,10 @@ export class Conntrack {
           const tp = this.timeoutPolicyFor(pkt);
           if (tp !== 0) {
             this.tpol[slot] = tp;
-            this.policyExtraBytes += this.entryBytesWithPolicy - this.entryBytes;
+            this.addExtension(slot, CT_EXT_TIMEOUT);
           }
         }
+        this.notePeakBytes();
         dir = 0;
         isNew = true;
       } else {

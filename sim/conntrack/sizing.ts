@@ -52,24 +52,67 @@ export const EXT_ACCT = 32;
 export const EXT_ECACHE = 32;
 export const EXT_TSTAMP = 16;
 export const EXT_TIMEOUT = 8;
+export const EXT_NAT = 8;
+export const EXT_SEQADJ = 24;
+export const EXT_SYNPROXY = 12;
+export const EXT_HELPER = 56;
+export const EXT_LABELS = 16;
 /** NF_CT_EXT_PREALLOC: the first extension allocates at least this much. */
 export const NF_CT_EXT_PREALLOC = 128;
 
 const KMALLOC_CLASSES = [128, 192, 256, 512, 1024];
 
+/** The extensions one entry may carry (§10.2). */
+export interface EntryExtensions {
+  acct: boolean;
+  ecache: boolean;
+  tstamp: boolean;
+  timeout: boolean;
+  nat?: boolean;
+  seqadj?: boolean;
+  synproxy?: boolean;
+  helper?: boolean;
+  labels?: boolean;
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
 /**
  * Kernel bytes one entry costs: the slab object plus, if any extension is attached, the
- * kmalloc size class of its extension area (header + 8-aligned payloads, at least 128 B).
+ * kmalloc size class of its extension area (16-byte header + each payload at an 8-byte-aligned
+ * offset, at least NF_CT_EXT_PREALLOC = 128 B). Every payload is counted 8-aligned (the last
+ * one's padding, ≤ 4 B for synproxy, only matters at an exact size-class boundary).
  * @see nf_ct_ext_add (nf_conntrack_extend.c)
  */
-export function entryKernelBytes(ext: { acct: boolean; ecache: boolean; tstamp: boolean; timeout: boolean }): number {
+export function entryKernelBytes(ext: EntryExtensions): number {
   let payload = 0;
   if (ext.acct) payload += EXT_ACCT;
   if (ext.ecache) payload += EXT_ECACHE;
   if (ext.tstamp) payload += EXT_TSTAMP;
   if (ext.timeout) payload += EXT_TIMEOUT;
+  if (ext.nat) payload += align8(EXT_NAT);
+  if (ext.seqadj) payload += align8(EXT_SEQADJ);
+  if (ext.synproxy) payload += align8(EXT_SYNPROXY);
+  if (ext.helper) payload += align8(EXT_HELPER);
+  if (ext.labels) payload += align8(EXT_LABELS);
   if (payload === 0) return NF_CONN_SLAB_BYTES;
   const area = Math.max(EXT_HEADER + payload, NF_CT_EXT_PREALLOC);
   const cls = KMALLOC_CLASSES.find((c) => c >= area) ?? area;
   return NF_CONN_SLAB_BYTES + cls;
+}
+
+/** Per-entry extension bits (`Conntrack.extMask`): what one entry carries beyond the table-wide acct/ecache/tstamp. */
+export const CT_EXT_TIMEOUT = 1, CT_EXT_NAT = 2, CT_EXT_SEQADJ = 4, CT_EXT_SYNPROXY = 8, CT_EXT_HELPER = 16, CT_EXT_LABELS = 32;
+export const CT_EXT_MASKS = 64;
+
+/** Kernel bytes per entry for every per-entry extension mask, given the table-wide extensions. */
+export function entryBytesByMask(global: { acct: boolean; ecache: boolean; tstamp: boolean }): Int32Array {
+  const out = new Int32Array(CT_EXT_MASKS);
+  for (let m = 0; m < CT_EXT_MASKS; m++) {
+    out[m] = entryKernelBytes({
+      ...global, timeout: (m & CT_EXT_TIMEOUT) !== 0, nat: (m & CT_EXT_NAT) !== 0, seqadj: (m & CT_EXT_SEQADJ) !== 0,
+      synproxy: (m & CT_EXT_SYNPROXY) !== 0, helper: (m & CT_EXT_HELPER) !== 0, labels: (m & CT_EXT_LABELS) !== 0,
+    });
+  }
+  return out;
 }

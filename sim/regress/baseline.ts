@@ -100,7 +100,7 @@ export function flatten(x: unknown, prefix = '', out: Record<string, MetricValue
  * The metrics of a run: summary.json flattened, with generators keyed by label
  * (`generators.web.failed`), policies by name (`policies.keepalive.probes_sent`) and lifetime
  * histograms by bucket (`lifetimes.legit.le_5s`, `lifetimes.legit.gt_86400s`). The identity
- * fields (scenario, seed, run) and the fingerprint are left out.
+ * fields (scenario, seed, run), the fingerprint and the delay histograms are left out.
  */
 export function summaryMetrics(s: RunSummary): Record<string, MetricValue> {
   const out: Record<string, MetricValue> = {};
@@ -108,7 +108,14 @@ export function summaryMetrics(s: RunSummary): Record<string, MetricValue> {
   flatten(rest, '', out);
   for (const g of generators) {
     const { index: _i, kind: _k, label, class: _c, ...fig } = g;
-    flatten(fig, `generators.${label}`, out);
+    // delay histograms are left out (n, percentiles, max and mean are checked; the trajectory
+    // fingerprint catches any change of behaviour): 37 buckets each would bloat the baselines
+    const f = fig as Record<string, unknown>;
+    for (const k of ['setup_time', 'resolution_time', 'completion_time']) {
+      const d = f[k] as Record<string, unknown> | undefined;
+      if (d) { const { histogram: _h, ...rest } = d; f[k] = rest; }
+    }
+    flatten(f, `generators.${label}`, out);
   }
   const seen = new Map<string, number>();
   for (const p of policies) {

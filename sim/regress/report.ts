@@ -46,7 +46,7 @@ const group = (metric: string): number => {
   const i = GROUPS.findIndex((g) => metric.startsWith(g));
   return i < 0 ? GROUPS.length : i;
 };
-const sortRows = (rows: readonly DiffRow[]): DiffRow[] => [...rows].sort((a, b) => RANK[a.status] - RANK[b.status] || group(a.metric) - group(b.metric));
+export const sortRows = (rows: readonly DiffRow[]): DiffRow[] => [...rows].sort((a, b) => RANK[a.status] - RANK[b.status] || group(a.metric) - group(b.metric));
 
 function table(head: string[], rows: string[][], rightAlign: ReadonlySet<number> = new Set()): string[] {
   const w = head.map((_, i) => Math.max(...[head, ...rows].map((r) => (r[i] ?? '').length)));

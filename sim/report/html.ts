@@ -115,7 +115,18 @@ ${user ? `<details><summary>Resolved scenario (as a scenario file: every default
 }
 
 const METRIC_DOC: Record<string, string> = {
-  legit_success_rate: 'legitimate flows that succeeded / ended',
+  legit_success_rate: 'legitimate flows that succeeded / (succeeded + failed + still being admitted at the end)',
+  legit_success_rate_ended: 'legitimate flows that succeeded / (succeeded + failed): ended flows only',
+  legit_never_admitted: 'legitimate flows that failed because every attempt was dropped',
+  legit_unfinished_admitting: 'legitimate flows still being admitted (e.g. retrying their SYN) when the run ended',
+  legit_setup_p50_ms: 'connection setup time, first SYN to established (client view), median, ms',
+  legit_setup_p90_ms: 'connection setup time, 90th percentile, ms',
+  legit_setup_p99_ms: 'connection setup time, 99th percentile, ms',
+  legit_setup_max_ms: 'connection setup time, maximum, ms',
+  legit_resolution_p50_ms: 'DNS resolution time (retries included), median, ms',
+  legit_resolution_p99_ms: 'DNS resolution time (retries included), 99th percentile, ms',
+  legit_completion_p50_ms: 'request completion time, first SYN to last response, median, ms',
+  legit_completion_p99_ms: 'request completion time, 99th percentile, ms',
   legit_failed: 'legitimate flows that failed',
   legit_broken: 'established legitimate flows that lost their entry (broken NAT flows)',
   legit_dropped_packets: 'legitimate packets dropped',
@@ -131,7 +142,7 @@ const METRIC_DOC: Record<string, string> = {
 function metricsHtml(s: ReportSection): string {
   if (s.kind === 'compare') {
     const c = s.comparison;
-    const fmt = (m: string, x: number | null): string => (m === 'legit_success_rate' || m === 'peak_fill' ? pct(x, m === 'peak_fill' ? 1 : 2) : m.endsWith('_s') ? num(x, 2) : num(x, 0));
+    const fmt = (m: string, x: number | null): string => (m.startsWith('legit_success_rate') || m === 'peak_fill' ? pct(x, m === 'peak_fill' ? 1 : 2) : m.endsWith('_s') ? num(x, 2) : m.endsWith('_ms') ? num(x, 1) : num(x, 0));
     const rows = COMPARE_METRICS.map((m) => [
       `<span title="${esc(METRIC_DOC[m] ?? m)}">${esc(m)}</span>`,
       ...c.arms.map((a) => {

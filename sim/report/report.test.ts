@@ -48,7 +48,7 @@ const made = (async () => {
 
 test.serial('ctsim run writes charts/ (spec, SVG, PNG per chart); --no-charts does not', async (t) => {
   const out = await made;
-  for (const name of ['occupancy', 'drops', 'evictions', 'success-rate', 'broken-flows', 'lifetimes']) {
+  for (const name of ['occupancy', 'drops', 'evictions', 'success-rate', 'broken-flows', 'lifetimes', 'setup-time']) {
     for (const ext of ['vl.json', 'svg', 'png']) t.true(existsSync(join(only(join(out, 'rep'), 's1-r0-'), 'charts', `${name}.${ext}`)), `${name}.${ext}`);
   }
   t.false(existsSync(join(only(join(out, 'rep'), 'compare-s1-'), 'charts')));
@@ -61,7 +61,7 @@ test.serial('report: one self-contained page per folder, every chart of every re
   t.is(r.file, join(out, 'rep', 'report.html'));
   t.deepEqual(r.results.map((x) => [x.kind, x.name.replace(/-[0-9a-f]{10}$/, '')]), [['compare', 'compare-s1'], ['run', 's1-r0']]);
   const html = readFileSync(r.file, 'utf8');
-  t.is((html.match(/<div class="chart" /g) ?? []).length, 7 + 6);
+  t.is((html.match(/<div class="chart" /g) ?? []).length, 8 + 7);
   // (t.true on .test(): a failing t.regex would print the whole 1 MB page)
   t.false(/<script[^>]+src=/.test(html), 'no external scripts');
   t.false(/<link[^>]+href=/.test(html), 'no external stylesheets');
@@ -74,7 +74,7 @@ test.serial('report: one self-contained page per folder, every chart of every re
   t.true(html.includes('clients: 10.1.0.0/16'), 'prefixes as text');
   t.true(html.length < 2_000_000, `the page stays small (${html.length} bytes): long lists such as an expanded port range are shortened`);
   const specs = JSON.parse(/<script type="application\/json" id="ctsim-specs">([\s\S]*?)<\/script>/.exec(html)![1]!) as { id: string }[];
-  t.is(specs.length, 13);
+  t.is(specs.length, 15);
   // a run folder alone, and -o
   const one = await writeReport(only(join(out, 'rep'), 's1-r0-'), join(out, 'one.html'));
   t.deepEqual(one.results.map((x) => x.kind), ['run']);

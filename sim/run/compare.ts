@@ -2,7 +2,11 @@ import type { PolicySpec, Scenario } from '../scenario/scenario.js';
 import { CLASS_LEGIT } from '../conntrack/stats.js';
 import { Metrics } from './metrics.js';
 import { Simulation, type Registries } from './simulation.js';
-import { runSummary, type RunSummary } from './summary.js';
+import { runSummary, SUCCESS_RATE_DENOMINATOR, type RunSummary } from './summary.js';
+import { t95 } from '../core/stats.js';
+import { nearestRank, type LatencyRecorder } from '../core/latency.js';
+import type { Generator as TrafficGenerator } from '../traffic/generator.js';
+import { pairedDiff, runCounters, type PairedDiff } from './paired.js';
 
 /** One policy stack of a comparison: a label and the policies it installs. */
 export interface PolicyArm {
@@ -16,6 +20,9 @@ export const COMPARE_METRICS = [
   'legit_assured_evicted', 'time_to_first_drop_s', 'recovery_s', 'peak_count', 'peak_fill',
   'evicted_early_drop', 'evicted_gc_95', 'evicted_policy', 'evicted_probe', 'evicted_timeout',
   'probe_packets', 'kernel_bytes_peak',
+  'legit_never_admitted', 'legit_unfinished_admitting', 'legit_success_rate_ended',
+  'legit_setup_p50_ms', 'legit_setup_p90_ms', 'legit_setup_p99_ms', 'legit_setup_max_ms',
+  'legit_resolution_p50_ms', 'legit_resolution_p99_ms', 'legit_completion_p50_ms', 'legit_completion_p99_ms',
 ] as const;
 export type CompareMetric = (typeof COMPARE_METRICS)[number];
 
@@ -43,10 +50,12 @@ export interface ArmSample {
   lifetimes: RunSummary['lifetimes'];
   classes: RunSummary['classes'];
   generators: RunSummary['generators'];
+  /** Policy (and rule) counters of this run, flattened (see runCounters). */
+  counters: Record<string, number>;
 }
 
 /** armRun, plus the run's sample (see ArmSample). */
-export function armRunDetailed(sc: Scenario, arm: PolicyArm, run: number, reg: Registries): { metrics: Record<CompareMetric, number | null>; sample: ArmSample } {
+export function armRunDetailed(sc: Scenario, arm: PolicyArm, run: number, reg: Registries): { metrics: Record<CompareMetric, number | null>; counters: Record<string, number>; sample: ArmSample } {
   const sim = new Simulation({ ...sc, policies: arm.policies }, run, reg);
   sim.runToEnd();
   const s = runSummary(sim);
@@ -60,8 +69,9 @@ export function armRunDetailed(sc: Scenario, arm: PolicyArm, run: number, reg: R
     lifetimes: s.lifetimes,
     classes: s.classes,
     generators: s.generators,
+    counters: runCounters(s),
   };
-  return { metrics: armMetrics(sim, s), sample };
+  return { metrics: armMetrics(sim, s), counters: sample.counters, sample };
 }
 
 /** The comparison metrics of a finished run (also used by `ctsim sweep`). */
@@ -76,6 +86,7 @@ export function armMetrics(sim: Simulation, s: RunSummary): Record<CompareMetric
     if (row) recovery = Math.round((row[0]! - sim.lastAttackUs / 1e6) * 1e6) / 1e6;
   }
   const ev = s.evictions;
+  const pct = (pick: (g: TrafficGenerator) => LatencyRecorder | null, p: number) => legitPercentile(sim.gens, pick, p);
   const probes = s.policies.reduce((a, p) => a + (((p as Record<string, unknown>)['probes_sent'] as number | undefined) ?? 0) + (((p as Record<string, unknown>)['probe_answers'] as number | undefined) ?? 0), 0);
   return {
     legit_success_rate: legit?.success_rate ?? null,
@@ -95,14 +106,37 @@ export function armMetrics(sim: Simulation, s: RunSummary): Record<CompareMetric
     evicted_timeout: ev['timeout']?.total ?? 0,
     probe_packets: probes,
     kernel_bytes_peak: s.table.kernel_bytes_peak,
+    legit_never_admitted: legit?.failed_by.never_admitted ?? 0,
+    legit_unfinished_admitting: legit?.unfinished.admitting ?? 0,
+    legit_success_rate_ended: legit?.success_rate_ended ?? null,
+    legit_setup_p50_ms: pct((g) => g.outcomes.setup, 50),
+    legit_setup_p90_ms: pct((g) => g.outcomes.setup, 90),
+    legit_setup_p99_ms: pct((g) => g.outcomes.setup, 99),
+    legit_setup_max_ms: pct((g) => g.outcomes.setup, 100),
+    legit_resolution_p50_ms: pct((g) => g.outcomes.resolve, 50),
+    legit_resolution_p99_ms: pct((g) => g.outcomes.resolve, 99),
+    legit_completion_p50_ms: pct((g) => g.outcomes.completion, 50),
+    legit_completion_p99_ms: pct((g) => g.outcomes.completion, 99),
   };
 }
 
-/** Two-sided 95% Student t quantiles for 1..30 degrees of freedom (then 1.96). */
-const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
-  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+/** A percentile (ms, nearest rank, exact) over the samples of every legitimate generator that records `pick`. */
+function legitPercentile(gens: readonly TrafficGenerator[], pick: (g: TrafficGenerator) => LatencyRecorder | null, p: number): number | null {
+  const parts: Float64Array[] = [];
+  for (const g of gens) { const r = g.cls === CLASS_LEGIT ? pick(g) : null; if (r && r.n > 0) parts.push(r.sorted()); }
+  if (parts.length === 0) return null;
+  let all = parts[0]!;
+  if (parts.length > 1) {
+    all = new Float64Array(parts.reduce((a, x) => a + x.length, 0));
+    let o = 0;
+    for (const x of parts) { all.set(x, o); o += x.length; }
+    all.sort();
+  }
+  const v = nearestRank(all, p);
+  return v === null ? null : Math.round(v) / 1000;
+}
 
-/** Mean and 95% confidence half-width of the non-null values (half-width null for n < 2). */
+/** Mean and 95% confidence half-width of the non-null values (exact Student-t quantile, n − 1 df; null for n < 2). */
 export function meanCi(xs: readonly (number | null)[]): { mean: number | null; ci95: number | null; n: number } {
   const v = xs.filter((x): x is number => x !== null);
   const n = v.length;
@@ -110,7 +144,7 @@ export function meanCi(xs: readonly (number | null)[]): { mean: number | null; c
   const mean = v.reduce((a, b) => a + b, 0) / n;
   if (n < 2) return { mean, ci95: null, n };
   const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-  const t = T95[n - 2] ?? 1.96;
+  const t = t95(n - 1);
   return { mean, ci95: (t * sd) / Math.sqrt(n), n };
 }
 
@@ -118,11 +152,20 @@ export interface Comparison {
   scenario: string;
   seed: number;
   runs: number;
+  /** The arm the paired differences are taken from. */
+  baseline: string;
+  /** How the headline `legit_success_rate` is computed. */
+  success_rate_denominator: string;
   arms: {
     label: string;
     policies: PolicySpec[];
     perRun: Record<CompareMetric, number | null>[];
     stats: Record<CompareMetric, ReturnType<typeof meanCi>>;
+    /** Per run: every counter its policies (and rules) report, user policies' included. */
+    countersPerRun: Record<string, number>[];
+    counterStats: Record<string, ReturnType<typeof meanCi>>;
+    /** Per metric: this arm − the baseline, paired by run (null for the baseline arm itself). */
+    paired: Record<CompareMetric, PairedDiff> | null;
     /** Run 0's time series and breakdowns (charts, report). */
     sample: ArmSample;
   }[];
@@ -132,8 +175,8 @@ export interface Comparison {
  * Replays identical traffic through each arm: the same seed and run index give the same
  * generator substreams and hash key, so differences between arms are the policies' alone.
  */
-export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries, onRun?: (arm: string, run: number) => void): Comparison {
-  const steps = compareSteps(sc, arms, runs, reg);
+export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries, onRun?: (arm: string, run: number) => void, baseline?: string): Comparison {
+  const steps = compareSteps(sc, arms, runs, reg, baseline);
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;
@@ -145,20 +188,31 @@ export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, 
  * {@link compare} one run at a time: yields before each run (arm label and run index) and
  * returns the comparison, so a caller can yield to the event loop in between.
  */
-export function* compareSteps(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries,
+export function* compareSteps(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries, baseline?: string,
   runArm: typeof armRunDetailed = armRunDetailed): Generator<{ arm: string; run: number }, Comparison, void> {
+  const base = baseline ?? arms[0]?.label ?? '';
+  if (!arms.some((a) => a.label === base)) throw new RangeError(`baseline "${base}" is not one of the policies compared (${arms.map((a) => a.label).join(', ')})`);
   const out: Comparison['arms'] = [];
   for (const arm of arms) {
     const perRun: Record<CompareMetric, number | null>[] = [];
+    const countersPerRun: Record<string, number>[] = [];
     let sample: ArmSample | undefined;
     for (let r = 0; r < runs; r++) {
       yield { arm: arm.label, run: r };
       const d = runArm(sc, arm, r, reg);
       perRun.push(d.metrics);
+      countersPerRun.push(d.counters);
       if (r === 0) sample = d.sample;
     }
     const stats = Object.fromEntries(COMPARE_METRICS.map((m) => [m, meanCi(perRun.map((x) => x[m]))])) as Record<CompareMetric, ReturnType<typeof meanCi>>;
-    out.push({ label: arm.label, policies: arm.policies, perRun, stats, sample: sample! });
+    const keys = [...new Set(countersPerRun.flatMap((c) => Object.keys(c)))];
+    const counterStats = Object.fromEntries(keys.map((k) => [k, meanCi(countersPerRun.map((c) => c[k] ?? null))]));
+    out.push({ label: arm.label, policies: arm.policies, perRun, stats, countersPerRun, counterStats, paired: null, sample: sample! });
   }
-  return { scenario: sc.name, seed: sc.seed, runs, arms: out };
+  const b = out.find((a) => a.label === base)!;
+  for (const a of out) {
+    if (a === b) continue;
+    a.paired = Object.fromEntries(COMPARE_METRICS.map((m) => [m, pairedDiff(a.perRun.map((x) => x[m]), b.perRun.map((x) => x[m]))])) as Record<CompareMetric, PairedDiff>;
+  }
+  return { scenario: sc.name, seed: sc.seed, runs, baseline: base, success_rate_denominator: SUCCESS_RATE_DENOMINATOR, arms: out };
 }

@@ -21,6 +21,7 @@ export class Metrics implements ConntrackObserver {
   /** ASSURED entries removed for a reason other than their timeout, per class. */
   readonly assuredEvicted: number[] = CLASS_NAMES.map(() => 0);
   private prev: number[] = [];
+  private prevFlows: number[] = [];
 
   constructor(private readonly ct: Conntrack, private readonly gens: readonly Generator[]) {}
 
@@ -44,6 +45,9 @@ export class Metrics implements ConntrackObserver {
   static readonly COLUMNS = [
     'time_s', 'count', 'fill', 'new', 'drop', 'early_drop', 'gc_early_drop', 'timeouts', 'invalid',
     'legit_packets', 'legit_dropped', 'attack_packets', 'attack_dropped', 'kernel_bytes',
+    // legitimate flow outcomes in the interval: started, succeeded, failed, and failed by reason
+    'legit_started', 'legit_succeeded', 'legit_failed', 'legit_failed_never_admitted', 'legit_failed_dropped',
+    'legit_failed_broken', 'legit_failed_reset', 'legit_failed_timeout',
   ] as const;
 
   /** Takes one sample at the current time. Rates are per interval (differences of counters). */
@@ -51,19 +55,28 @@ export class Metrics implements ConntrackObserver {
     const ct = this.ct;
     const st = ct.stats;
     let lp = 0, ld = 0, ap = 0, ad = 0;
+    let ls = 0, lok = 0, lf = 0;
+    const why = [0, 0, 0, 0, 0];
     for (const g of this.gens) {
-      if (g.cls === 2) { ap += g.outcomes.packets; ad += g.outcomes.dropped; } else { lp += g.outcomes.packets; ld += g.outcomes.dropped; }
+      const o = g.outcomes;
+      if (g.cls === 2) { ap += o.packets; ad += o.dropped; continue; }
+      lp += o.packets; ld += o.dropped;
+      ls += o.started; lok += o.succeeded; lf += o.failed;
+      for (let i = 0; i < why.length; i++) why[i]! += o.failedBy[i]!;
     }
     const cum = [
       st.allocated, st.drop, st.early_drop, st.gc_early_drop,
       st.reaped_lookup + st.reaped_gc + st.reaped_early_drop, st.invalid, lp, ld, ap, ad,
     ];
+    const flows = [ls, lok, lf, ...why];
     const d = cum.map((v, i) => v - (this.prev[i] ?? 0));
+    const df = flows.map((v, i) => v - (this.prevFlows[i] ?? 0));
     this.prev = cum;
+    this.prevFlows = flows;
     const bytes = ct.kernelBytes();
     this.rows.push([
       timeUs / 1e6, ct.count, ct.max > 0 ? Math.round((ct.count / ct.max) * 1e6) / 1e6 : 0,
-      ...d, bytes,
+      ...d, bytes, ...df,
     ]);
   }
 }

@@ -139,6 +139,12 @@ export class Simulation implements TrafficContext {
    * each (the CLI yields to the event loop there, so a signal can stop it). Slicing cannot affect
    * the run: the clock only stops at slice boundaries between events.
    */
+  /** The run's end: the clock at `endUs`, and every generator closes its flows' accounts. */
+  private finish(): void {
+    this.ct.setNow(this.endUs);
+    for (const g of this.gens) g.finish?.();
+  }
+
   *slices(n: number): IterableIterator<number> {
     const s = this.sched;
     s.schedule(this.gc.firstRunUs(), PRIO_GC, KIND_GC, 0);
@@ -163,7 +169,7 @@ export class Simulation implements TrafficContext {
     };
     if (n <= 1) {
       s.runUntil(this.endUs, dispatch);
-      this.ct.setNow(this.endUs);
+      this.finish();
       yield this.endUs;
       return;
     }
@@ -172,7 +178,7 @@ export class Simulation implements TrafficContext {
     while (t < this.endUs) {
       t = Math.min(this.endUs, t + slice);
       s.runUntil(t, dispatch);
-      if (t === this.endUs) this.ct.setNow(this.endUs);
+      if (t === this.endUs) this.finish();
       yield t;
     }
   }

@@ -1,30 +1,55 @@
 import { CONNTRACK_S_KEYS, CLASS_NAMES, REASON_NAMES, type CtStats } from '../conntrack/stats.js';
-import type { FlowOutcomes } from '../traffic/generator.js';
+import { FAIL_REASONS, FlowOutcomes } from '../traffic/generator.js';
+import { latencySummary } from '../core/latency.js';
 import { LIFETIME_BOUNDS_S } from './metrics.js';
 import type { Simulation } from './simulation.js';
 
 const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 const secs = (us: number): number | null => (us < 0 ? null : r6(us / 1e6));
 
-/** Outcome figures of a set of flows (one generator, or one class). */
+/** What the headline success rate divides by (README: "Outcomes"). */
+export const SUCCESS_RATE_DENOMINATOR = 'succeeded + failed + unfinished.admitting';
+
+/**
+ * Outcome figures of a set of flows (one generator, or one class): every started flow is in
+ * exactly one of succeeded, failed (by reason) and unfinished (by phase).
+ */
 export function outcomeSummary(o: FlowOutcomes) {
   const ended = o.succeeded + o.failed;
+  const unfinished = o.unfinishedAdmitting + o.unfinishedInProgress;
+  const denom = ended + o.unfinishedAdmitting;
   return {
     started: o.started,
     succeeded: o.succeeded,
     failed: o.failed,
-    /** Succeeded / ended (flows still in flight at the end are not counted). */
-    success_rate: ended > 0 ? r6(o.succeeded / ended) : null,
+    failed_by: Object.fromEntries(FAIL_REASONS.map((r, i) => [r, o.failedBy[i]!])) as Record<(typeof FAIL_REASONS)[number], number>,
+    unfinished: { total: unfinished, admitting: o.unfinishedAdmitting, in_progress: o.unfinishedInProgress },
+    /**
+     * Succeeded / (succeeded + failed + unfinished.admitting): flows still being admitted at the
+     * end (e.g. retrying their SYN) count as not (yet) successful; flows admitted and running
+     * normally at the end are left out.
+     */
+    success_rate: denom > 0 ? r6(o.succeeded / denom) : null,
+    /** Succeeded / (succeeded + failed): the flows that ended only. */
+    success_rate_ended: ended > 0 ? r6(o.succeeded / ended) : null,
+    /** Failed flows whose reason is broken (= failed_by.broken). */
     broken: o.broken,
+    /** Packets of admitted flows that found their entry gone (a flow may recover, e.g. a DNS retry). */
+    entry_lost: o.entryLost,
     packets: o.packets,
     dropped: o.dropped,
     first_drop_s: secs(o.firstDropUs),
+    ...(o.setup ? { setup_time: latencySummary(o.setup) } : {}),
+    ...(o.resolve ? { resolution_time: latencySummary(o.resolve) } : {}),
+    ...(o.completion ? { completion_time: latencySummary(o.completion) } : {}),
   };
 }
 
 function addOutcomes(into: FlowOutcomes, o: FlowOutcomes): void {
   into.started += o.started; into.succeeded += o.succeeded; into.failed += o.failed;
-  into.packets += o.packets; into.dropped += o.dropped; into.broken += o.broken;
+  for (let i = 0; i < FAIL_REASONS.length; i++) into.failedBy[i]! += o.failedBy[i]!;
+  into.unfinishedAdmitting += o.unfinishedAdmitting; into.unfinishedInProgress += o.unfinishedInProgress;
+  into.packets += o.packets; into.dropped += o.dropped; into.entryLost += o.entryLost;
   if (o.firstDropUs >= 0 && (into.firstDropUs < 0 || o.firstDropUs < into.firstDropUs)) into.firstDropUs = o.firstDropUs;
 }
 
@@ -50,7 +75,7 @@ export function runSummary(sim: Simulation) {
   const byClass: Record<string, FlowOutcomes> = {};
   for (const g of sim.gens) {
     const name = CLASS_NAMES[g.cls]!;
-    byClass[name] ??= { started: 0, succeeded: 0, failed: 0, packets: 0, dropped: 0, broken: 0, firstDropUs: -1 };
+    byClass[name] ??= new FlowOutcomes();
     addOutcomes(byClass[name]!, g.outcomes);
   }
   const evictions: Record<string, Record<string, number>> = {};
@@ -79,7 +104,8 @@ export function runSummary(sim: Simulation) {
       first_table_full_s: secs(ct.firstDropUs),
       bytes_per_entry: ct.entryBytes,
       kernel_bytes_final: ct.kernelBytes(),
-      kernel_bytes_peak: ct.table.nbuckets * 8 + ct.peakCount * ct.entryBytes,
+      /** Highest kernel_bytes: bucket array + entries, each with every extension it carries (timeout, nat, …). */
+      kernel_bytes_peak: ct.peakKernelBytes,
     },
     conntrack_S: conntrackS(ct.stats),
     model: modelCounters(ct.stats),

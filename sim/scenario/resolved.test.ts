@@ -50,7 +50,7 @@ test.serial('ctsim validate --resolved prints YAML that ctsim validate accepts (
 
 test('round trip on every regression-suite case (policies with parameters, seeds, runs)', async (t) => {
   const { loadSuite, caseScenario } = await import('../regress/regress.js');
-  const { REGISTRIES, packageRoot } = await import('../cli/common.js');
+  const { REGISTRIES, packageRoot } = await import('../io/scenario-files.js');
   const suite = loadSuite(join(packageRoot(), 'results', 'baselines', 'suite.yaml'));
   t.true(suite.cases.length >= 10);
   for (const c of suite.cases) {
@@ -62,8 +62,8 @@ test('round trip on every regression-suite case (policies with parameters, seeds
 });
 
 test('round trip with every built-in policy installed (its parameters from policy_params or its defaults)', async (t) => {
-  const { parseArms } = await import('../cli/compare-command.js');
-  const { REGISTRIES } = await import('../cli/common.js');
+  const { parseArms } = await import('../run/arms.js');
+  const { REGISTRIES } = await import('../io/scenario-files.js');
   const base = loadScenarioFile(builtinScenarios().find((b) => b.name === 'mixed')!.path, []);
   let n = 0;
   for (const name of Object.keys(REGISTRIES.policies)) {

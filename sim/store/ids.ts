@@ -84,8 +84,10 @@ export function runId(sc: Scenario, run: number, version: string, files: readonl
 }
 
 /** The id of a comparison: scenario, seed, the arms (labels and policies), the number of runs. */
-export function comparisonId(sc: Scenario, arms: readonly { label: string; policies: unknown }[], runs: number, version: string, files: readonly FileHash[]): string {
-  const h = sha256(JSON.stringify({ scenario: determiningJson(sc), arms, runs, ctsim: version, files: files.map((f) => f.sha256) }));
+export function comparisonId(sc: Scenario, arms: readonly { label: string; policies: unknown }[], runs: number, version: string, files: readonly FileHash[], baseline?: string): string {
+  // the baseline arm shapes the paired differences; the default (the first arm) leaves the id as it was
+  const b = baseline === undefined || baseline === arms[0]?.label ? {} : { baseline };
+  const h = sha256(JSON.stringify({ scenario: determiningJson(sc), arms, runs, ctsim: version, files: files.map((f) => f.sha256), ...b }));
   return `${sc.name}-compare-s${sc.seed}-${short(h)}`;
 }
 

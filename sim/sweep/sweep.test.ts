@@ -140,7 +140,7 @@ test('bad sweep files are reported with file, line and path', async (t) => {
   t.deepEqual((e as InputError).lines.map((l) => l.replace(/ \(expected path=value.*$/, '')), [
     `${f}:4: parameters["traffic[9].rate"][0]: 1: malformed override "traffic[9].rate=1": traffic has 2 items; index 9 is out of range`,
     `${f}:5: parameters["sysctl.nf_conntrack_max"][0]: -5: sysctl.nf_conntrack_max: expected 0..2147483647 (count), got -5`,
-    `${f}:2: policies[1]: unknown policy "l4-awar" (did you mean "l4-aware"?); known: kernel, none, l4-aware, soft-timeout, adaptive-timeout, threshold-timeout, keepalive, timeout-policy, lru, random`,
+    `${f}:2: policies[1]: unknown policy "l4-awar" (did you mean "l4-aware"?); known: kernel, none, l4-aware, l4-aware-evict-assured, soft-timeout, adaptive-timeout, threshold-timeout, ct-timeout-above, keepalive, timeout-policy, lru, random`,
   ]);
 });
 

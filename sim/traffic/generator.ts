@@ -3,6 +3,7 @@ import type { GeneratorEntry } from '../scenario/scenario.js';
 import type { Conntrack } from '../conntrack/conntrack.js';
 import type { Pkt } from '../conntrack/packet.js';
 import type { Arrivals } from './rate.js';
+import { LatencyRecorder } from '../core/latency.js';
 
 /**
  * What a traffic generator sees of the simulation. Packets are sent through the firewall (the
@@ -22,21 +23,63 @@ export interface TrafficContext {
   readonly pkt: Pkt;
 }
 
-/** Outcome counters every generator keeps, per flow class. */
+/** Why a flow failed (indices into `FlowOutcomes.failedBy`, names in FAIL_REASONS). */
+export const FAIL_NEVER_ADMITTED = 0;
+export const FAIL_DROPPED = 1;
+export const FAIL_BROKEN = 2;
+export const FAIL_RESET = 3;
+export const FAIL_TIMEOUT = 4;
+/**
+ * never_admitted: every attempt's first packet was dropped by the firewall (no entry, ever);
+ * dropped: admitted, but a later packet of the flow was dropped or found its entry gone before
+ * the flow was established (e.g. the SYN_SENT entry evicted before the SYN-ACK);
+ * broken: an established flow lost its entry (its NAT mapping); reset: refused by the peer;
+ * timeout: the application gave up although the firewall passed its packets (lost answers, a
+ * silent server).
+ */
+export const FAIL_REASONS = ['never_admitted', 'dropped', 'broken', 'reset', 'timeout'] as const;
+
+/** Flow phases, per flow serial (see BaseGenerator). */
+export const PHASE_ENDED = 0, PHASE_ADMITTING = 1, PHASE_IN_PROGRESS = 2;
+
+/**
+ * Outcome counters every generator keeps, per flow class. Every started flow ends in exactly
+ * one outcome: succeeded, failed (with one reason), or unfinished when the run ended (still
+ * being admitted, or in progress normally): started = succeeded + failed + unfinished.
+ */
 export class FlowOutcomes {
   /** Flows (connections, queries) started. */
   started = 0;
   /** Flows that completed as intended. */
   succeeded = 0;
-  /** Flows that gave up (all retries dropped, or refused). */
+  /** Flows that failed, = the sum of `failedBy`. */
   failed = 0;
+  /** failed, by reason (FAIL_REASONS order). */
+  readonly failedBy = new Float64Array(FAIL_REASONS.length);
+  /** Flows still open when the run ended: not yet admitted (e.g. retrying their SYN), and admitted. Set at the end of the run. */
+  unfinishedAdmitting = 0;
+  unfinishedInProgress = 0;
   /** Packets sent, and of those dropped by conntrack. */
   packets = 0;
   dropped = 0;
-  /** Flows whose entry was gone when a packet of the established flow came (NAT mapping lost). */
-  broken = 0;
+  /** Failed flows whose reason is `broken` (an established flow lost its entry / NAT mapping); a subset of `failed`. */
+  get broken(): number { return this.failedBy[FAIL_BROKEN]!; }
+  /**
+   * Events where a packet of an admitted flow found its entry gone, whatever the flow's outcome
+   * (a DNS answer that lost its entry may still succeed on a retry).
+   */
+  entryLost = 0;
   /** Time (µs) of the first dropped packet, or -1. */
   firstDropUs = -1;
+  /** Connection setup (first SYN to established, client's view), DNS resolution (first query to answer, retries included), request completion (first SYN to last response); null for generators without one. */
+  setup: LatencyRecorder | null = null;
+  resolve: LatencyRecorder | null = null;
+  completion: LatencyRecorder | null = null;
+  /** Counts one failure. */
+  fail(reason: number): void {
+    this.failed++;
+    this.failedBy[reason]!++;
+  }
 }
 
 export interface Generator {
@@ -53,6 +96,8 @@ export interface Generator {
   fire(arg: number, ctx: TrafficContext): void;
   /** Whether both endpoints of one of its flows (the flow id it put in `pkt.flow`) would answer a probe now. */
   endpointsAlive?(flow: number): boolean;
+  /** At the end of the run: counts the flows still open into `outcomes.unfinished*`. */
+  finish?(): void;
 }
 
 /** What a generator factory receives. */
@@ -106,6 +151,8 @@ export abstract class BaseGenerator implements Generator {
   private alive = new Uint8Array(256);
   /** Flow serials handed out so far. */
   protected serials = 0;
+  /** phase[serial]: PHASE_ADMITTING, PHASE_IN_PROGRESS, or PHASE_ENDED once its outcome is counted. */
+  private phase = new Uint8Array(256);
 
   constructor(init: Omit<GeneratorInit<unknown>, 'params'>) {
     this.index = init.index;
@@ -122,9 +169,68 @@ export abstract class BaseGenerator implements Generator {
   /** A new flow serial, marked alive. */
   protected openFlow(): number {
     const s = this.serials++;
-    if (s >= this.alive.length) { const a = new Uint8Array(this.alive.length * 2); a.set(this.alive); this.alive = a; }
+    if (s >= this.alive.length) {
+      const a = new Uint8Array(this.alive.length * 2); a.set(this.alive); this.alive = a;
+      const ph = new Uint8Array(a.length); ph.set(this.phase); this.phase = ph;
+    }
     this.alive[s] = 1;
     return s;
+  }
+
+  /** Counts a flow started on `serial` (its first packet is still to be admitted). */
+  protected flowStarted(serial: number): void {
+    this.outcomes.started++;
+    this.phase[serial] = PHASE_ADMITTING;
+  }
+
+  /** Another activity on an open flow (idle flows resuming): started, already admitted. */
+  protected flowResumed(serial: number): void {
+    this.outcomes.started++;
+    this.phase[serial] = PHASE_IN_PROGRESS;
+  }
+
+  /** The flow's first packet got through (it has an entry): in progress. */
+  protected flowAdmitted(serial: number): void {
+    if (this.phase[serial] === PHASE_ADMITTING) this.phase[serial] = PHASE_IN_PROGRESS;
+  }
+
+  /** Whether the flow has an activity without an outcome yet. */
+  protected isOpen(serial: number): boolean {
+    return this.phase[serial] !== PHASE_ENDED;
+  }
+
+  /** Whether the flow's first packet ever got through. */
+  protected wasAdmitted(serial: number): boolean {
+    return this.phase[serial] === PHASE_IN_PROGRESS;
+  }
+
+  /** Counts the flow's outcome: succeeded. A second outcome for one flow is a bug. */
+  protected flowSucceeded(serial: number): void {
+    this.endPhase(serial);
+    this.outcomes.succeeded++;
+  }
+
+  /** Counts the flow's outcome: failed for `reason` (FAIL_*). */
+  protected flowFailed(serial: number, reason: number): void {
+    this.endPhase(serial);
+    this.outcomes.fail(reason);
+  }
+
+  private endPhase(serial: number): void {
+    if (this.phase[serial] === PHASE_ENDED) throw new Error(`${this.label}: flow ${serial} got a second outcome`);
+    this.phase[serial] = PHASE_ENDED;
+  }
+
+  /** Counts the flows without an outcome at the end of the run, by phase. */
+  finish(): void {
+    let adm = 0, prog = 0;
+    for (let s = 0; s < this.serials; s++) {
+      const ph = this.phase[s];
+      if (ph === PHASE_ADMITTING) adm++;
+      else if (ph === PHASE_IN_PROGRESS) prog++;
+    }
+    this.outcomes.unfinishedAdmitting = adm;
+    this.outcomes.unfinishedInProgress = prog;
   }
 
   /** The flow's endpoints no longer answer for it (closed, vanished, reset). */

@@ -2,7 +2,7 @@ import { IP_CT_ESTABLISHED_REPLY, IP_CT_RELATED_REPLY } from '../conntrack/connt
 import { IPPROTO_ICMP, IPPROTO_UDP } from '../conntrack/constants.js';
 import { ephemeralPort, randomIn, type Prefix } from './addresses.js';
 import { FlowPool } from './flow-pool.js';
-import { ArrivalGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { ArrivalGenerator, FAIL_BROKEN, FAIL_NEVER_ADMITTED, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
 import type { DelaySpec } from './schema-types.js';
@@ -73,7 +73,7 @@ export class Icmp extends ArrivalGenerator {
     f.sRtt[id] = this.sRtt(rng);
     f.serial[id] = this.openFlow();
     f.c[id] = p.mode === 'echo' ? p.count : 1;
-    this.outcomes.started++;
+    this.flowStarted(f.serial[id]!);
     this.request(id, ctx);
   }
 
@@ -92,6 +92,7 @@ export class Icmp extends ArrivalGenerator {
     f.t[id] = ctx.now;
     f.c[id]--;
     if (v === 0) f.a[id]++; // requests dropped by the firewall
+    else this.flowAdmitted(f.serial[id]!);
     if (v !== 0 && (p.mode !== 'echo' || this.rng.uniform() >= p.loss)) {
       f.step[id] = REPLY;
       ctx.schedule(ctx.now + f.sRtt[id]!, id);
@@ -120,8 +121,8 @@ export class Icmp extends ArrivalGenerator {
     sendCounted(ctx, this.outcomes);
     const want = p.mode === 'echo' ? IP_CT_ESTABLISHED_REPLY : IP_CT_RELATED_REPLY;
     if (ctx.ct.lastCtinfo !== want) {
-      this.outcomes.broken++;
-      this.outcomes.failed++;
+      this.outcomes.entryLost++;
+      this.flowFailed(f.serial[id]!, FAIL_BROKEN);
       return this.end(id);
     }
     this.nextRequest(id, ctx);
@@ -135,8 +136,8 @@ export class Icmp extends ArrivalGenerator {
       return;
     }
     const sent = this.p.mode === 'echo' ? this.p.count : 1;
-    if (f.a[id]! >= sent) this.outcomes.failed++;
-    else this.outcomes.succeeded++;
+    if (f.a[id]! >= sent) this.flowFailed(f.serial[id]!, FAIL_NEVER_ADMITTED);
+    else this.flowSucceeded(f.serial[id]!);
     this.end(id);
   }
 

@@ -4,7 +4,8 @@ import { makeMicrosSampler, makeSampler, type Distribution } from '../core/distr
 import type { Rng } from '../core/rng.js';
 import { ephemeralPort, randomIn, type Prefix } from './addresses.js';
 import { FlowPool } from './flow-pool.js';
-import { BaseGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { BaseGenerator, FAIL_BROKEN, FAIL_DROPPED, FAIL_NEVER_ADMITTED, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { LatencyRecorder } from '../core/latency.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import type { DelaySpec } from './schema-types.js';
 
@@ -72,6 +73,7 @@ export class IdleNatFlows extends BaseGenerator {
     this.respBytes = size(this.p.responseBytes);
     this.cRtt = makeDelay(this.p.clientRtt);
     this.sRtt = makeDelay(this.p.serverRtt);
+    if (this.proto === IPPROTO_TCP) this.outcomes.setup = new LatencyRecorder();
   }
 
   start(ctx: TrafficContext): void {
@@ -110,7 +112,8 @@ export class IdleNatFlows extends BaseGenerator {
     f.a[id] = 0; f.b[id] = 0; f.attempt[id] = 0; f.beh[id] = 0;
     f.c[id] = this.p.rounds;
     f.serial[id] = this.openFlow();
-    this.outcomes.started++;
+    f.startUs[id] = ctx.now;
+    this.flowStarted(f.serial[id]!);
     f.step[id] = this.proto === IPPROTO_TCP ? SYN : REQ;
     this.step(id, ctx);
   }
@@ -143,8 +146,12 @@ export class IdleNatFlows extends BaseGenerator {
     const v = sendCounted(ctx, this.outcomes);
     const info = ctx.ct.lastCtinfo;
     if (v !== 0 && info !== IP_CT_NEW && info !== IP_CT_NONE) return true;
-    this.outcomes.broken++;
-    this.outcomes.failed++;
+    const serial = this.pool.serial[id]!;
+    const lost = info === IP_CT_NEW || info === IP_CT_NONE;
+    if (lost) this.outcomes.entryLost++;
+    // a keepalive while idle: no activity is open; the break fails the next one, now
+    if (!this.isOpen(serial)) this.flowResumed(serial);
+    this.flowFailed(serial, lost && this.wasAdmitted(serial) ? FAIL_BROKEN : FAIL_DROPPED);
     if (this.proto === IPPROTO_TCP && v !== 0 && info === IP_CT_NEW) {
       // the far end has no such connection: it answers the stray segment with an RST
       const pkt = ctx.pkt;
@@ -176,7 +183,7 @@ export class IdleNatFlows extends BaseGenerator {
         ctx.pkt.seq = f.seqC[id]! >>> 0; ctx.pkt.ack = 0;
         if (sendCounted(ctx, this.outcomes) !== 0) { f.step[id] = SYNACK; ctx.schedule(now + f.sRtt[id]!, id); return; }
         const a = f.attempt[id]!;
-        if (a >= p.synRetries) { this.outcomes.failed++; this.closeFlow(f.serial[id]!); return this.reconnect(id, ctx); }
+        if (a >= p.synRetries) { this.flowFailed(f.serial[id]!, FAIL_NEVER_ADMITTED); this.closeFlow(f.serial[id]!); return this.reconnect(id, ctx); }
         f.attempt[id] = a + 1;
         ctx.schedule(now + p.rtoUs * 2 ** a, id);
         return;
@@ -185,6 +192,8 @@ export class IdleNatFlows extends BaseGenerator {
         this.fill(ctx, id, false, TH_SYN | TH_ACK, 0);
         ctx.pkt.seq = f.seqS[id]! >>> 0;
         if (!this.sendMid(ctx, id, false)) return;
+        this.flowAdmitted(f.serial[id]!);
+        this.outcomes.setup!.record(now - f.startUs[id]! + f.cRtt[id]!);
         f.step[id] = REQ;
         ctx.schedule(now + f.cRtt[id]!, id);
         return;
@@ -192,7 +201,10 @@ export class IdleNatFlows extends BaseGenerator {
         const q = this.reqBytes(rng);
         this.fill(ctx, id, true, TH_ACK | TH_PSH, q);
         const first = !tcp && f.beh[id] === 0; // a UDP flow's first packet makes its entry
-        if (first) { if (sendCounted(ctx, this.outcomes) === 0) { this.outcomes.failed++; return this.reconnect(id, ctx); } }
+        if (first) {
+          if (sendCounted(ctx, this.outcomes) === 0) { this.flowFailed(f.serial[id]!, FAIL_NEVER_ADMITTED); return this.reconnect(id, ctx); }
+          this.flowAdmitted(f.serial[id]!);
+        }
         else if (!this.sendMid(ctx, id, true)) return;
         f.a[id] = f.a[id]! + q;
         f.step[id] = RESP;
@@ -216,7 +228,7 @@ export class IdleNatFlows extends BaseGenerator {
         return this.afterRound(id, ctx);
       case IDLE: {
         // the gap is over: the next activity
-        this.outcomes.started++;
+        this.flowResumed(f.serial[id]!);
         f.c[id] = p.rounds;
         const push = p.serverResume > 0 && rng.uniform() < p.serverResume;
         f.step[id] = push ? PUSH : REQ;
@@ -262,7 +274,7 @@ export class IdleNatFlows extends BaseGenerator {
       ctx.schedule(ctx.now + this.p.thinkUs, id);
       return;
     }
-    this.outcomes.succeeded++;
+    this.flowSucceeded(f.serial[id]!);
     this.idleUntil(id, ctx, ctx.now + this.idle(this.rng));
   }
 

@@ -2,7 +2,7 @@ import { IPPROTO_TCP, TH_ACK, TH_RST, TH_SYN } from '../conntrack/constants.js';
 import type { Prefix } from './addresses.js';
 import { nthIn } from './addresses.js';
 import { FlowPool } from './flow-pool.js';
-import { BaseGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { BaseGenerator, FAIL_NEVER_ADMITTED, FAIL_TIMEOUT, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
 import type { DelaySpec } from './schema-types.js';
@@ -47,6 +47,8 @@ export class PortScan extends BaseGenerator {
   private stride = 1;
   private offset = 0;
   private k = 0;
+  /** Probes admitted whose answer is still to come. */
+  private inFlight = 0;
   private readonly sport: number;
 
   constructor(init: GeneratorInit<PortScanParams>) {
@@ -78,6 +80,11 @@ export class PortScan extends BaseGenerator {
     if (t >= 0) ctx.schedule(Math.max(t, ctx.now), NEXT);
   }
 
+  override finish(): void {
+    this.outcomes.unfinishedAdmitting = 0;
+    this.outcomes.unfinishedInProgress = this.inFlight;
+  }
+
   /** The scanner answers nothing but its own probes. */
   override endpointsAlive(): boolean {
     return false;
@@ -100,8 +107,12 @@ export class PortScan extends BaseGenerator {
     this.tcp(ctx, id, true, TH_SYN, f.seqC[id]!, 0);
     const v = sendCounted(ctx, this.outcomes);
     const answered = this.openSet.has(port) || p.closed === 'rst';
-    if (v !== 0 && answered) { f.step[id] = ANSWER; ctx.schedule(ctx.now + this.sRtt(this.rng), id); }
-    else f.release(id);
+    if (v !== 0 && answered) { f.step[id] = ANSWER; this.inFlight++; ctx.schedule(ctx.now + this.sRtt(this.rng), id); }
+    else {
+      // dropped by the firewall, or a silent port: the scanner's timeout ends the probe
+      this.outcomes.fail(v === 0 ? FAIL_NEVER_ADMITTED : FAIL_TIMEOUT);
+      f.release(id);
+    }
     this.k++;
     if (this.k >= this.n) {
       if (!p.repeat) return;
@@ -135,6 +146,7 @@ export class PortScan extends BaseGenerator {
     const seqS = this.rng.int32();
     this.tcp(ctx, id, false, open ? TH_SYN | TH_ACK : TH_RST | TH_ACK, open ? seqS : 0, f.seqC[id]! + 1);
     sendCounted(ctx, this.outcomes);
+    this.inFlight--;
     this.outcomes.succeeded++;
     if (!open) { f.release(id); return; }
     f.step[id] = SCANNER_RST;

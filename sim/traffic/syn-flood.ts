@@ -1,7 +1,7 @@
 import { IPPROTO_TCP, TH_ACK, TH_RST, TH_SYN } from '../conntrack/constants.js';
 import { randomIn, SourcePicker, type Prefix, type SourceSpec } from './addresses.js';
 import { FlowPool } from './flow-pool.js';
-import { BaseGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { BaseGenerator, FAIL_NEVER_ADMITTED, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
 import type { DelaySpec } from './schema-types.js';
@@ -39,6 +39,10 @@ const NEXT = -1;
  * that reaches conntrack needs a new entry (§2). One pending event for the next SYN, one per
  * server answer in flight, and one per SYN still to be retransmitted. The sources do not exist,
  * so they never answer the server and never answer a probe.
+ *
+ * Outcomes (the attacker's view): a SYN flow succeeds when one of its SYNs gets an entry, and
+ * fails `never_admitted` when its SYN and every retransmission were dropped; a flow whose
+ * retransmissions are still to come at the end is unfinished (being admitted).
  */
 export class SynFlood extends BaseGenerator {
   readonly kind = 'syn-flood';
@@ -49,6 +53,8 @@ export class SynFlood extends BaseGenerator {
   private readonly answers = new FlowPool(64);
   private readonly retx = new FlowPool(64);
   private k = 0;
+  /** Flows whose SYNs were all dropped so far, with retransmissions still to come. */
+  private pendingAdmit = 0;
 
   constructor(init: GeneratorInit<SynFloodParams>) {
     super(init);
@@ -62,6 +68,11 @@ export class SynFlood extends BaseGenerator {
   start(ctx: TrafficContext): void {
     const t = this.arrivals.first();
     if (t >= 0) ctx.schedule(Math.max(t, ctx.now), NEXT);
+  }
+
+  override finish(): void {
+    this.outcomes.unfinishedAdmitting = this.pendingAdmit;
+    this.outcomes.unfinishedInProgress = 0;
   }
 
   /** Spoofed sources do not exist. */
@@ -86,12 +97,16 @@ export class SynFlood extends BaseGenerator {
     pkt.len = 60;
     this.outcomes.started++;
     const v = sendCounted(ctx, this.outcomes);
+    if (v !== 0) this.outcomes.succeeded++;
+    else if (p.synRetries === 0) this.outcomes.fail(FAIL_NEVER_ADMITTED);
+    else this.pendingAdmit++;
     if (v !== 0 && p.server !== 'silent') this.queueAnswer(ctx, flow);
     if (p.synRetries > 0) {
       const r = this.retx;
       const id = r.alloc();
       r.cAddr[id] = pkt.src; r.cPort[id] = pkt.sport; r.sAddr[id] = pkt.dst; r.sPort[id] = pkt.dport;
       r.seqC[id] = pkt.seq | 0; r.serial[id] = flow;
+      r.beh[id] = v === 0 ? 1 : 0; // 1: no SYN of this flow admitted yet
       ctx.schedule(ctx.now + p.rtoUs, id | RETX);
     }
     const next = this.arrivals.next(ctx.now);
@@ -109,8 +124,13 @@ export class SynFlood extends BaseGenerator {
     pkt.len = 60;
     const v = sendCounted(ctx, this.outcomes);
     if (v !== 0 && p.server !== 'silent') this.queueAnswer(ctx, r.serial[id]!);
+    if (v !== 0 && r.beh[id] === 1) { r.beh[id] = 0; this.pendingAdmit--; this.outcomes.succeeded++; }
     const a = ++r.attempt[id]!;
-    if (a >= p.synRetries) { r.release(id); return; }
+    if (a >= p.synRetries) {
+      if (r.beh[id] === 1) { this.pendingAdmit--; this.outcomes.fail(FAIL_NEVER_ADMITTED); }
+      r.release(id);
+      return;
+    }
     ctx.schedule(ctx.now + p.rtoUs * 2 ** a, id | RETX);
   }
 

@@ -4,7 +4,8 @@ import { makeMicrosSampler, makeSampler, type Distribution } from '../core/distr
 import type { Rng } from '../core/rng.js';
 import type { Prefix } from './addresses.js';
 import { FlowPool, openClientFlow } from './flow-pool.js';
-import { ArrivalGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { ArrivalGenerator, FAIL_BROKEN, FAIL_DROPPED, FAIL_NEVER_ADMITTED, FAIL_RESET, FAIL_TIMEOUT, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { LatencyRecorder } from '../core/latency.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
 import { pick, type DelaySpec } from './schema-types.js';
@@ -52,6 +53,8 @@ const SYN = 0, SYNACK = 1, REQ = 2, RESP = 3, ACK_RESP = 4, CLOSE = 5, FIN2 = 6,
 // behaviours (low nibble of beh; the close mode is in the high nibble)
 const NORMAL = 0, IGNORE_FIN = 1, RESEND_FIN = 2, HALF_OPEN = 3, VANISHES = 4, OUT_OF_WINDOW = 5;
 const MAX_SEGMENT = 4 * 1024 * 1024;
+/** Bit of `beh` set once one of the connection's SYNs got through the firewall. */
+const SYN_PASSED = 0x40;
 
 /**
  * TCP clients: handshake over the path RTTs, `requests` rounds of request and response, a hold
@@ -65,6 +68,14 @@ const MAX_SEGMENT = 4 * 1024 * 1024;
  * after the exchange without FIN or RST: ESTABLISHED until timeout), `out_of_window` (one segment
  * far outside the window: INVALID). A misbehaving connection that ran its script counts as
  * succeeded; `failed` is left to the firewall.
+ *
+ * Outcomes: a connection is being admitted until its handshake completes (the SYN-ACK reaches
+ * the client), then in progress. It fails `never_admitted` when every SYN was dropped,
+ * `dropped` when a SYN got through but the handshake was lost (its entry evicted before the
+ * SYN-ACK), `timeout` when a silent server never answered, `reset` when refused, `broken` when an
+ * established connection's packet found no entry. Setup time is first SYN to SYN-ACK at the
+ * client (firewall times plus the client round trip), completion time first SYN to the last
+ * response at the client.
  */
 export class TcpClients extends ArrivalGenerator {
   readonly kind = 'tcp-clients';
@@ -96,6 +107,8 @@ export class TcpClients extends ArrivalGenerator {
     this.sRtt = makeDelay(p.serverRtt);
     let c = 0;
     this.misCum = Float64Array.from(MISBEHAVIOURS.map((k) => (c += p.misbehave[k])));
+    this.outcomes.setup = new LatencyRecorder();
+    this.outcomes.completion = new LatencyRecorder();
   }
 
   protected arrive(ctx: TrafficContext): void {
@@ -114,7 +127,7 @@ export class TcpClients extends ArrivalGenerator {
     }
     f.beh[id] = beh | (pick(p.close, rng) << 4);
     f.serial[id] = this.openFlow();
-    this.outcomes.started++;
+    this.flowStarted(f.serial[id]!);
     this.step(id, ctx);
   }
 
@@ -141,9 +154,10 @@ export class TcpClients extends ArrivalGenerator {
   private sendMid(ctx: TrafficContext, id: number): boolean {
     const v = sendCounted(ctx, this.outcomes);
     const info = ctx.ct.lastCtinfo;
-    if (v === 0 || info === IP_CT_NEW || info === IP_CT_NONE) {
-      this.outcomes.broken++;
-      this.outcomes.failed++;
+    const lost = info === IP_CT_NEW || info === IP_CT_NONE;
+    if (v === 0 || lost) {
+      if (lost) this.outcomes.entryLost++;
+      this.flowFailed(this.pool.serial[id]!, lost ? FAIL_BROKEN : FAIL_DROPPED);
       this.end(id);
       return false;
     }
@@ -154,7 +168,8 @@ export class TcpClients extends ArrivalGenerator {
   private retrySyn(ctx: TrafficContext, id: number): void {
     const f = this.pool, a = f.attempt[id]!;
     if (a >= this.p.synRetries) {
-      this.outcomes.failed++;
+      const passed = (f.beh[id]! & SYN_PASSED) !== 0;
+      this.flowFailed(f.serial[id]!, !passed ? FAIL_NEVER_ADMITTED : this.p.serverMode === 'silent' ? FAIL_TIMEOUT : FAIL_DROPPED);
       this.end(id);
       return;
     }
@@ -166,7 +181,7 @@ export class TcpClients extends ArrivalGenerator {
   protected step(id: number, ctx: TrafficContext): void {
     const p = this.p, f = this.pool, rng = this.rng;
     const c = f.seqC[id]! + 1 + f.a[id]!, s = f.seqS[id]! + 1 + f.b[id]!; // next sequence numbers
-    const beh = f.beh[id]! & 15, mode = f.beh[id]! >> 4;
+    const beh = f.beh[id]! & 15, mode = (f.beh[id]! >> 4) & 3;
     const now = ctx.now, cr = f.cRtt[id]!, sr = f.sRtt[id]!;
     const fromClient = mode !== 1; // who closes (client unless server-fin)
     const mine = fromClient ? c : s, theirs = fromClient ? s : c; // closer's and peer's next seq
@@ -175,6 +190,7 @@ export class TcpClients extends ArrivalGenerator {
         this.pkt(ctx, id, true, TH_SYN, f.seqC[id]!, 0, 0);
         f.t[id] = now;
         const v = sendCounted(ctx, this.outcomes);
+        if (v !== 0) f.beh[id] = f.beh[id]! | SYN_PASSED;
         if (v !== 0 && p.serverMode !== 'silent') {
           f.step[id] = p.serverMode === 'accept' ? SYNACK : REFUSE;
           ctx.schedule(now + sr, id);
@@ -186,7 +202,7 @@ export class TcpClients extends ArrivalGenerator {
       case REFUSE:
         this.pkt(ctx, id, false, TH_RST | TH_ACK, 0, c, 0);
         sendCounted(ctx, this.outcomes);
-        this.outcomes.failed++;
+        this.flowFailed(f.serial[id]!, FAIL_RESET);
         this.end(id);
         return;
       case SYNACK: {
@@ -194,6 +210,9 @@ export class TcpClients extends ArrivalGenerator {
         const v = sendCounted(ctx, this.outcomes);
         // no entry for it (the SYN_SENT entry was evicted): the client never sees it
         if (v === 0 || ctx.ct.lastCtinfo !== IP_CT_ESTABLISHED_REPLY) return this.retrySyn(ctx, id);
+        // established: the SYN-ACK reaches the client cr/2 from now; its first SYN left cr/2 before startUs
+        this.flowAdmitted(f.serial[id]!);
+        this.outcomes.setup!.record(now - f.startUs[id]! + cr);
         if (beh === HALF_OPEN) return this.done(id);
         f.step[id] = REQ;
         ctx.schedule(now + cr, id);
@@ -227,6 +246,8 @@ export class TcpClients extends ArrivalGenerator {
           sendCounted(ctx, this.outcomes);
         }
         if (left > 0) { f.step[id] = REQ; ctx.schedule(now + this.think(rng), id); return; }
+        // the last response reached the client cr/2 ago; its first SYN left cr/2 before startUs
+        this.outcomes.completion!.record(now - f.startUs[id]!);
         f.step[id] = beh === VANISHES ? VANISH : CLOSE;
         ctx.schedule(now + this.hold(rng), id);
         return;
@@ -251,7 +272,7 @@ export class TcpClients extends ArrivalGenerator {
         if (!this.sendMid(ctx, id)) return;
         if (beh === IGNORE_FIN) return this.done(id);
         if (beh === RESEND_FIN) {
-          this.outcomes.succeeded++;
+          this.flowSucceeded(f.serial[id]!);
           f.step[id] = FIN_RESEND;
           ctx.schedule(now + p.finResendUs, id);
           return;
@@ -277,7 +298,7 @@ export class TcpClients extends ArrivalGenerator {
     }
   }
 
-  private done(id: number): void { this.outcomes.succeeded++; this.end(id); }
+  private done(id: number): void { this.flowSucceeded(this.pool.serial[id]!); this.end(id); }
 
   private end(id: number): void { this.closeFlow(this.pool.serial[id]!); this.pool.release(id); }
 }

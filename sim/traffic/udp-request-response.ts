@@ -4,7 +4,8 @@ import { makeMicrosSampler, type Distribution } from '../core/distributions.js';
 import type { Rng } from '../core/rng.js';
 import type { Prefix } from './addresses.js';
 import { FlowPool, openClientFlow } from './flow-pool.js';
-import { ArrivalGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { ArrivalGenerator, FAIL_BROKEN, FAIL_DROPPED, FAIL_NEVER_ADMITTED, FAIL_TIMEOUT, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { LatencyRecorder } from '../core/latency.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
 import type { DelaySpec } from './schema-types.js';
@@ -30,12 +31,21 @@ export interface UdpRequestResponseParams {
 }
 
 const QUERY = 0, ANSWER = 1, TIMEOUT = 2;
+/** Bits of `beh`: a query was dropped by the firewall; an answer found its entry gone. */
+const QUERY_DROPPED = 1, ANSWER_LOST = 2;
 
 /**
  * DNS-like request/response over UDP: each query comes from a fresh ephemeral port (a new
  * conntrack entry), the server answers after a delay unless the query is lost; a client whose
  * query or answer does not arrive re-sends after a timeout, `retries` times (glibc's resolver:
  * 5 s, 2 attempts). Entries stay unassured (§5.1), so they are early-droppable.
+ *
+ * Outcomes: a lookup is being admitted until one of its queries gets through the firewall. It
+ * succeeds when an answer reaches the client; when its last attempt times out it fails
+ * `never_admitted` (every query dropped), `broken` (an answer found its entry gone: the NAT
+ * mapping was lost), `dropped` (a query was dropped after an earlier one got through), or
+ * `timeout` (the server lost it). Resolution time is first query to answer at the client,
+ * retries and their timeouts included.
  */
 export class UdpRequestResponse extends ArrivalGenerator {
   readonly kind = 'udp-request-response';
@@ -53,6 +63,7 @@ export class UdpRequestResponse extends ArrivalGenerator {
     this.delay = makeMicrosSampler(this.p.answerDelay, 1000);
     this.cRtt = makeDelay(this.p.clientRtt);
     this.sRtt = makeDelay(this.p.serverRtt);
+    this.outcomes.resolve = new LatencyRecorder();
   }
 
   protected step(id: number, ctx: TrafficContext): void {
@@ -69,7 +80,7 @@ export class UdpRequestResponse extends ArrivalGenerator {
     f.cRtt[id] = this.cRtt(rng);
     f.sRtt[id] = this.sRtt(rng);
     f.serial[id] = this.openFlow();
-    this.outcomes.started++;
+    this.flowStarted(f.serial[id]!);
     this.query(id, ctx);
   }
 
@@ -84,6 +95,8 @@ export class UdpRequestResponse extends ArrivalGenerator {
     const p = this.p, f = this.pool;
     this.fill(ctx, id, true);
     const v = sendCounted(ctx, this.outcomes);
+    if (v !== 0) this.flowAdmitted(f.serial[id]!);
+    else f.beh[id] = f.beh[id]! | QUERY_DROPPED;
     if (v !== 0 && this.rng.uniform() >= p.loss) {
       f.step[id] = ANSWER;
       ctx.schedule(ctx.now + f.sRtt[id]! + this.delay(this.rng), id);
@@ -96,14 +109,17 @@ export class UdpRequestResponse extends ArrivalGenerator {
   private answer(id: number, ctx: TrafficContext): void {
     this.fill(ctx, id, false);
     const v = sendCounted(ctx, this.outcomes);
+    const f = this.pool;
     if (v !== 0 && ctx.ct.lastCtinfo === IP_CT_ESTABLISHED_REPLY) {
-      this.outcomes.succeeded++;
+      // the answer reaches the client cr/2 from now; its first query left cr/2 before startUs
+      this.outcomes.resolve!.record(ctx.now - f.startUs[id]! + f.cRtt[id]!);
+      this.flowSucceeded(f.serial[id]!);
       this.end(id);
       return;
     }
     // The answer found no entry: its query's entry was evicted (or expired). A stateful
     // firewall or NAT does not pass it to the client (no mapping), so the client times out.
-    if (v !== 0) this.outcomes.broken++;
+    if (v !== 0) { this.outcomes.entryLost++; f.beh[id] = f.beh[id]! | ANSWER_LOST; }
     this.pool.step[id] = TIMEOUT;
     ctx.schedule(ctx.now + this.pool.cRtt[id]! + this.p.timeoutUs, id);
   }
@@ -112,7 +128,8 @@ export class UdpRequestResponse extends ArrivalGenerator {
     const f = this.pool;
     const a = f.attempt[id]!;
     if (a >= this.p.retries) {
-      this.outcomes.failed++;
+      const serial = f.serial[id]!, b = f.beh[id]!;
+      this.flowFailed(serial, !this.wasAdmitted(serial) ? FAIL_NEVER_ADMITTED : (b & ANSWER_LOST) !== 0 ? FAIL_BROKEN : (b & QUERY_DROPPED) !== 0 ? FAIL_DROPPED : FAIL_TIMEOUT);
       this.end(id);
       return;
     }

@@ -4,7 +4,7 @@ import { makeMicrosSampler, type Distribution } from '../core/distributions.js';
 import type { Rng } from '../core/rng.js';
 import type { Prefix } from './addresses.js';
 import { FlowPool, openClientFlow } from './flow-pool.js';
-import { ArrivalGenerator, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { ArrivalGenerator, FAIL_BROKEN, FAIL_NEVER_ADMITTED, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
 import type { DelaySpec } from './schema-types.js';
@@ -72,7 +72,7 @@ export class UdpStream extends ArrivalGenerator {
     f.sRtt[id] = this.sRtt(rng);
     f.serial[id] = this.openFlow();
     f.a[id] = -1; // slot of the flow's entry, once made
-    this.outcomes.started++;
+    this.flowStarted(f.serial[id]!);
     this.client(id, ctx);
   }
 
@@ -90,7 +90,7 @@ export class UdpStream extends ArrivalGenerator {
     const v = sendCounted(ctx, this.outcomes);
     const slot = ct.lastSlot;
     if (f.a[id] < 0) {
-      if (v !== 0 && slot >= 0) { f.a[id] = slot; f.b[id] = ct.born[slot]!; }
+      if (v !== 0 && slot >= 0) { f.a[id] = slot; f.b[id] = ct.born[slot]!; this.flowAdmitted(f.serial[id]!); }
     } else if (v === 0 || slot !== f.a[id] || ct.born[slot] !== f.b[id]) {
       return this.broken(id); // the entry was gone: this packet needed a new one
     }
@@ -115,7 +115,9 @@ export class UdpStream extends ArrivalGenerator {
     const f = this.pool;
     const at = Math.max(ctx.now, lastUs + this.gap(this.rng));
     if (at >= f.t[id]!) {
-      this.outcomes.succeeded++;
+      // a flow none of whose packets ever got an entry did not succeed
+      if (f.a[id]! < 0) this.flowFailed(f.serial[id]!, FAIL_NEVER_ADMITTED);
+      else this.flowSucceeded(f.serial[id]!);
       this.end(id);
       return;
     }
@@ -125,8 +127,8 @@ export class UdpStream extends ArrivalGenerator {
   }
 
   private broken(id: number): void {
-    this.outcomes.broken++;
-    this.outcomes.failed++;
+    this.outcomes.entryLost++;
+    this.flowFailed(this.pool.serial[id]!, FAIL_BROKEN);
     this.end(id);
   }
 
