@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { POLICIES, type PolicyKind } from '../../policies/index.js';
 import { loadUserPolicy, policyPathsIn } from './user-policy.js';
@@ -19,6 +19,16 @@ export function packageRoot(): string {
     d = dirname(d);
   }
   throw new Error('ctsim: cannot find package.json above ' + fileURLToPath(import.meta.url));
+}
+
+/**
+ * Where results go without `--out`: `results/` of the clone when ctsim runs from one (`npx ctsim`,
+ * `npm link`, `node dist/sim/cli.js`), else `./results` in the current directory (an installed
+ * package: never write inside node_modules).
+ */
+export function defaultResultsRoot(): string {
+  const root = packageRoot();
+  return root.split(sep).includes('node_modules') ? resolve('results') : join(root, 'results');
 }
 
 export function ctsimVersion(): string {

@@ -6,7 +6,7 @@ import { compare, COMPARE_METRICS, type Comparison, type PolicyArm } from '../ru
 import type { PolicySpec, Scenario } from '../scenario/scenario.js';
 import type { Issue } from '../scenario/schema-dsl.js';
 import { closest } from '../scenario/suggest.js';
-import { ctsimVersion, loadScenarioFile, packageRoot, registriesFor, resolveScenarioArg, sha256, toJson } from './common.js';
+import { ctsimVersion, loadScenarioFile, defaultResultsRoot, registriesFor, resolveScenarioArg, sha256, toJson } from './common.js';
 import { InputError } from './errors.js';
 import { AtomicDir } from './io.js';
 import { assertTableFits } from '../bench/memory-guard.js';
@@ -78,7 +78,7 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
     if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write(`\r${sc.name}: ${arm} run ${r + 1}/${runs}   `);
   });
   if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-  const dir = join(o.out ?? join(packageRoot(), 'results'), sc.name, `compare-s${sc.seed}`);
+  const dir = join(o.out ?? defaultResultsRoot(), sc.name, `compare-s${sc.seed}`);
   const w = new AtomicDir(dir, String(process.pid));
   try {
     w.write('comparison.json', toJson(c));

@@ -5,7 +5,7 @@ import type { Scenario } from '../scenario/scenario.js';
 import { Metrics } from '../run/metrics.js';
 import { Simulation } from '../run/simulation.js';
 import { runSummary, type RunSummary } from '../run/summary.js';
-import { ctsimVersion, loadScenarioFile, packageRoot, REGISTRIES, registriesFor, resolveScenarioArg, sha256, toJson } from './common.js';
+import { ctsimVersion, loadScenarioFile, defaultResultsRoot, REGISTRIES, registriesFor, resolveScenarioArg, sha256, toJson } from './common.js';
 import type { Registries } from '../run/simulation.js';
 import { AtomicDir } from './io.js';
 import { assertTableFits } from '../bench/memory-guard.js';
@@ -45,7 +45,7 @@ export async function timeseriesCsv(rows: number[][]): Promise<string> {
  * Returns the outputs (for printing and for tests).
  */
 export async function runScenario(sc: Scenario, argv: readonly string[], opts: SimOptions, reg: Registries = REGISTRIES): Promise<RunOutputs[]> {
-  const outRoot = opts.out ?? join(packageRoot(), 'results');
+  const outRoot = opts.out ?? defaultResultsRoot();
   const resolved = toJson(sc);
   const outs: RunOutputs[] = [];
   for (let run = 0; run < sc.runs; run++) {

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { mergeShards, shardDirs, sweepDirName, writeSweepDir } from '../sweep/output.js';
 import { parseShard } from '../sweep/shard.js';
 import { planSweep, runSweep } from '../sweep/sweep.js';
-import { packageRoot, toJson } from './common.js';
+import { defaultResultsRoot, toJson } from './common.js';
 import { InputError } from './errors.js';
 import { overridesFrom, type SimOptions } from './run-command.js';
 
@@ -52,7 +52,7 @@ Examples:
       const o = cmd.optsWithGlobals<SimOptions & { workers?: string; shard?: string; dryRun?: boolean }>();
       const workers = workersOf(o.workers);
       const shard = o.shard === undefined ? null : parseShard(o.shard);
-      const out = o.out ?? join(packageRoot(), 'results');
+      const out = o.out ?? defaultResultsRoot();
       if (o.dryRun) {
         const plan = await planSweep(file, { out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [] });
         const info = {
@@ -91,11 +91,11 @@ sweep at once.
 
 Examples:
   $ ctsim merge results/table-size
-  $ ctsim merge /shared/results/table-size/sweep-shard-*-of-8 --out /shared/results`)
+  $ ctsim merge /scratch/ctsim/table-size/sweep-shard-*-of-8 --out /scratch/ctsim`)
     .action(async (dirs: string[], _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<SimOptions>();
       const { manifest, lines } = mergeShards(shardDirs(dirs));
-      const dir = join(o.out ?? join(packageRoot(), 'results'), manifest.name, sweepDirName(null));
+      const dir = join(o.out ?? defaultResultsRoot(), manifest.name, sweepDirName(null));
       await writeSweepDir(dir, manifest, lines);
       if (o.json) process.stdout.write(toJson({ dir, name: manifest.name, cases: manifest.cases }));
       else if (!o.quiet) process.stdout.write(`merge ${manifest.name}: ${manifest.cases} cases → ${dir}\n`);
