@@ -11,6 +11,7 @@ import { InputError } from './errors.js';
 import { AtomicDir } from './io.js';
 import { assertTableFits } from '../bench/memory-guard.js';
 import { overridesFrom, type SimOptions } from './run-command.js';
+import { makeCaseProgress, progressMode } from './progress.js';
 
 /**
  * Parses `--policies kernel,l4-aware,soft-timeout+keepalive` into arms. A policy's parameters
@@ -74,10 +75,16 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
   const arms = parseArms(o.policies, sc, reg.policies);
   const runs = o.runs === undefined ? sc.runs : Number(o.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new InputError(`--runs: expected an integer 1..1000, got "${o.runs}"`);
-  const c = compare(sc, arms, runs, reg, (arm, r) => {
-    if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write(`\r${sc.name}: ${arm} run ${r + 1}/${runs}   `);
-  });
-  if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  const bar = makeCaseProgress(`compare ${sc.name}`, arms.length * runs, progressMode(o));
+  let c: Comparison;
+  try {
+    c = compare(sc, arms, runs, reg, undefined, {
+      onTick: (t, end) => bar.tick(t, end),
+      onRunDone: (arm, r) => bar.done(`${arm} run ${r + 1}/${runs}`, sc.duration),
+    });
+  } finally {
+    bar.stop();
+  }
   const dir = join(o.out ?? defaultResultsRoot(), sc.name, `compare-s${sc.seed}`);
   const w = new AtomicDir(dir, String(process.pid));
   try {

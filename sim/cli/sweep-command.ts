@@ -7,6 +7,7 @@ import { planSweep, runSweep } from '../sweep/sweep.js';
 import { defaultResultsRoot, toJson } from './common.js';
 import { InputError } from './errors.js';
 import { overridesFrom, type SimOptions } from './run-command.js';
+import { makeCaseProgress, progressMode, type CaseProgress } from './progress.js';
 
 export { estimateTableBytes, checkTableMemory, assertTableFits } from '../bench/memory-guard.js';
 
@@ -64,12 +65,17 @@ Examples:
         else if (!o.quiet) process.stdout.write(`sweep ${info.name}: ${info.cases} of ${info.cases_total} cases would run → ${info.dir}\n` + info.keys.map((k, i) => `  ${plan.jobs[i]!.c.index}: ${k}\n`).join(''));
         return;
       }
-      const tty = !o.quiet && !o.json && process.stderr.isTTY === true;
-      const r = await runSweep(file, {
-        out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [],
-        onProgress: (d, n) => { if (tty) process.stderr.write(`\rsweep: case ${d}/${n}   `); },
-      });
-      if (tty) process.stderr.write('\r\x1b[K');
+      const mode = progressMode(o);
+      let bar: CaseProgress | undefined;
+      let r: Awaited<ReturnType<typeof runSweep>>;
+      try {
+        r = await runSweep(file, {
+          out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [],
+          onProgress: (d, n, key) => { (bar ??= makeCaseProgress('sweep', n, mode)).done(key); },
+        });
+      } finally {
+        bar?.stop();
+      }
       const info = { dir: r.dir, name: r.manifest.name, cases: r.manifest.cases, cases_total: r.manifest.cases_total, shard: r.manifest.shard, workers, shard_index_from: shard?.source ?? null };
       if (o.json) process.stdout.write(toJson(info));
       else if (!o.quiet) {

@@ -46,9 +46,10 @@ export interface ArmSample {
 }
 
 /** armRun, plus the run's sample (see ArmSample). */
-export function armRunDetailed(sc: Scenario, arm: PolicyArm, run: number, reg: Registries): { metrics: Record<CompareMetric, number | null>; sample: ArmSample } {
+export function armRunDetailed(sc: Scenario, arm: PolicyArm, run: number, reg: Registries,
+  progress?: (simUs: number, events: number) => void): { metrics: Record<CompareMetric, number | null>; sample: ArmSample } {
   const sim = new Simulation({ ...sc, policies: arm.policies }, run, reg);
-  sim.runToEnd();
+  sim.runToEnd(progress);
   const s = runSummary(sim);
   const sample: ArmSample = {
     run,
@@ -131,8 +132,11 @@ export interface Comparison {
 /**
  * Replays identical traffic through each arm: the same seed and run index give the same
  * generator substreams and hash key, so differences between arms are the policies' alone.
+ * `onRun` is called before each (arm, run), `onTick` during it with the simulated time reached
+ * (progress; it cannot change the run), `onRunDone` after it.
  */
-export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries, onRun?: (arm: string, run: number) => void): Comparison {
+export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries, onRun?: (arm: string, run: number) => void,
+  progress?: { onTick?: (simUs: number, endUs: number) => void; onRunDone?: (arm: string, run: number) => void }): Comparison {
   return {
     scenario: sc.name,
     seed: sc.seed,
@@ -142,7 +146,9 @@ export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, 
       let sample: ArmSample | undefined;
       for (let r = 0; r < runs; r++) {
         onRun?.(arm.label, r);
-        const d = armRunDetailed(sc, arm, r, reg);
+        const tick = progress?.onTick;
+        const d = armRunDetailed(sc, arm, r, reg, tick ? (t) => tick(t, sc.duration) : undefined);
+        progress?.onRunDone?.(arm.label, r);
         perRun.push(d.metrics);
         if (r === 0) sample = d.sample;
       }

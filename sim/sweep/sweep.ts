@@ -28,7 +28,7 @@ export interface SweepOptions {
   policyFiles: readonly string[];
   /** Bytes available for the memory guard (default: measured). */
   memoryAvailable?: number;
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: (done: number, total: number, key: string) => void;
 }
 
 export interface SweepPlan {
