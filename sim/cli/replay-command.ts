@@ -13,6 +13,7 @@ import {
   replayCapture, DEFAULT_GC_BUCKETS_PER_MS, TimelineTooLongError, type ReplayOptions, type ReplayResult,
 } from '../replay/replay.js';
 import { closest } from '../scenario/suggest.js';
+import { formatConntrackSLine } from '../conntrack/stats.js';
 import { InputError } from './errors.js';
 import { readInputFile, writeFileAtomic } from './io.js';
 
@@ -139,6 +140,19 @@ function thin<T>(xs: readonly T[], n: number): T[] {
   return out;
 }
 
+/** What the checksum line of the report says. */
+function checksumLine(r: ReplayResult): string {
+  if (!r.checksumsVerified) return 'not verified (nf_conntrack_checksum=0)';
+  const bad = r.malformedReasons['bad_checksum'] ?? 0;
+  let s = `verified (nf_conntrack_checksum=1): ${bad} bad`;
+  if (r.checksumPartial > 0) {
+    s += `; ${r.checksumPartial} TCP/UDP packets carry offloaded (partial) checksums — sent by the capturing ` +
+      'host before its NIC filled them in; not verifiable, tracked like good ones (the kernel does not verify ' +
+      'such packets either), so the results are the same as with --sysctl nf_conntrack_checksum=0';
+  }
+  return s;
+}
+
 /** The human-readable report. */
 export function formatReplayTable(r: ReplayResult, eventsFile?: string): string {
   const L: string[] = [];
@@ -146,8 +160,13 @@ export function formatReplayTable(r: ReplayResult, eventsFile?: string): string 
     Object.entries(o).filter(([, v]) => all || v !== 0).map(([k, v]) => `${k}=${v}`).join(' ') || '(all zero)';
   L.push(`capture   ${r.file}: ${r.frames} frames, ${r.ipPackets} IP packets, ${r.durationSeconds} s simulated`);
   L.push(`skipped   non-IP ${r.nonIp}, fragments ${r.fragments}, truncated link ${r.truncatedLink}, bad IP header ${r.badIpHeader}; reordered ${r.reordered}; malformed ${r.malformed}; dropped by conntrack ${r.dropped}`);
+  if (r.malformed > 0) {
+    L.push(`malformed ${kv(r.malformedReasons, false).replace(/=/g, ' ')}; first at frame ${r.malformedFrames.join(', ')}${r.malformed > r.malformedFrames.length ? ', …' : ''}`);
+  }
+  L.push(`checksums ${checksumLine(r)}`);
   L.push(`table     count ${r.count} / max ${r.max}, ${r.buckets} buckets, HZ ${r.hz}`);
-  L.push(`stats     ${kv(r.stats, true)}`);
+  L.push('conntrack -S (the model\'s totals, printed as conntrack-tools does, on one CPU):');
+  L.push(formatConntrackSLine(r.stats, 0, r.version));
   L.push(`model     ${kv(r.model, false)}`);
   const states = Object.entries(r.states);
   L.push(`states    ${states.length === 0 ? '(none)' : ''}`);
@@ -190,7 +209,9 @@ Examples:
 Exit codes: 0 ok; 2 bad input (truncated or corrupt capture, with the packet index; unsupported
 link type; unknown sysctl or a value out of the kernel's range; bad flag); 1 run failed.`)
     .action((capture: string, _o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<ReplayCliOptions>();
-      process.stdout.write(runReplay(capture, o).stdout);
+      const o = cmd.optsWithGlobals<ReplayCliOptions & { quiet?: boolean }>();
+      const { stdout, result } = runReplay(capture, o);
+      if (!o.quiet) for (const w of result.warnings) process.stderr.write(`ctsim replay: WARNING: ${capture}: ${w}\n`);
+      process.stdout.write(stdout);
     });
 }

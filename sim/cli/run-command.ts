@@ -5,6 +5,7 @@ import type { Scenario } from '../scenario/scenario.js';
 import { Metrics } from '../run/metrics.js';
 import { Simulation } from '../run/simulation.js';
 import { runSummary, type RunSummary } from '../run/summary.js';
+import { formatConntrackSLine } from '../conntrack/stats.js';
 import { ctsimVersion, loadScenarioFile, defaultResultsRoot, REGISTRIES, registriesFor, resolveScenarioArg, sha256, toJson } from './common.js';
 import type { Registries } from '../run/simulation.js';
 import { AtomicDir } from './io.js';
@@ -92,7 +93,8 @@ export function formatRunSummary(s: RunSummary, dir: string): string {
     `  table: max ${t.nf_conntrack_max}, buckets ${t.nf_conntrack_buckets}, peak ${t.peak_count} (${pct(t.peak_fill)}), final ${t.final_count}` +
       (t.first_full_s !== null ? `, full from ${t.first_full_s} s` : ', never full') +
       (t.first_table_full_s !== null ? `, first table-full drop at ${t.first_table_full_s} s` : ''),
-    `  conntrack -S: ` + Object.entries(s.conntrack_S).filter(([, v]) => v !== 0).map(([k, v]) => `${k}=${v}`).join(' ') || '  conntrack -S: all 0',
+    `  conntrack -S (the model's totals, printed as conntrack-tools does, on one CPU):`,
+    formatConntrackSLine(s.conntrack_S, 0, s.kernel.version),
   ];
   for (const [cls, o] of Object.entries(s.classes)) {
     lines.push(`  ${cls.padEnd(6)} flows ${o.started} ok ${o.succeeded} failed ${o.failed} (success ${pct(o.success_rate)}), packets dropped ${o.dropped}/${o.packets}, broken ${o.broken}`);
