@@ -5,7 +5,8 @@
  * Expected partial values are worked out by hand from the pseudo-header words.
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AddrInterner } from '../conntrack/addr.js';
 import { Malformed, Pkt } from '../conntrack/packet.js';
@@ -109,7 +110,7 @@ test('replay: partial checksums are counted apart and change nothing; wrong ones
   t.deepEqual(off.warnings, []);
 });
 
-test('replay warns below no threshold it should not: 1 malformed packet in 20 (5%) gives no warning', (t) => {
+test('the warning starts at 10% malformed: 1 in 20 (5%) gives none, 2 in 20 give one', (t) => {
   const frames = Array.from({ length: 20 }, (_, i) => ({
     tsUs: 1_700_000_000_000_000 + i * 1000,
     data: packet({ ...UDP4, sport: 2000 + i }, i === 7 ? 0x4242 : undefined),
@@ -137,4 +138,36 @@ test('a host\'s own capture (scenarios/captures/dns-host.pcap, loopback): every 
   const table = (r: typeof on) => ({ stats: r.stats, states: r.states, timeline: r.timeline, count: r.count, model: r.model });
   t.deepEqual(table(on), table(off));
   t.true(on.count > 0);
+});
+
+test.serial('ctsim replay warns loudly on stderr and in the JSON when most packets are malformed', async (t) => {
+  const { main } = await import('../cli.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ctsim-csum-'));
+  const frames = Array.from({ length: 8 }, (_, i) => ({
+    tsUs: 1_700_000_000_000_000 + i * 1000, data: packet({ ...UDP4, sport: 3000 + i }, 0x5555),
+  }));
+  const file = join(dir, 'damaged.pcap');
+  writeFileSync(file, writePcap(frames, RAW));
+  let out = '', err = '';
+  const ow = process.stdout.write.bind(process.stdout), ew = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string) => { out += s; return true; }) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
+  let code: number, codeJson: number, jsonOut: string;
+  try {
+    code = await main(['replay', file]);
+    jsonOut = out; out = '';
+    codeJson = await main(['replay', file, '--json']);
+    [jsonOut, out] = [out, jsonOut];
+  } finally {
+    process.stdout.write = ow;
+    process.stderr.write = ew;
+  }
+  t.is(code, 0);
+  t.is(codeJson, 0);
+  t.regex(err, /ctsim replay: WARNING: .*damaged\.pcap: 8 of 8 IP packets \(100%\) are malformed \(bad_checksum 8\); first at frame 1, 2, 3, 4, 5, …/);
+  t.regex(out, /^malformed bad_checksum 8; first at frame 1, 2, 3, 4, 5, …$/m);
+  t.regex(out, /^checksums verified \(nf_conntrack_checksum=1\): 8 bad$/m);
+  const j = JSON.parse(jsonOut) as { warnings: string[]; malformedFrames: number[] };
+  t.deepEqual(j.malformedFrames, [1, 2, 3, 4, 5]);
+  t.is(j.warnings.length, 1);
 });

@@ -202,9 +202,17 @@ unusable IP headers are skipped and counted. JSON holds stats (conntrack -S coun
 (simulator breakdowns), count, max, buckets, states (like conntrack -L, e.g. "tcp ESTABLISHED
 ASSURED") and timeline ([seconds since the first packet, count]).
 
+Checksums are verified when nf_conntrack_checksum is 1 (the default). Offloaded (partial)
+TCP/UDP checksums, which a capture of a host's own traffic shows for every packet it sent, are
+counted apart and not treated as bad (the kernel does not verify them either). A capture whose
+checksums were damaged after the fact: --sysctl nf_conntrack_checksum=0. When 10% or more of
+the IP packets are malformed, a warning on stderr (and in the JSON) names the reasons and the
+first frames.
+
 Examples:
-  $ ctsim replay flood.pcap --sysctl nf_conntrack_max=1024 --idle 75 --json
-  $ ctsim replay web.pcapng --sysctl net.netfilter.nf_conntrack_tcp_timeout_time_wait=30 --events ev.log
+  $ ctsim replay scenarios/captures/syn-flood.pcap --sysctl nf_conntrack_max=99 --idle 75 --json
+  $ ctsim replay scenarios/captures/web.pcap --sysctl net.netfilter.nf_conntrack_tcp_timeout_time_wait=30 --events ev.log
+  $ ctsim replay my-host.pcapng --sysctl nf_conntrack_checksum=0
 
 Exit codes: 0 ok; 2 bad input (truncated or corrupt capture, with the packet index; unsupported
 link type; unknown sysctl or a value out of the kernel's range; bad flag); 1 run failed.`)
