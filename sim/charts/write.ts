@@ -5,7 +5,7 @@
  */
 import type { Comparison } from '../run/compare.js';
 import type { RunSummary } from '../run/summary.js';
-import { compareChartData, runChartData, type ChartData } from './data.js';
+import { compareChartData, runChartData, type ChartData, type ScenarioTimes } from './data.js';
 import { renderAll } from './render.js';
 import { chartSpecs } from './specs.js';
 
@@ -25,10 +25,11 @@ export async function writeCharts(write: WriteFile, d: ChartData): Promise<strin
   return rendered.map((c) => c.name);
 }
 
-export async function writeRunCharts(write: WriteFile, summary: RunSummary, rows: readonly (readonly number[])[], columns: readonly string[]): Promise<string[]> {
-  return writeCharts(write, runChartData(summary, rows, columns));
+/** `scenario` (optional): its attack windows are shaded and the time axis ends at its end. */
+export async function writeRunCharts(write: WriteFile, summary: RunSummary, rows: readonly (readonly number[])[], columns: readonly string[], scenario?: ScenarioTimes): Promise<string[]> {
+  return writeCharts(write, runChartData(summary, rows, columns, scenario));
 }
 
-export async function writeCompareCharts(write: WriteFile, c: Comparison): Promise<string[]> {
-  return writeCharts(write, compareChartData(c));
+export async function writeCompareCharts(write: WriteFile, c: Comparison, scenario?: ScenarioTimes): Promise<string[]> {
+  return writeCharts(write, compareChartData(c, scenario));
 }

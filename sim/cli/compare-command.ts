@@ -105,7 +105,7 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
     if (o.charts !== false) {
       // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
       const { writeCompareCharts } = await import('../charts/write.js');
-      await writeCompareCharts((name, content) => w.write(name, content), c);
+      await writeCompareCharts((name, content) => w.write(name, content), c, sc);
     }
     w.commit();
   } finally {

@@ -72,7 +72,7 @@ export async function runScenario(sc: Scenario, argv: readonly string[], opts: S
       if (opts.charts !== false) {
         // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
         const { writeRunCharts } = await import('../charts/write.js');
-        await writeRunCharts((name, content) => w.write(name, content), summary, sim.metrics.rows, Metrics.COLUMNS);
+        await writeRunCharts((name, content) => w.write(name, content), summary, sim.metrics.rows, Metrics.COLUMNS, sc);
       }
       w.commit();
     } finally {
