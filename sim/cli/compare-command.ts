@@ -105,7 +105,7 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
     if (o.charts !== false) {
       // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
       const { writeCompareCharts } = await import('../charts/write.js');
-      await writeCompareCharts((name, content) => w.write(name, content), c, sc);
+      await writeCompareCharts((name, content) => w.write(name, content), c, sc, { pdf: o.pdf === true });
     }
     w.commit();
   } finally {
@@ -122,6 +122,7 @@ export function registerCompare(program: Command): void {
     .requiredOption('--policies <list>', 'comma-separated policies; join with + to stack, e.g. kernel,l4-aware,soft-timeout+keepalive')
     .option('--runs <n>', 'runs per policy (default: the scenario\'s runs)')
     .option('--no-charts', 'do not write charts/ (Vega-Lite specs, SVG and PNG)')
+    .option('--pdf', 'also write every chart as a vector PDF (charts/<name>.pdf, for papers)')
     .addHelpText('after', `
 Writes results/<scenario>/compare-s<seed>/comparison.{json,csv,txt}, manifest.json and charts/
 (Vega-Lite specs rendered to SVG and PNG; charts/overview.png is the one-picture summary). Parameters of a policy come
@@ -129,7 +130,8 @@ from the scenario's policy_params (or its policies list), else from the policy's
 
 Examples:
   $ ctsim compare scenarios/mixed.yaml --policies kernel,l4-aware,soft-timeout,adaptive-timeout,keepalive
-  $ ctsim compare mixed --policies kernel,soft-timeout+keepalive --runs 5 --json`)
+  $ ctsim compare mixed --policies kernel,soft-timeout+keepalive --runs 5 --json
+  $ ctsim compare syn-flood-vs-web --policies kernel,l4-aware --pdf     # charts also as PDF`)
     .action(async (scenario: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<SimOptions & { policies: string; runs?: string }>();
       const { comparison, dir } = await runCompare(scenario, o);

@@ -27,6 +27,8 @@ export interface SimOptions {
   quiet?: boolean;
   /** false with --no-charts: skip the Vega-Lite/SVG/PNG charts. */
   charts?: boolean;
+  /** --pdf: also write each chart as PDF. */
+  pdf?: boolean;
 }
 
 /** Applies --seed to a loaded scenario (kept as an override so the manifest shows it). */
@@ -72,7 +74,7 @@ export async function runScenario(sc: Scenario, argv: readonly string[], opts: S
       if (opts.charts !== false) {
         // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
         const { writeRunCharts } = await import('../charts/write.js');
-        await writeRunCharts((name, content) => w.write(name, content), summary, sim.metrics.rows, Metrics.COLUMNS, sc);
+        await writeRunCharts((name, content) => w.write(name, content), summary, sim.metrics.rows, Metrics.COLUMNS, sc, { pdf: opts.pdf === true });
       }
       w.commit();
     } finally {
@@ -108,6 +110,7 @@ export function registerRun(program: Command): void {
     .description('run scenario files and write results/<scenario>/s<seed>-r<run>/')
     .argument('<scenario...>', 'scenario files (YAML or JSON), or names of built-in scenarios')
     .option('--no-charts', 'do not write charts/ (Vega-Lite specs, SVG and PNG)')
+    .option('--pdf', 'also write every chart as a vector PDF (charts/<name>.pdf, for papers)')
     .addHelpText('after', `
 Writes manifest.json, summary.json, timeseries.csv and charts/ (Vega-Lite specs rendered to SVG
 and PNG) per run, atomically. \`ctsim report <dir>\` turns a results folder into an HTML report.
