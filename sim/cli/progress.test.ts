@@ -4,7 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { encodeFrame, linkTypeOf } from '../capture/encode.js';
+import { writePcap } from '../capture/pcap-write.js';
 import { formatSeconds, makeCaseProgress, progressMode } from './progress.js';
+import { PROGRESS_MIN_BYTES } from './replay-command.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
@@ -98,4 +101,19 @@ test('sweep in a pipe: one stderr line per finished case naming it; none with --
   t.is(lines.length, 4, r.err);
   for (const [i, l] of lines.entries()) t.regex(l, new RegExp(`^sweep: ${i + 1}/4 \\S.* \\| [\\d.]+ (s|min) wall \\| (ETA|done)`));
   t.is(cli(['sweep', sw, '--workers', '1', '--out', dir, '--quiet']).err, '');
+});
+
+test('replay of a large capture in a pipe: one stderr line when done (bytes read, no simulated time); small captures and --quiet: none', (t) => {
+  const { dir } = scenario();
+  const frame = encodeFrame({ src: '10.0.0.1', dst: '192.0.2.53', udp: {}, sport: 40000, dport: 53, payloadLen: 1400 });
+  const n = Math.ceil(PROGRESS_MIN_BYTES / (frame.length + 16));
+  const big = join(dir, 'big.pcap');
+  writeFileSync(big, writePcap(Array.from({ length: n }, (_, i) => ({ tsUs: 1e12 + i * 100, data: frame })), linkTypeOf('ethernet')));
+  const r = cli(['replay', big]);
+  t.is(r.code, 0, r.err);
+  t.regex(r.err, new RegExp(`^replay big\\.pcap: 1/1 ${n.toLocaleString('en-US')} frames \\| [\\d.]+ (s|min) wall \\| done\\n$`));
+  t.is(cli(['replay', big, '--quiet']).err, '');
+  const small = join(dir, 'small.pcap');
+  writeFileSync(small, writePcap([{ tsUs: 1e12, data: frame }], linkTypeOf('ethernet')));
+  t.is(cli(['replay', small]).err, '');
 });

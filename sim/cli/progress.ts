@@ -64,13 +64,16 @@ export function progressMode(o: { quiet?: boolean | undefined; json?: boolean | 
  * ETA from the share done so far (including the running case's simulated fraction). On a
  * terminal a bar on stderr; in a pipe one line per finished case on stderr:
  * `compare mixed: 3/10 kernel run 2 | 60 s simulated | 4.1 s wall | ETA 9.6 s`.
- * Uses the wall clock: CLI shell only.
+ * Uses the wall clock: CLI shell only. With `simulated: false` the ticks are another measure of
+ * the case's progress (bytes of a capture read) and no simulated time is shown.
  */
 export function makeCaseProgress(what: string, total: number, mode: ProgressMode,
-  out: { write(s: string): unknown } = process.stderr, clock: () => number = () => performance.now()): CaseProgress {
+  out: { write(s: string): unknown } = process.stderr, clock: () => number = () => performance.now(),
+  o: { simulated?: boolean } = {}): CaseProgress {
+  const showSim = o.simulated !== false;
   const t0 = clock();
   let done = 0, simDoneUs = 0, frac = 0, fracUs = 0, lastDraw = -Infinity, simKnown = false;
-  const simPart = (us: number): string => (simKnown ? ` | ${formatSeconds(us / 1e6)} simulated` : '');
+  const simPart = (us: number): string => (simKnown && showSim ? ` | ${formatSeconds(us / 1e6)} simulated` : '');
   const eta = (): number => {
     const share = (done + frac) / Math.max(1, total);
     const wall = (clock() - t0) / 1000;

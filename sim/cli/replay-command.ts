@@ -3,6 +3,7 @@
  * Reads the file, validates the flags (bad input → InputError, exit 2), writes the optional
  * `--events` log atomically, and prints JSON or a readable table.
  */
+import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { CaptureError } from '../capture/pcap-read.js';
 import { parseKernelVersion } from '../conntrack/create.js';
@@ -16,6 +17,7 @@ import { closest } from '../scenario/suggest.js';
 import { formatConntrackSLine } from '../conntrack/stats.js';
 import { InputError } from './errors.js';
 import { readInputFile, writeFileAtomic } from './io.js';
+import { makeCaseProgress, progressMode } from './progress.js';
 
 /** Flags of `ctsim replay` as commander hands them over (strings; `--seed`/`--json` may be global). */
 export interface ReplayCliOptions {
@@ -112,6 +114,9 @@ export function replayOptionsFrom(o: ReplayCliOptions): ReplayOptions {
   return opts;
 }
 
+/** Captures at least this large (bytes) show progress on stderr. */
+export const PROGRESS_MIN_BYTES = 16 * 2 ** 20;
+
 /** Runs the command without touching stdout; returns what it would print. */
 export function runReplay(capture: string, o: ReplayCliOptions): { stdout: string; result: ReplayResult } {
   const opts = replayOptionsFrom(o);
@@ -119,12 +124,18 @@ export function runReplay(capture: string, o: ReplayCliOptions): { stdout: strin
   const chunks: Buffer[] = [];
   if (o.events !== undefined) opts.eventSink = (c) => { chunks.push(Buffer.from(c, 'utf8')); };
   let result: ReplayResult;
+  // progress for large captures only: a bar on a terminal, one line when done in a pipe
+  const bar = bytes.length >= PROGRESS_MIN_BYTES ? makeCaseProgress(`replay ${basename(capture)}`, 1, progressMode(o as { quiet?: boolean; json?: boolean }), process.stderr, undefined, { simulated: false }) : undefined;
+  if (bar) opts.onProgress = (read, total) => bar.tick(read, total);
   try {
     result = replayCapture(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), capture, opts);
+    bar?.done(`${result.frames.toLocaleString('en-US')} frames`);
   } catch (e) {
     if (e instanceof CaptureError) throw new InputError(e.message);
     if (e instanceof TimelineTooLongError) throw new InputError(`--sample ${o.sample ?? 1}: ${e.message}`);
     throw e;
+  } finally {
+    bar?.stop();
   }
   if (o.events !== undefined) writeFileAtomic(o.events, Buffer.concat(chunks));
   const out = o.events !== undefined ? { ...result, eventsFile: o.events } : result;

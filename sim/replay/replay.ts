@@ -72,6 +72,8 @@ export interface ReplayOptions {
   eventSink?: (chunk: string) => void;
   /** Override `nf_conntrack_checksum` for decoding. */
   verifyChecksums?: boolean;
+  /** Called every 16384 frames with the bytes of the capture read so far (a progress bar; cannot change the replay). */
+  onProgress?: (bytesRead: number, bytesTotal: number) => void;
 }
 
 /** What a replay produced. Keys are built in this order, so JSON output is stable. */
@@ -213,6 +215,7 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
       }
     }
     r.frames++;
+    if (opts.onProgress && (r.frames & 0x3fff) === 0) opts.onProgress(f.offset, bytes.length);
     if (f.tsUs < prevTs) r.reordered++;
     else prevTs = f.tsUs;
     const t = origin + (f.tsUs - firstTs);
