@@ -32,6 +32,9 @@ export interface HarnessContext extends ModelEnv {
   log(line: string): void;
 }
 
+/** Netlink receive buffer of `conntrack -E` (conntrack's --buffer-size). */
+export const EVENTS_BUFFER_BYTES = 8 * 1024 * 1024;
+
 const activeLabs = new Set<Lab>();
 let activeGuard: GlobalSysctlGuard | undefined;
 
@@ -97,7 +100,9 @@ async function kernelSide(c: KernelCase, ctx: HarnessContext, dir: string, seria
     if (!await waitForText(join(dir, 'tcpdump.err'), 'listening on', 10_000)) throw new Error('tcpdump did not start');
     let ev: Background | undefined;
     if (c.events) {
-      const [ec, ea] = lab.inNs(lab.fw, tools.conntrack, ['-E', '-o', 'timestamp']);
+      // A large netlink buffer: a gc burst delivers hundreds of DESTROY events within a
+      // millisecond. If events are lost all the same (ENOBUFS), the case errors out (below).
+      const [ec, ea] = lab.inNs(lab.fw, tools.conntrack, ['-E', '-o', 'timestamp', '--buffer-size', String(EVENTS_BUFFER_BYTES)]);
       ev = new Background(ec, ea, join(dir, 'events.txt'), join(dir, 'events.err'));
       bg.push(ev);
     }
@@ -141,7 +146,13 @@ async function kernelSide(c: KernelCase, ctx: HarnessContext, dir: string, seria
       timeline: d.samples.map(([t, n]) => [Math.round(t * 1e6 - firstTsUs) / 1e6, n]),
       captureDropped: dropped, max, buckets,
     };
-    if (c.events) obs.events = parseEvents(readFileSync(join(dir, 'events.txt'), 'utf8'));
+    if (c.events) {
+      const evErr = readFileSync(join(dir, 'events.err'), 'utf8');
+      if (/ENOBUFS/.test(evErr)) {
+        throw new Error('conntrack -E reported ENOBUFS: the kernel could not deliver every event to it, so the kernel\'s event stream is incomplete and cannot be compared');
+      }
+      obs.events = parseEvents(readFileSync(join(dir, 'events.txt'), 'utf8'));
+    }
     return { obs, cap };
   } finally {
     for (const b of bg) await b.stop('SIGKILL', 2000);
