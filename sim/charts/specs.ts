@@ -163,6 +163,18 @@ export function attackWindowLayers(d: ChartData): VlSpec[] {
   const tv = timeValue(d);
   const x = timeX(d);
   const values = w.map((a) => ({ attack: a.label, t0: tv(a.start_s), t1: tv(a.stop_s), from_s: a.start_s, to_s: a.stop_s }));
+  // labels at the bottom of the plot (y = 0 on the chart's own linear axis, whatever the layout),
+  // stepped up a line for each overlapping neighbour so they do not print over each other
+  const rows = values.map((v, i) => {
+    let row = 0;
+    for (let j = 0; j < i; j++) if (values[j]!.t0 <= v.t0 && v.t0 - values[j]!.t0 < (x['scale'] as { domain: number[] }).domain[1]! / 8) row++;
+    return row % 3;
+  });
+  const labels = [0, 1, 2].filter((r) => rows.includes(r)).map((r) => ({
+    data: { values: values.filter((_, i) => rows[i] === r) },
+    mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 3, dy: -3 - 12 * r, fontSize: 10, color: '#a61c1c' },
+    encoding: { x: { ...x, field: 't0' }, y: { datum: 0, type: 'quantitative' }, text: { field: 'attack' } },
+  }));
   return [
     {
       name: 'attack-windows',
@@ -170,11 +182,7 @@ export function attackWindowLayers(d: ChartData): VlSpec[] {
       mark: { type: 'rect', color: '#d62728', opacity: 0.09 },
       encoding: { x: { ...x, field: 't0' }, x2: { field: 't1' }, tooltip: [{ field: 'attack', title: 'attack' }, { field: 'from_s', title: 'from (s)' }, { field: 'to_s', title: 'to (s)' }] },
     },
-    {
-      data: { values },
-      mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 3, dy: -3, y: { expr: 'height' }, fontSize: 10, color: '#a61c1c' },
-      encoding: { x: { ...x, field: 't0' }, text: { field: 'attack' } },
-    },
+    ...labels,
   ];
 }
 
@@ -470,7 +478,7 @@ function brokenBody(d: ChartData, o: SpecOptions): VlSpec {
       mark: { type: 'bar', color: '#9467bd' },
       encoding: {
         y: { field: 'generator', type: 'nominal', title: 'legitimate generator', sort: null },
-        x: { field: 'broken', type: 'quantitative', title: 'broken flows (established flow found no entry)' },
+        x: countY(values, 'broken', 'broken flows (established flow found no entry)'),
         tooltip: [{ field: 'generator' }, { field: 'kind' }, { field: 'broken', format: ',' }, { field: 'started', title: 'flows started', format: ',' }],
       },
     };
@@ -485,7 +493,7 @@ function brokenBody(d: ChartData, o: SpecOptions): VlSpec {
       {
         data: { values: stats },
         mark: { type: 'bar', opacity: 0.85 },
-        encoding: { ...enc, x: { field: 'mean', type: 'quantitative', title: d.runs > 1 ? `broken legitimate flows (mean, 95% CI, ${d.runs} runs)` : 'broken legitimate flows (1 run)' },
+        encoding: { ...enc, x: { ...countY(stats.map((x) => ({ v: Math.max(x.mean ?? 0, x.hi ?? 0) })), 'v', d.runs > 1 ? `broken legitimate flows (mean, 95% CI, ${d.runs} runs)` : 'broken legitimate flows (1 run)'), field: 'mean' },
           color: { field: 'policy', type: 'nominal', scale: policyScale(d), legend: null }, tooltip },
       },
       ...(d.runs > 1 ? [{
@@ -561,7 +569,7 @@ export function chartSpecs(d: ChartData, o: SpecOptions = {}): Partial<Record<Ch
           { ...brokenBody(d, o), width: 460 },
         ], spacing: 40 },
       ],
-      resolve: { scale: { color: 'shared' }, legend: { color: 'independent' } },
+      resolve: { scale: { color: 'shared', strokeDash: 'shared', strokeWidth: 'shared' }, legend: { color: 'independent', strokeDash: 'independent', strokeWidth: 'independent' } },
     });
   }
   specs.occupancy = top(d, 'Conntrack table occupancy', occupancyBody(d, o));
