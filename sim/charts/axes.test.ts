@@ -79,6 +79,11 @@ test('attack windows from the generators\' start/stop, clipped to the run; shade
     t.is(n, name === 'occupancy' ? 1 : 2, name); // drops and overview: two time-series panels
   }
   t.deepEqual(attackWindowLayers(data([arm('kernel', 10, () => 1)])), [], 'no scenario, no shading');
+  // windows starting close together: their labels go on separate lines (by start, whatever the order)
+  const close = attackWindowLayers(data([arm('kernel', 180, () => 1)], { timeline: { end_s: 180, attacks: [
+    { label: 'a', start_s: 20, stop_s: 80 }, { label: 'c', start_s: 40, stop_s: 100 }, { label: 'b', start_s: 30, stop_s: 100 }, { label: 'far', start_s: 150, stop_s: 160 }] } }));
+  const texts = close.slice(1).map((l) => [(l['mark'] as { dy: number }).dy, (l['data'] as { values: { attack: string }[] }).values.map((v) => v.attack)]);
+  t.deepEqual(texts, [[-3, ['a', 'far']], [-15, ['b']], [-27, ['c']]]);
 });
 
 test('coinciding policy lines get distinct dash patterns and nested widths', (t) => {

@@ -165,10 +165,13 @@ export function attackWindowLayers(d: ChartData): VlSpec[] {
   const values = w.map((a) => ({ attack: a.label, t0: tv(a.start_s), t1: tv(a.stop_s), from_s: a.start_s, to_s: a.stop_s }));
   // labels at the bottom of the plot (y = 0 on the chart's own linear axis, whatever the layout),
   // stepped up a line for each overlapping neighbour so they do not print over each other
-  const rows = values.map((v, i) => {
+  const near = (x['scale'] as { domain: number[] }).domain[1]! / 8;
+  const byStart = values.map((_, i) => i).sort((a, b) => values[a]!.t0 - values[b]!.t0 || a - b);
+  const rows = new Array<number>(values.length).fill(0);
+  byStart.forEach((i, k) => {
     let row = 0;
-    for (let j = 0; j < i; j++) if (values[j]!.t0 <= v.t0 && v.t0 - values[j]!.t0 < (x['scale'] as { domain: number[] }).domain[1]! / 8) row++;
-    return row % 3;
+    for (let m = 0; m < k; m++) if (values[i]!.t0 - values[byStart[m]!]!.t0 < near) row++;
+    rows[i] = row % 3;
   });
   const labels = [0, 1, 2].filter((r) => rows.includes(r)).map((r) => ({
     data: { values: values.filter((_, i) => rows[i] === r) },
