@@ -126,3 +126,19 @@ test('success above 95%: failure rate 1 − success on a log axis with visible i
   const lo = data([arm('kernel', 5, () => 1, { stats: { legit_success_rate: st(0.9, 0.02) } })]);
   t.true(encodings(chartSpecs(lo)['success-rate']!, 'x').every((x) => (x['scale'] as { type?: string } | undefined)?.type !== 'log'));
 });
+
+test('a run whose generators all succeed above 95%: failure rate per generator on a log axis', (t) => {
+  const gen = (label: string, started: number, failed: number) => ({ label, kind: 'tcp-clients', class: 'legit', started, succeeded: started - failed, failed,
+    success_rate: (started - failed) / started, broken: 0, packets: 0, dropped: 0 });
+  const run = (gens: ReturnType<typeof gen>[]): ChartData => ({ kind: 'run', scenario: 's', seed: 1, runs: 1, run: 0,
+    arms: [arm('kernel', 5, () => 1, { generators: gens, classes: { legit: { started: 0, succeeded: 0, failed: 0, success_rate: 0.99, broken: 0, packets: 0, dropped: 0 } } })] });
+  const hi = chartSpecs(run([gen('web', 1000, 3), gen('dns', 1000, 0)]))['success-rate']!;
+  const bars = (hi['layer'] as VlSpec[])[0]!;
+  const x = (bars['encoding'] as Record<string, Record<string, unknown>>)['x']!;
+  t.is((x['scale'] as { type: string }).type, 'log');
+  const rows = (bars['data'] as { values: { generator: string; fail: number }[] }).values;
+  t.deepEqual(rows.map((r) => [r.generator, r.fail]), [['web', 0.003], ['dns', 0.001]], 'no failure sits at the floor (a decade below a third of the smallest failure rate)');
+  const lo = chartSpecs(run([gen('web', 1000, 300)]))['success-rate']!;
+  const x2 = ((lo['layer'] as VlSpec[])[0]!['encoding'] as Record<string, Record<string, unknown>>)['x']!;
+  t.deepEqual(x2['scale'], { domain: [0, 1] });
+});

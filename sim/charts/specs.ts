@@ -395,9 +395,11 @@ function failureBody(d: ChartData, stats: ReturnType<typeof ciRow>[], points: { 
       ...(d.runs > 1 ? [{ data: { values: pts }, mark: { type: 'tick', thickness: 1, opacity: 0.6, size: 12 },
         encoding: { ...enc, x: { field: 'fail', type: 'quantitative', scale: xScale }, color,
           tooltip: [{ field: 'policy' }, { field: 'run' }, { field: 'fail', title: 'failure rate', format: '.3~%' }] } }] : []),
+      { data: { values: rows.filter((r) => r.mean === 1) }, mark: { type: 'text', align: 'left', dx: 8, fontSize: 11, color: '#555' },
+        encoding: { ...enc, x: { field: 'fail', type: 'quantitative', scale: xScale }, text: { value: 'no failure' } } },
       { data: { values: rows }, mark: { type: 'point', filled: true, size: 70 },
         encoding: { ...enc, color, tooltip,
-          x: { field: 'fail', type: 'quantitative', scale: xScale, axis: { values: ticks, format: '.2~%' },
+          x: { field: 'fail', type: 'quantitative', scale: xScale, axis: { values: ticks, format: '~%' },
             title: d.runs > 1 ? `legitimate failure rate, 1 − success (log; mean, 95% CI over ${d.runs} runs)` : 'legitimate failure rate, 1 − success (log scale; 1 run)' } } },
     ],
   };
@@ -410,6 +412,36 @@ function successBody(d: ChartData, o: SpecOptions): VlSpec {
     const values = a.generators.filter((g) => g.class === 'legit' && g.success_rate !== null)
       .map((g) => ({ generator: g.label, kind: g.kind, success_rate: g.success_rate, started: g.started, succeeded: g.succeeded, failed: g.failed }));
     const all = a.classes['legit'];
+    const fs = failureScale(values.map((v) => ({ mean: v.success_rate, lo: null, hi: null })), all && all.success_rate !== null ? [all.success_rate] : []);
+    if (fs) {
+      // every generator above 95%: failure rate per generator on a log axis, bars from its floor
+      const rows = values.map((v) => ({ ...v, fail: Math.max(fs.floor, r6(1 - (v.success_rate ?? 1))), zero: v.failed === 0 ? 'no failure (drawn at the axis floor)' : '' }));
+      const ticks: number[] = [];
+      for (let v = fs.floor; v <= fs.top * 1.0001; v *= 10) ticks.push(Number(v.toPrecision(1)));
+      const xs = { type: 'log', domain: [fs.floor, fs.top] };
+      return {
+        width: WIDTH - 140,
+        height: HEIGHT - 60,
+        layer: [{
+          data: { values: rows },
+          mark: { type: 'bar', color: '#2b7bba' },
+          encoding: {
+            y: { field: 'generator', type: 'nominal', title: 'legitimate generator', sort: null },
+            x: { field: 'fail', type: 'quantitative', title: 'failure rate, 1 − success (log scale; all generators above 95% success)', scale: xs, axis: { values: ticks, format: '~%' } },
+            x2: { datum: fs.floor },
+            tooltip: [{ field: 'generator' }, { field: 'kind' }, { field: 'fail', title: 'failure rate', format: '.3~%' }, { field: 'success_rate', format: '.3%' }, { field: 'started', format: ',' }, { field: 'failed', format: ',' }, { field: 'zero', title: 'note' }],
+          },
+        }, {
+          data: { values: rows.filter((r) => r.failed === 0) },
+          mark: { type: 'text', align: 'left', dx: 4, fontSize: 11, color: '#555' },
+          encoding: { y: { field: 'generator', type: 'nominal', sort: null }, x: { datum: fs.floor, type: 'quantitative', scale: xs }, text: { value: 'no failure' } },
+        }, ...(all && all.success_rate !== null ? [{
+          data: { values: [{ all: Math.max(fs.floor, r6(1 - all.success_rate)), label: `all legitimate: ${((1 - all.success_rate) * 100).toFixed(3)}% failed` }] },
+          mark: { type: 'rule', color: 'black', strokeDash: [5, 3] },
+          encoding: { x: { field: 'all', type: 'quantitative', scale: xs }, tooltip: [{ field: 'label' }] },
+        }] : [])],
+      };
+    }
     return {
       width: WIDTH - 140,
       height: HEIGHT - 60,
