@@ -4,7 +4,7 @@ import type { PolicyKind } from './policy.js';
 import { collectWindow, DEFAULT_RANGE } from './window.js';
 
 /**
- * pf's adaptive timeouts (linux-conntrack.md §11.3, `pf_state_expires()`): once the number of
+ * pf's adaptive timeouts (docs/model.md §11.3, `pf_state_expires()`): once the number of
  * entries passes adaptive.start, every timeout is scaled by (end − states) / (end − start)
  * (integer arithmetic, truncating); at adaptive.end or above, entries expire at once. As in pf
  * the scaling is evaluated against the current count whenever expiry is checked, so growth of

@@ -3,7 +3,7 @@
 # headless execution of every notebook.
 #
 #   scripts/ci-notebooks-and-browser.sh deps       # apt-get install chromium, Jupyter (nbconvert), DejaVu fonts
-#   scripts/ci-notebooks-and-browser.sh notebooks  # execute notebooks/*.ipynb (after npm ci); fails on a cell error
+#   scripts/ci-notebooks-and-browser.sh notebooks  # install the Deno kernel, execute notebooks/*.ipynb (after npm ci); fails on a cell error
 #
 # In .ci/run:   deps → npm ci → notebooks → npm test   (so ava's summary line stays the last line).
 set -euo pipefail
@@ -23,7 +23,9 @@ case "${1:-}" in
     fi
     ;;
   notebooks)
-    # --check: execute into a temporary folder (the committed outputs are refreshed by hand)
+    # the Deno kernel is installed on demand (not by npm ci); --check: execute into a temporary
+    # folder (the committed outputs are refreshed by hand)
+    scripts/setup-notebooks.sh
     scripts/run-notebooks.sh --check
     ;;
   *)

@@ -7,7 +7,8 @@
 #   scripts/run-notebooks.sh size-your-table # some of them (names without .ipynb)
 #   scripts/run-notebooks.sh --check         # execute into a temporary folder; leave notebooks/ untouched
 #
-# Needs: npm ci (builds dist/, installs deno), Debian packages jupyter-nbconvert jupyter-core jupyter-client.
+# Needs: npm ci (builds dist/), scripts/setup-notebooks.sh (installs deno, the kernel, on demand),
+# Debian packages jupyter-nbconvert jupyter-core jupyter-client.
 # compare-policies reads the flagship comparison found in results/ctsim.duckdb; `ctsim start` makes it (or reuses it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ names=()
 for a in "$@"; do
   case "$a" in
     --check) check=1 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) names+=("${a%.ipynb}") ;;
   esac
 done
@@ -27,7 +28,8 @@ if [ ${#names[@]} -eq 0 ]; then
 fi
 
 command -v jupyter >/dev/null || { echo "run-notebooks: jupyter not found (apt-get install jupyter-nbconvert jupyter-core jupyter-client)" >&2; exit 1; }
-[ -x node_modules/.bin/deno ] || { echo "run-notebooks: node_modules/.bin/deno not found (npm ci)" >&2; exit 1; }
+deno_bin="$root/notebooks/kernels/deno/node_modules/.bin"
+[ -x "$deno_bin/deno" ] || { echo "run-notebooks: $deno_bin/deno not found: run scripts/setup-notebooks.sh (npm run setup:notebooks)" >&2; exit 1; }
 
 for n in "${names[@]}"; do
   if [ "$n" = compare-policies ] || [ "$n" = size-your-table ]; then
@@ -42,7 +44,7 @@ for n in "${names[@]}"; do
 done
 
 export JUPYTER_PATH="$root/notebooks"          # the Deno kernelspec: notebooks/kernels/deno/kernel.json
-export PATH="$root/node_modules/.bin:$PATH"     # `deno` for the kernelspec's argv
+export PATH="$deno_bin:$root/node_modules/.bin:$PATH"   # `deno` for the kernelspec's argv
 export DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1 NO_COLOR=1
 export JUPYTER_PLATFORM_DIRS=1
 export JUPYTER_RUNTIME_DIR="${TMPDIR:-/tmp}/ctsim-jupyter-runtime-$$"

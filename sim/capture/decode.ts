@@ -20,7 +20,8 @@
  * > payload or < 8; UDP-Lite coverage invalid), BadChecksum (only with `verifyChecksums` and a
  * complete frame; the IPv4 header checksum is not checked: ip_rcv drops those before
  * conntrack; a zero UDP checksum means "none"; a zero UDP-Lite checksum is always bad, as in
- * udplite_error()). Note the kernel drops packets with a bad IP header before conntrack sees
+ * udplite_error()). A TCP/UDP checksum that holds only the pseudo-header sum (offloaded by the
+ * sending host) is not bad: `pkt.csumPartial` is set instead (see partialChecksum()). Note the kernel drops packets with a bad IP header before conntrack sees
  * them; TruncatedL3 lets the caller count them.
  *
  * L4 conventions (packet.ts): TCP/UDP/UDP-Lite/SCTP/DCCP ports; ICMP/ICMPv6 `sport` = echo id
@@ -197,7 +198,10 @@ function decodeL4(d: Uint8Array, p: number, len: number, end: number, ip: number
       if (hl < 20 || hl > len) { pkt.malformed = Malformed.BadTcpHeader; return; }
       pkt.dataLen = len - hl;
       tcpOptions(d, p + 20, Math.min(p + hl, end), pkt);
-      if (check && !checksumOk(d, p, len, ip, pkt)) pkt.malformed = Malformed.BadChecksum;
+      if (check && !checksumOk(d, p, len, ip, pkt)) {
+        if (partialChecksum(d, p + 16, len, ip, pkt)) pkt.csumPartial = true;
+        else pkt.malformed = Malformed.BadChecksum;
+      }
       return;
     }
     case IPPROTO_UDP: case IPPROTO_UDPLITE: {
@@ -207,7 +211,10 @@ function decodeL4(d: Uint8Array, p: number, len: number, end: number, ip: number
       const ulen = u16(d, p + 4), sum = u16(d, p + 6);
       if (pkt.proto === IPPROTO_UDP) {
         if (ulen > len || ulen < 8) pkt.malformed = Malformed.BadUdpLength;
-        else if (check && sum !== 0 && !checksumOk(d, p, len, ip, pkt)) pkt.malformed = Malformed.BadChecksum;
+        else if (check && sum !== 0 && !checksumOk(d, p, len, ip, pkt)) {
+          if (partialChecksum(d, p + 6, len, ip, pkt)) pkt.csumPartial = true;
+          else pkt.malformed = Malformed.BadChecksum;
+        }
       } else {
         const cov = ulen === 0 ? len : ulen;
         if (cov < 8 || cov > len) pkt.malformed = Malformed.BadUdpLength;
@@ -289,6 +296,24 @@ function innerPacket(d: Uint8Array, o: number, end: number, v6: boolean, pkt: Pk
     if (cap >= 8 && (d[p + 1] & 7) === 1 && u16(d, p + 2) === 0x880b) pkt.innerDport = u16(d, p + 6);
   }
   pkt.innerValid = true;
+}
+
+/**
+ * Whether the checksum field at `at` holds what a sender leaves there when it offloads the
+ * checksum to the NIC (CHECKSUM_PARTIAL): the folded one's-complement sum of the pseudo-header
+ * alone (addresses, protocol, L4 length; `tcp_v4_send_check()`, `udp4_hwcsum()`, and their
+ * IPv6 counterparts). Captures taken on the sending host (its own traffic, a veth, a container
+ * bridge) show every such packet this way. The kernel does not verify them (the skb is marked
+ * CHECKSUM_PARTIAL, so `nf_ip_checksum()` is not asked), so neither does the model.
+ */
+function partialChecksum(d: Uint8Array, at: number, n: number, ip: number, pkt: Pkt): boolean {
+  let s = 0;
+  const a = pkt.l3 === 4 ? ip + 12 : ip + 8, ae = a + (pkt.l3 === 4 ? 8 : 32);
+  for (let i = a; i < ae; i += 2) s += (d[i] << 8) | d[i + 1];
+  s += pkt.proto + (n >>> 16) + (n & 0xffff);
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 65536);
+  const field = u16(d, at);
+  return field === s || (s === 0xffff && field === 0) || (s === 0 && field === 0xffff);
 }
 
 /** One's-complement sum check over `n` L4 bytes at `p` plus the pseudo-header (none for ICMPv4). */

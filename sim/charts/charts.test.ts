@@ -64,7 +64,7 @@ test('comparison specs: every chart, one colour per policy, nf_conntrack_max mar
     t.true(typeof s['lo'] === 'number' && typeof s['hi'] === 'number' && (s['lo'] as number) <= (s['mean'] as number) && (s['mean'] as number) <= (s['hi'] as number));
     t.is(s['n'], 2);
   }
-  const drops = dataValues(specs.drops!)[0]!;
+  const drops = dataValues(specs.drops!).flat();
   t.deepEqual([...new Set(drops.map((v) => v['class']))], ['legit', 'attack']);
   t.true(drops.every((v) => typeof v['per_s'] === 'number' && (v['per_s'] as number) >= 0));
   const ev = dataValues(specs.evictions!)[0]!;

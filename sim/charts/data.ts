@@ -58,8 +58,23 @@ export interface ChartArm {
   perRun?: readonly Readonly<Record<string, number | null>>[];
 }
 
+/** A time span when an attack generator was sending (from its `start` and `stop`, clipped to the run). */
+export interface AttackWindow {
+  label: string;
+  start_s: number;
+  stop_s: number;
+}
+
+/** The run's time frame: its end (the time axis ends there) and its attack windows. */
+export interface Timeline {
+  end_s: number;
+  attacks: AttackWindow[];
+}
+
 export interface ChartData {
   kind: 'run' | 'compare';
+  /** The run's end and attack windows, when the scenario is known (charts shade the windows). */
+  timeline?: Timeline;
   scenario: string;
   seed: number;
   /** Runs behind the stats (1 for a single run). */
@@ -74,10 +89,38 @@ export function policyLabel(policies: readonly { name: string }[]): string {
   return policies.length === 0 ? 'none' : policies.map((p) => p.name).join('+');
 }
 
-/** Chart data of one run (what `ctsim run` writes: summary.json and the sample rows). */
-export function runChartData(s: RunSummary, rows: readonly (readonly number[])[], columns: readonly string[]): ChartData {
+/** What {@link timelineOf} reads of a (resolved) scenario: its duration and generators, times in µs. */
+export interface ScenarioTimes {
+  duration: number;
+  traffic: readonly { kind: string; label?: string | undefined; class?: string | undefined; start?: unknown; stop?: unknown }[];
+}
+
+/**
+ * The timeline of a scenario (a validated one, or `resolved_scenario` of a manifest): the run's
+ * end and one window per attack-class generator, from its `start` to its `stop` clipped to the
+ * run (a generator without `stop`, or one past the end, sends until the end).
+ */
+export function timelineOf(sc: ScenarioTimes): Timeline {
+  const end = sc.duration / 1e6;
+  const attacks: AttackWindow[] = [];
+  sc.traffic.forEach((g, i) => {
+    if (g.class !== 'attack') return;
+    const start = typeof g.start === 'number' ? g.start / 1e6 : 0;
+    const stop = typeof g.stop === 'number' ? Math.min(end, g.stop / 1e6) : end;
+    if (start >= end || stop <= start) return;
+    attacks.push({ label: g.label ?? `${g.kind}#${i}`, start_s: start, stop_s: stop });
+  });
+  return { end_s: end, attacks };
+}
+
+/**
+ * Chart data of one run (what `ctsim run` writes: summary.json and the sample rows). With the
+ * scenario, the charts shade its attack windows and end the time axis at the run's end.
+ */
+export function runChartData(s: RunSummary, rows: readonly (readonly number[])[], columns: readonly string[], scenario?: ScenarioTimes): ChartData {
   return {
     kind: 'run',
+    ...(scenario ? { timeline: timelineOf(scenario) } : {}),
     scenario: s.scenario,
     seed: s.seed,
     runs: 1,
@@ -95,10 +138,11 @@ export function runChartData(s: RunSummary, rows: readonly (readonly number[])[]
   };
 }
 
-/** Chart data of a comparison (comparison.json; each arm's `sample` is its run 0). */
-export function compareChartData(c: Comparison): ChartData {
+/** Chart data of a comparison (comparison.json; each arm's `sample` is its run 0); `scenario` as for runChartData. */
+export function compareChartData(c: Comparison, scenario?: ScenarioTimes): ChartData {
   return {
     kind: 'compare',
+    ...(scenario ? { timeline: timelineOf(scenario) } : {}),
     scenario: c.scenario,
     seed: c.seed,
     runs: c.runs,

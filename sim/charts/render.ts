@@ -60,20 +60,50 @@ export function svgToPng(svg: string, scale = 2): Buffer {
   return r.render().asPng();
 }
 
+/**
+ * Converts an SVG (as vega writes it) to a one-page vector PDF of its size (1 px = 0.75 pt; pdfkit with
+ * svg-to-pdfkit, loaded on first use), text in DejaVu Sans (embedded, subset). Deterministic
+ * bytes: the creation date is fixed. Dash patterns with a zero length (vega's "solid" dash) are
+ * dropped first: PDF dash arrays must be positive.
+ */
+export async function svgToPdf(svg: string): Promise<Buffer> {
+  const [{ default: PDFDocument }, { default: SVGtoPDF }] = await Promise.all([import('pdfkit'), import('svg-to-pdfkit')]);
+  fonts ??= fontFiles();
+  const size = (attr: string): number => Number(new RegExp(`^<svg[^>]*\\s${attr}="([\\d.]+)"`).exec(svg)?.[1] ?? NaN);
+  const w = size('width'), h = size('height');
+  if (!(w > 0 && h > 0)) throw new Error('charts: the SVG has no width and height');
+  const clean = svg.replace(/ stroke-dasharray="([^"]*)"/g, (m, list: string) => (list.split(/[\s,]+/).some((x) => Number(x) === 0) ? '' : m));
+  // SVG pixels are 0.75 pt (CSS units): the page has the chart's physical size
+  const doc = new PDFDocument({ size: [w * 0.75, h * 0.75], margin: 0, autoFirstPage: true, info: { CreationDate: new Date(0), Producer: 'ctsim', Creator: 'ctsim' } });
+  const regular = fonts.find((f) => f.endsWith('DejaVuSans.ttf'))!;
+  const bold = fonts.find((f) => f.endsWith('DejaVuSans-Bold.ttf')) ?? regular;
+  doc.registerFont('DejaVu Sans', regular);
+  doc.registerFont('DejaVu Sans Bold', bold);
+  const chunks: Buffer[] = [];
+  doc.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<void>((resolve, reject) => { doc.on('end', () => resolve()); doc.on('error', reject); });
+  SVGtoPDF(doc, clean, 0, 0, { width: w, height: h, fontCallback: (_family: string, isBold: boolean) => (isBold ? 'DejaVu Sans Bold' : 'DejaVu Sans') });
+  doc.end();
+  await done;
+  return Buffer.concat(chunks);
+}
+
 export interface RenderedChart {
   name: string;
   spec: VlSpec;
   svg: string;
   png: Buffer;
+  /** With `pdf: true` only. */
+  pdf?: Buffer;
 }
 
 /** Renders several named specs (in name order given). */
-export async function renderAll(specs: Readonly<Record<string, VlSpec | undefined>>, scale = 2): Promise<RenderedChart[]> {
+export async function renderAll(specs: Readonly<Record<string, VlSpec | undefined>>, scale = 2, o: { pdf?: boolean } = {}): Promise<RenderedChart[]> {
   const out: RenderedChart[] = [];
   for (const [name, spec] of Object.entries(specs)) {
     if (!spec) continue;
     const svg = await renderSvg(spec);
-    out.push({ name, spec, svg, png: svgToPng(svg, scale) });
+    out.push({ name, spec, svg, png: svgToPng(svg, scale), ...(o.pdf ? { pdf: await svgToPdf(svg) } : {}) });
   }
   return out;
 }

@@ -117,17 +117,116 @@ function emptyBody(message: string): VlSpec {
 const legendSelect = (field: string): VlSpec[] => [{ name: `pick_${field}`, select: { type: 'point', fields: [field] }, bind: 'legend' }];
 const zoom: VlSpec = { name: 'zoom', select: 'interval', bind: 'scales' };
 
+/** The unit of a time axis chosen by the run's length: s up to 10 min, min up to 5 h, h beyond. */
+export function timeUnit(endS: number): { unit: 's' | 'min' | 'h'; div: number } {
+  if (endS <= 600) return { unit: 's', div: 1 };
+  if (endS <= 5 * 3600) return { unit: 'min', div: 60 };
+  return { unit: 'h', div: 3600 };
+}
+
+/** The run's end (s): the scenario's duration when known, else the last sample of any arm. */
+export function runEndS(d: ChartData): number {
+  if (d.timeline) return d.timeline.end_s;
+  let end = 0;
+  for (const a of d.arms) {
+    const it = a.columns.indexOf('time_s');
+    const last = a.rows[a.rows.length - 1];
+    if (it >= 0 && last) end = Math.max(end, last[it]!);
+  }
+  return end;
+}
+
+/**
+ * The x encoding of a time series: field `t` (seconds divided by {@link timeUnit}'s `div`), in
+ * the unit fitting the run, from 0 to the run's end exactly (no rounding past it).
+ */
+export function timeX(d: ChartData, title = 'simulated time'): VlSpec {
+  const end = runEndS(d);
+  const { unit, div } = timeUnit(end);
+  return { field: 't', type: 'quantitative', title: `${title} (${unit})`, scale: { domain: [0, r6(end / div)], nice: false, zero: true } };
+}
+
+/** Seconds → the value of field `t` for {@link timeX}. */
+export function timeValue(d: ChartData): (s: number) => number {
+  const { div } = timeUnit(runEndS(d));
+  return (sec) => r6(sec / div);
+}
+
+/**
+ * Layers shading each attack window (from the attack generators' start and stop) with its label
+ * at the bottom, to put under the lines of a time-series chart; none when there is no window.
+ * The first layer is named `attack-windows`.
+ */
+export function attackWindowLayers(d: ChartData): VlSpec[] {
+  const w = d.timeline?.attacks ?? [];
+  if (w.length === 0) return [];
+  const tv = timeValue(d);
+  const x = timeX(d);
+  const values = w.map((a) => ({ attack: a.label, t0: tv(a.start_s), t1: tv(a.stop_s), from_s: a.start_s, to_s: a.stop_s }));
+  // labels at the bottom of the plot (y = 0 on the chart's own linear axis, whatever the layout),
+  // stepped up a line for each overlapping neighbour so they do not print over each other
+  const near = (x['scale'] as { domain: number[] }).domain[1]! / 8;
+  const byStart = values.map((_, i) => i).sort((a, b) => values[a]!.t0 - values[b]!.t0 || a - b);
+  const rows = new Array<number>(values.length).fill(0);
+  byStart.forEach((i, k) => {
+    let row = 0;
+    for (let m = 0; m < k; m++) if (values[i]!.t0 - values[byStart[m]!]!.t0 < near) row++;
+    rows[i] = row % 3;
+  });
+  const labels = [0, 1, 2].filter((r) => rows.includes(r)).map((r) => ({
+    data: { values: values.filter((_, i) => rows[i] === r) },
+    mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 3, dy: -3 - 12 * r, fontSize: 10, color: '#a61c1c' },
+    encoding: { x: { ...x, field: 't0' }, y: { datum: 0, type: 'quantitative' }, text: { field: 'attack' } },
+  }));
+  return [
+    {
+      name: 'attack-windows',
+      data: { values },
+      mark: { type: 'rect', color: '#d62728', opacity: 0.09 },
+      encoding: { x: { ...x, field: 't0' }, x2: { field: 't1' }, tooltip: [{ field: 'attack', title: 'attack' }, { field: 'from_s', title: 'from (s)' }, { field: 'to_s', title: 'to (s)' }] },
+    },
+    ...labels,
+  ];
+}
+
+/**
+ * A count axis (entries, packets): integer ticks only, and a 0..1 domain when every value is 0
+ * (so an all-zero panel gets 0 and 1, never "0.000000").
+ */
+export function countY(values: readonly Record<string, unknown>[], field: string, title: string): VlSpec {
+  const allZero = values.every((v) => !(Number(v[field]) > 0));
+  return { field, type: 'quantitative', title, axis: { tickMinStep: 1, format: ',d' }, ...(allZero ? { scale: { domain: [0, 1] } } : {}) };
+}
+
+const DASHES = [[1, 0], [7, 3], [2, 2], [9, 3, 2, 3], [4, 4], [1, 3], [12, 4], [6, 2, 2, 2, 2, 2]];
+
+/**
+ * Line styles per policy so that coinciding lines stay visible (e.g. several policies at
+ * nf_conntrack_max): a dash pattern each (shown in the colour legend) and a stroke width that
+ * decreases in policy order, so a later line is drawn inside an earlier one.
+ */
+export function policyLineStyle(d: ChartData): VlSpec {
+  const dom = policyScale(d).domain;
+  if (dom.length < 2) return {};
+  return {
+    strokeDash: { field: 'policy', type: 'nominal', title: 'policy', sort: dom, scale: { domain: dom, range: dom.map((_, i) => DASHES[i % DASHES.length]) } },
+    strokeWidth: { field: 'policy', type: 'nominal', title: 'policy', sort: dom, scale: { domain: dom, range: dom.map((_, i) => Math.max(1.2, 3.4 - 0.6 * i)) } },
+  };
+}
+
 /** Table occupancy over time, one line per policy, nf_conntrack_max marked. */
 function occupancyBody(d: ChartData, o: SpecOptions): VlSpec {
-  const values = d.arms.flatMap((a) => windows(a, o.maxPoints ?? 1500).map((w) => ({ policy: a.policy, time_s: w.t, count: w.count })));
+  const tv = timeValue(d);
+  const values = d.arms.flatMap((a) => windows(a, o.maxPoints ?? 1500).map((w) => ({ policy: a.policy, time_s: w.t, t: tv(w.t), count: w.count })));
   const maxes = [...new Set(d.arms.map((a) => a.nf_conntrack_max))].filter((m) => m > 0).map((m) => ({ max: m, label: `nf_conntrack_max = ${m}` }));
   const line: VlSpec = {
     data: { values },
     mark: { type: 'line', strokeWidth: 1.6, interpolate: 'step-after' },
     encoding: {
-      x: { field: 'time_s', type: 'quantitative', title: 'simulated time (s)' },
-      y: { field: 'count', type: 'quantitative', title: 'conntrack entries' },
+      x: timeX(d),
+      y: countY(values, 'count', 'conntrack entries'),
       color: { field: 'policy', type: 'nominal', title: 'policy', scale: policyScale(d), sort: policyScale(d).domain },
+      ...policyLineStyle(d),
       tooltip: [{ field: 'policy' }, { field: 'time_s', title: 'time (s)' }, { field: 'count', title: 'entries', format: ',' }],
       ...(o.interactive ? { opacity: { condition: { param: 'pick_policy', value: 1 }, value: 0.15 } } : {}),
     },
@@ -143,47 +242,51 @@ function occupancyBody(d: ChartData, o: SpecOptions): VlSpec {
     mark: { type: 'text', align: 'left', dx: 4, dy: -7, fontSize: 11, x: 0 },
     encoding: { y: { field: 'max', type: 'quantitative' }, text: { field: 'label' } },
   };
-  return { width: WIDTH, height: HEIGHT, layer: [line, rule, text] };
+  return { width: WIDTH, height: HEIGHT, layer: [...attackWindowLayers(d), line, rule, text] };
 }
 
-/** Packets dropped per second, legitimate and attack, one line per policy. */
+/** Packets dropped per second, legitimate and attack (a panel each), one line per policy. */
 function dropsBody(d: ChartData, o: SpecOptions): VlSpec {
-  const values = d.arms.flatMap((a) => windows(a, o.maxPoints ?? 1500).filter((w) => w.dt > 0).flatMap((w) => [
-    { policy: a.policy, time_s: w.t, class: 'legit', per_s: r6(w.legitDropped / w.dt) },
-    { policy: a.policy, time_s: w.t, class: 'attack', per_s: r6(w.attackDropped / w.dt) },
-  ]));
-  return {
-    data: { values },
-    facet: { column: { field: 'class', type: 'nominal', title: null, sort: ['legit', 'attack'], header: { labelExpr: "datum.value + ' packets dropped'" } } },
-    spec: {
+  const tv = timeValue(d);
+  const panel = (cls: 'legit' | 'attack'): VlSpec => {
+    const values = d.arms.flatMap((a) => windows(a, o.maxPoints ?? 1500).filter((w) => w.dt > 0).map((w) => (
+      { policy: a.policy, time_s: w.t, t: tv(w.t), class: cls, per_s: r6((cls === 'legit' ? w.legitDropped : w.attackDropped) / w.dt) })));
+    return {
       width: Math.round(WIDTH / 2) - 20,
       height: HEIGHT - 40,
-      mark: { type: 'line', strokeWidth: 1.4, interpolate: 'step-after' },
-      encoding: {
-        x: { field: 'time_s', type: 'quantitative', title: 'simulated time (s)' },
-        y: { field: 'per_s', type: 'quantitative', title: 'packets dropped per second' },
-        color: { field: 'policy', type: 'nominal', title: 'policy', scale: policyScale(d), sort: policyScale(d).domain },
-        tooltip: [{ field: 'policy' }, { field: 'class' }, { field: 'time_s', title: 'time (s)' }, { field: 'per_s', title: 'dropped/s', format: ',.1f' }],
-        ...(o.interactive ? { opacity: { condition: { param: 'pick_policy', value: 1 }, value: 0.15 } } : {}),
-      },
-      ...(o.interactive ? { params: legendSelect('policy') } : {}),
-    },
-    resolve: { scale: { y: 'independent' } },
+      title: { text: `${cls} packets dropped`, fontSize: 12, fontWeight: 'normal' },
+      layer: [...attackWindowLayers(d), {
+        data: { values },
+        mark: { type: 'line', strokeWidth: 1.4, interpolate: 'step-after' },
+        encoding: {
+          x: timeX(d),
+          y: countY(values, 'per_s', 'packets dropped per second'),
+          color: { field: 'policy', type: 'nominal', title: 'policy', scale: policyScale(d), sort: policyScale(d).domain },
+          ...policyLineStyle(d),
+          tooltip: [{ field: 'policy' }, { field: 'class' }, { field: 'time_s', title: 'time (s)' }, { field: 'per_s', title: 'dropped/s', format: ',.1f' }],
+          ...(o.interactive ? { opacity: { condition: { param: `pick_policy_${cls}`, value: 1 }, value: 0.15 } } : {}),
+        },
+        ...(o.interactive ? { params: [{ name: `pick_policy_${cls}`, select: { type: 'point', fields: ['policy'] }, bind: 'legend' }] } : {}),
+      }],
+    };
   };
+  return { hconcat: [panel('legit'), panel('attack')], spacing: 24, resolve: { scale: { y: 'independent' } } };
 }
 
 /** Legitimate packets dropped per second, one line per policy (the overview's second panel). */
 function legitDropsBody(d: ChartData, o: SpecOptions): VlSpec {
+  const tv = timeValue(d);
   const values = d.arms.flatMap((a) => windows(a, o.maxPoints ?? 1500).filter((w) => w.dt > 0)
-    .map((w) => ({ policy: a.policy, time_s: w.t, per_s: r6(w.legitDropped / w.dt) })));
+    .map((w) => ({ policy: a.policy, time_s: w.t, t: tv(w.t), per_s: r6(w.legitDropped / w.dt) })));
   return {
-    layer: [{
+    layer: [...attackWindowLayers(d), {
       data: { values },
       mark: { type: 'line', strokeWidth: 1.6, interpolate: 'step-after' },
       encoding: {
-        x: { field: 'time_s', type: 'quantitative', title: 'simulated time (s)' },
-        y: { field: 'per_s', type: 'quantitative', title: 'legitimate packets dropped per second' },
+        x: timeX(d),
+        y: countY(values, 'per_s', 'legitimate packets dropped per second'),
         color: { field: 'policy', type: 'nominal', title: 'policy', scale: policyScale(d), sort: policyScale(d).domain },
+        ...policyLineStyle(d),
         tooltip: [{ field: 'policy' }, { field: 'time_s', title: 'time (s)' }, { field: 'per_s', title: 'dropped/s', format: ',.1f' }],
       },
     }],
@@ -251,6 +354,57 @@ function ciRow(policy: string, st: { mean: number | null; ci95: number | null; n
   return { policy, mean, lo, hi, ci95: h, n: st?.n ?? 0 };
 }
 
+/** Success rates all above this are shown as failure rates on a log axis. */
+export const FAILURE_LOG_ABOVE = 0.95;
+
+/**
+ * When every success rate (means, interval bounds, per-run values) is above 95%, the failure
+ * rate 1 − success on a log axis shows the differences and intervals that a 0..100% axis
+ * crushes against its edge. Zero failures are drawn at the axis floor (a third of the smallest
+ * non-zero failure rate, or 1e-5), named in the tooltip. Undefined when a rate is ≤ 95%.
+ */
+export function failureScale(stats: readonly { mean: number | null; lo: number | null; hi: number | null }[], runs: readonly number[]): { floor: number; top: number } | undefined {
+  const all = [...stats.flatMap((s) => [s.mean, s.lo, s.hi]).filter((x): x is number => x !== null), ...runs];
+  if (all.length === 0 || all.some((x) => x <= FAILURE_LOG_ABOVE)) return undefined;
+  const fails = all.map((x) => 1 - x).filter((f) => f > 1e-12);
+  const minF = fails.length > 0 ? Math.min(...fails) : 1e-4;
+  const pow = (e: number): number => Number((10 ** e).toPrecision(1));
+  const floor = pow(Math.floor(Math.log10(minF / 3)));
+  const top = pow(Math.ceil(Math.log10(Math.max(...fails, floor * 10))));
+  return { floor: Math.max(floor, 1e-9), top: Math.min(1, top) };
+}
+
+function failureBody(d: ChartData, stats: ReturnType<typeof ciRow>[], points: { policy: string; run: number; value: number | null }[], sc: { floor: number; top: number }): VlSpec {
+  const f = (x: number | null): number | null => (x === null ? null : Math.max(sc.floor, r6(1 - x) || 0));
+  const rows = stats.map((s) => ({ policy: s.policy, fail: f(s.mean), fail_lo: f(s.hi), fail_hi: f(s.lo), mean: s.mean, ci95: s.ci95, n: s.n,
+    zero: s.mean === 1 ? 'no failure (drawn at the axis floor)' : '' }));
+  const pts = points.map((p) => ({ ...p, fail: f(p.value) }));
+  const enc = { y: { field: 'policy', type: 'nominal', title: null, sort: policyScale(d).domain } };
+  const ticks: number[] = [];
+  for (let v = sc.floor; v <= sc.top * 1.0001; v *= 10) ticks.push(Number(v.toPrecision(1)));
+  const xScale = { type: 'log', domain: [sc.floor, sc.top] };
+  const color = { field: 'policy', type: 'nominal', scale: policyScale(d), legend: null };
+  const tooltip = [{ field: 'policy' }, { field: 'fail', title: 'failure rate (1 − success)', format: '.3~%' }, { field: 'mean', title: 'success rate', format: '.3%' },
+    { field: 'ci95', title: '95% CI ±', format: '.3%' }, { field: 'n', title: 'runs' }, { field: 'zero', title: 'note' }];
+  return {
+    width: Math.round(WIDTH / 2) - 30,
+    height: 28 * d.arms.length + 20,
+    layer: [
+      { data: { values: rows.filter((r) => r.fail_lo !== null) }, mark: { type: 'rule', strokeWidth: 2 },
+        encoding: { ...enc, x: { field: 'fail_lo', type: 'quantitative', scale: xScale }, x2: { field: 'fail_hi' }, color, tooltip } },
+      ...(d.runs > 1 ? [{ data: { values: pts }, mark: { type: 'tick', thickness: 1, opacity: 0.6, size: 12 },
+        encoding: { ...enc, x: { field: 'fail', type: 'quantitative', scale: xScale }, color,
+          tooltip: [{ field: 'policy' }, { field: 'run' }, { field: 'fail', title: 'failure rate', format: '.3~%' }] } }] : []),
+      { data: { values: rows.filter((r) => r.mean === 1) }, mark: { type: 'text', align: 'left', dx: 8, fontSize: 11, color: '#555' },
+        encoding: { ...enc, x: { field: 'fail', type: 'quantitative', scale: xScale }, text: { value: 'no failure' } } },
+      { data: { values: rows }, mark: { type: 'point', filled: true, size: 70 },
+        encoding: { ...enc, color, tooltip,
+          x: { field: 'fail', type: 'quantitative', scale: xScale, axis: { values: ticks, format: '~%' },
+            title: d.runs > 1 ? `legitimate failure rate, 1 − success (log; mean, 95% CI over ${d.runs} runs)` : 'legitimate failure rate, 1 − success (log scale; 1 run)' } } },
+    ],
+  };
+}
+
 /** Legitimate success rate: per policy with 95% CI (compare), per legitimate generator (run). */
 function successBody(d: ChartData, o: SpecOptions): VlSpec {
   if (d.kind === 'run') {
@@ -258,6 +412,36 @@ function successBody(d: ChartData, o: SpecOptions): VlSpec {
     const values = a.generators.filter((g) => g.class === 'legit' && g.success_rate !== null)
       .map((g) => ({ generator: g.label, kind: g.kind, success_rate: g.success_rate, started: g.started, succeeded: g.succeeded, failed: g.failed }));
     const all = a.classes['legit'];
+    const fs = failureScale(values.map((v) => ({ mean: v.success_rate, lo: null, hi: null })), all && all.success_rate !== null ? [all.success_rate] : []);
+    if (fs) {
+      // every generator above 95%: failure rate per generator on a log axis, bars from its floor
+      const rows = values.map((v) => ({ ...v, fail: Math.max(fs.floor, r6(1 - (v.success_rate ?? 1))), zero: v.failed === 0 ? 'no failure (drawn at the axis floor)' : '' }));
+      const ticks: number[] = [];
+      for (let v = fs.floor; v <= fs.top * 1.0001; v *= 10) ticks.push(Number(v.toPrecision(1)));
+      const xs = { type: 'log', domain: [fs.floor, fs.top] };
+      return {
+        width: WIDTH - 140,
+        height: HEIGHT - 60,
+        layer: [{
+          data: { values: rows },
+          mark: { type: 'bar', color: '#2b7bba' },
+          encoding: {
+            y: { field: 'generator', type: 'nominal', title: 'legitimate generator', sort: null },
+            x: { field: 'fail', type: 'quantitative', title: 'failure rate, 1 − success (log scale; all generators above 95% success)', scale: xs, axis: { values: ticks, format: '~%' } },
+            x2: { datum: fs.floor },
+            tooltip: [{ field: 'generator' }, { field: 'kind' }, { field: 'fail', title: 'failure rate', format: '.3~%' }, { field: 'success_rate', format: '.3%' }, { field: 'started', format: ',' }, { field: 'failed', format: ',' }, { field: 'zero', title: 'note' }],
+          },
+        }, {
+          data: { values: rows.filter((r) => r.failed === 0) },
+          mark: { type: 'text', align: 'left', dx: 4, fontSize: 11, color: '#555' },
+          encoding: { y: { field: 'generator', type: 'nominal', sort: null }, x: { datum: fs.floor, type: 'quantitative', scale: xs }, text: { value: 'no failure' } },
+        }, ...(all && all.success_rate !== null ? [{
+          data: { values: [{ all: Math.max(fs.floor, r6(1 - all.success_rate)), label: `all legitimate: ${((1 - all.success_rate) * 100).toFixed(3)}% failed` }] },
+          mark: { type: 'rule', color: 'black', strokeDash: [5, 3] },
+          encoding: { x: { field: 'all', type: 'quantitative', scale: xs }, tooltip: [{ field: 'label' }] },
+        }] : [])],
+      };
+    }
     return {
       width: WIDTH - 140,
       height: HEIGHT - 60,
@@ -278,6 +462,8 @@ function successBody(d: ChartData, o: SpecOptions): VlSpec {
   }
   const stats = d.arms.map((a) => ciRow(a.policy, a.stats?.['legit_success_rate'], true));
   const points = d.arms.flatMap((a) => (a.perRun ?? []).map((r, run) => ({ policy: a.policy, run, value: r['legit_success_rate'] ?? null }))).filter((p) => p.value !== null);
+  const failure = failureScale(stats, points.map((p) => p.value!));
+  if (failure) return failureBody(d, stats, points, failure);
   const means = stats.filter((s) => s.mean !== null).map((s) => s.mean!);
   const lows = stats.filter((s) => s.lo !== null).map((s) => s.lo!);
   const lo = Math.max(0, Math.min(1, ...lows, ...means, ...points.map((p) => p.value!)) - 0.02);
@@ -327,7 +513,7 @@ function brokenBody(d: ChartData, o: SpecOptions): VlSpec {
       mark: { type: 'bar', color: '#9467bd' },
       encoding: {
         y: { field: 'generator', type: 'nominal', title: 'legitimate generator', sort: null },
-        x: { field: 'broken', type: 'quantitative', title: 'broken flows (established flow found no entry)' },
+        x: countY(values, 'broken', 'broken flows (established flow found no entry)'),
         tooltip: [{ field: 'generator' }, { field: 'kind' }, { field: 'broken', format: ',' }, { field: 'started', title: 'flows started', format: ',' }],
       },
     };
@@ -342,7 +528,7 @@ function brokenBody(d: ChartData, o: SpecOptions): VlSpec {
       {
         data: { values: stats },
         mark: { type: 'bar', opacity: 0.85 },
-        encoding: { ...enc, x: { field: 'mean', type: 'quantitative', title: d.runs > 1 ? `broken legitimate flows (mean, 95% CI, ${d.runs} runs)` : 'broken legitimate flows (1 run)' },
+        encoding: { ...enc, x: { ...countY(stats.map((x) => ({ v: Math.max(x.mean ?? 0, x.hi ?? 0) })), 'v', d.runs > 1 ? `broken legitimate flows (mean, 95% CI, ${d.runs} runs)` : 'broken legitimate flows (1 run)'), field: 'mean' },
           color: { field: 'policy', type: 'nominal', scale: policyScale(d), legend: null }, tooltip },
       },
       ...(d.runs > 1 ? [{
@@ -438,7 +624,8 @@ function lifetimesBody(d: ChartData, o: SpecOptions): VlSpec {
     height: single ? HEIGHT - 40 : 170,
     mark: { type: 'bar' },
     encoding: {
-      x: { field: 'lifetime', type: 'ordinal', sort: labels, title: 'entry lifetime (allocation to removal)', axis: { labelAngle: -30 } },
+      // every bin on the axis, empty ones too (the domain is the bins, not the values present)
+      x: { field: 'lifetime', type: 'ordinal', sort: labels, scale: { domain: labels }, title: 'entry lifetime (allocation to removal)', axis: { labelAngle: -30 } },
       y: logCountY(values, 'entries', 'entries removed (log scale)'),
       ...(single
         ? { xOffset: { field: 'class', type: 'nominal', sort: cls }, color: { field: 'class', type: 'nominal', title: 'class', scale: classScale(cls) } }
@@ -473,7 +660,7 @@ export function chartSpecs(d: ChartData, o: SpecOptions = {}): Partial<Record<Ch
           { ...brokenBody(d, o), width: 460 },
         ], spacing: 40 },
       ],
-      resolve: { scale: { color: 'shared' }, legend: { color: 'independent' } },
+      resolve: { scale: { color: 'shared', strokeDash: 'shared', strokeWidth: 'shared' }, legend: { color: 'independent', strokeDash: 'independent', strokeWidth: 'independent' } },
     });
   }
   specs.occupancy = top(d, 'Conntrack table occupancy', occupancyBody(d, o));

@@ -16,6 +16,7 @@ import { AtomicDir, resultsPath } from '../io/files.js';
 import { assertTableFits } from '../bench/memory-guard.js';
 import { overridesFrom, type SimOptions } from './run-command.js';
 import { closest } from '../scenario/suggest.js';
+import { makeCaseProgress, progressMode } from './progress.js';
 
 export async function runCompare(scenarioArg: string, o: SimOptions & { policies: string; runs?: string; baseline?: string }): Promise<{ comparison: Comparison; dir: string; id: string; reused: boolean }> {
   const path = resolveScenarioArg(scenarioArg);
@@ -48,15 +49,21 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
       return { comparison: JSON.parse(readFileSync(join(dir, 'comparison.json'), 'utf8')) as Comparison, dir, id, reused: true };
     }
     setActivity(`the comparison of ${sc.name} (→ ${dir})`);
-    const steps = compareSteps(sc, arms, runs, reg, o.baseline);
+    const bar = makeCaseProgress(`compare ${sc.name}`, arms.length * runs, progressMode(o));
     let c: Comparison;
-    for (;;) {
-      await yieldToSignals();
-      const st = steps.next();
-      if (st.done) { c = st.value; break; }
-      if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write(`\r${sc.name}: ${st.value.arm} run ${st.value.run + 1}/${runs}   `);
+    try {
+      const steps = compareSteps(sc, arms, runs, reg, o.baseline, undefined, {
+        onTick: (t, end) => bar.tick(t, end),
+        onRunDone: (arm, r) => bar.done(`${arm} run ${r + 1}/${runs}`, sc.duration),
+      });
+      for (;;) {
+        await yieldToSignals();
+        const st = steps.next();
+        if (st.done) { c = st.value; break; }
+      }
+    } finally {
+      bar.stop();
     }
-    if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     const w = new AtomicDir(dir, String(process.pid));
     try {
       w.write('comparison.json', toJson(c));
@@ -86,7 +93,7 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
       if (o.charts !== false) {
         // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
         const { writeCompareCharts } = await import('../charts/write.js');
-        await writeCompareCharts((name, content) => w.write(name, content), c);
+        await writeCompareCharts((name, content) => w.write(name, content), c, sc, { pdf: o.pdf === true });
       }
       w.commit();
       noteWritten(dir);
@@ -110,6 +117,7 @@ export function registerCompare(program: Command): void {
     .option('--no-charts', 'do not write charts/ (Vega-Lite specs, SVG and PNG)')
     .option('--force', 'run again and replace a comparison whose folder already holds the same inputs\' result')
     .option('--no-store', 'do not record the comparison in the results store')
+    .option('--pdf', 'also write every chart as a vector PDF (charts/<name>.pdf, for papers)')
     .addHelpText('after', `
 Every arm sees identical traffic in each run, so besides each arm's mean ± 95% CI the output
 gives each arm's difference from the baseline arm, paired by run, with a Student-t 95% interval
@@ -123,7 +131,8 @@ the same inputs again reuse the folder (--force runs them again). Recorded in <o
 Examples:
   $ ctsim compare scenarios/mixed.yaml --policies kernel,l4-aware,soft-timeout,adaptive-timeout,keepalive
   $ ctsim compare mixed --policies kernel,soft-timeout+keepalive --runs 5 --json
-  $ ctsim compare syn-flood-vs-web --policies none,kernel,lru --baseline kernel --runs 5`)
+  $ ctsim compare syn-flood-vs-web --policies none,kernel,lru --baseline kernel --runs 5
+  $ ctsim compare syn-flood-vs-web --policies kernel,l4-aware --pdf     # charts also as PDF`)
     .action(async (scenario: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<SimOptions & { policies: string; runs?: string; baseline?: string }>();
       const { comparison, dir, id, reused } = await runCompare(scenario, o);

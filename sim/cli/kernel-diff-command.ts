@@ -17,6 +17,7 @@ export function registerKernelDiff(program: Command): void {
     .description('compare the model with the live Linux kernel: play each case through real namespaces, replay the capture, compare (root)')
     .argument('[case...]', 'case names or name prefixes (default: all)')
     .option('--keep <dir>', 'keep each case\'s capture, conntrack output, driver log and observations in <dir>/<case>')
+    .option('--keep-capture <dir>', 'copy each case\'s capture and conntrack -S output to <dir>/<case>.pcap and <dir>/<case>.conntrack-S.txt (sample captures for replay)')
     .option('--list', 'list the cases and exit')
     .option('--json', 'print the results as JSON on stdout (progress stays on stderr)')
     .addHelpText('after', `
@@ -39,17 +40,18 @@ Examples:
   $ sudo ctsim kernel-diff                      # every case, report + Markdown table
   $ sudo ctsim kernel-diff tcp udp-stream       # TCP cases (prefix) and the UDP stream rule
   $ sudo ctsim kernel-diff overflow --keep /tmp/kd --json
+  $ sudo ctsim kernel-diff tcp-real --keep-capture scenarios/captures   # a real kernel's capture
 
 Exit codes: 0 all passed, 1 a case failed, 2 unknown case, 77 skipped (not root / no tools).`)
     .action(async (words: string[], _o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<{ keep?: string; list?: boolean; json?: boolean }>();
+      const o = cmd.optsWithGlobals<{ keep?: string; keepCapture?: string; list?: boolean; json?: boolean }>();
       const deps = realDeps(ctsimVersion());
       const resume = pauseSignalHandlers();
       const uninstall0 = o.list ? () => undefined : installCleanupHandlers(deps.stderr);
       const uninstall = (): void => { uninstall0(); resume(); };
       let code: number;
       try {
-        code = await runKernelDiff({ cases: words, json: o.json, keep: o.keep, list: o.list }, deps);
+        code = await runKernelDiff({ cases: words, json: o.json, keep: o.keep, keepCapture: o.keepCapture, list: o.list }, deps);
       } finally {
         uninstall();
       }

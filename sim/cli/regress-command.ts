@@ -14,6 +14,7 @@ import { packageRoot, registriesFor } from '../io/scenario-files.js';
 import { toJson } from '../io/format.js';
 import { EXIT_RUN_FAILED, ExitWith } from '../io/errors.js';
 import { writeFileAtomic } from '../io/files.js';
+import { makeCaseProgress, progressMode, type CaseProgress } from './progress.js';
 
 interface RegressOptions {
   suite?: string;
@@ -52,12 +53,19 @@ Exit codes: 0 passed (or baselines rewritten), 1 a regression, 2 bad input.`)
       const o = cmd.optsWithGlobals<RegressOptions>();
       const suite = loadSuite(o.suite ?? join(packageRoot(), DEFAULT_SUITE));
       const reg = await registriesFor(o.policy ?? [], suite.cases.map((c) => scenarioPath(suite, c)));
-      const progress = !o.quiet && !o.json && process.stderr.isTTY;
-      const report = runRegress(suite, reg, {
-        update: o.update === true, explain: o.explain === true, only: o.case ?? [], clock: () => performance.now(),
-        onCase: (name, i, n) => { if (progress) process.stderr.write(`\r\x1b[Kregress: ${i + 1}/${n} ${name}`); },
-      });
-      if (progress) process.stderr.write('\r\x1b[K');
+      const mode = progressMode(o);
+      let bar: CaseProgress | undefined;
+      let report: ReturnType<typeof runRegress>;
+      try {
+        report = runRegress(suite, reg, {
+          update: o.update === true, explain: o.explain === true, only: o.case ?? [], clock: () => performance.now(),
+          onCase: (_name, _i, n) => { bar ??= makeCaseProgress('regress', n, mode); },
+          onTick: (t, end) => bar?.tick(t, end),
+          onCaseDone: (name, _i, _n, simUs) => bar?.done(name, simUs),
+        });
+      } finally {
+        bar?.stop();
+      }
       const mdText = formatMarkdown(report);
       if (o.markdown !== undefined && o.markdown !== '-') writeFileAtomic(o.markdown, mdText);
       if (o.json) process.stdout.write(toJson(report));

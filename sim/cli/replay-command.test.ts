@@ -90,7 +90,8 @@ test('registerReplay: the command, its example and exit codes in --help; global 
   let help = '';
   cmd.configureOutput({ writeOut: (s) => { help += s; } });
   cmd.outputHelp();
-  t.true(help.includes('ctsim replay flood.pcap --sysctl nf_conntrack_max=1024 --idle 75 --json'));
+  t.true(help.includes('ctsim replay scenarios/captures/syn-flood.pcap --sysctl nf_conntrack_max=99 --idle 75 --json'));
+  t.true(help.includes('--sysctl nf_conntrack_checksum=0'));
   t.regex(help, /Exit codes: 0 ok; 2 bad input/);
   for (const f of ['--sysctl', '--hz', '--seed', '--idle', '--sample', '--events', '--json']) t.true(help.includes(f), f);
 

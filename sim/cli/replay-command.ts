@@ -4,6 +4,7 @@
  * `--events` log atomically, and prints JSON or a readable table.
  */
 import { LIMITS } from '../io/limits.js';
+import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { CaptureError } from '../capture/pcap-read.js';
 import { parseKernelVersion } from '../conntrack/create.js';
@@ -16,6 +17,8 @@ import {
 import { closest } from '../scenario/suggest.js';
 import { InputError } from '../io/errors.js';
 import { readInputFile, writeFileAtomic } from '../io/files.js';
+import { formatConntrackSLine } from '../conntrack/stats.js';
+import { makeCaseProgress, progressMode } from './progress.js';
 
 /** Flags of `ctsim replay` as commander hands them over (strings; `--seed`/`--json` may be global). */
 export interface ReplayCliOptions {
@@ -113,6 +116,9 @@ export function replayOptionsFrom(o: ReplayCliOptions): ReplayOptions {
   return opts;
 }
 
+/** Captures at least this large (bytes) show progress on stderr. */
+export const PROGRESS_MIN_BYTES = 16 * 2 ** 20;
+
 /** Runs the command without touching stdout; returns what it would print. */
 export function runReplay(capture: string, o: ReplayCliOptions): { stdout: string; result: ReplayResult } {
   const opts = replayOptionsFrom(o);
@@ -120,13 +126,19 @@ export function runReplay(capture: string, o: ReplayCliOptions): { stdout: strin
   const chunks: Buffer[] = [];
   if (o.events !== undefined) opts.eventSink = (c) => { chunks.push(Buffer.from(c, 'utf8')); };
   let result: ReplayResult;
+  // progress for large captures only: a bar on a terminal, one line when done in a pipe
+  const bar = bytes.length >= PROGRESS_MIN_BYTES ? makeCaseProgress(`replay ${basename(capture)}`, 1, progressMode(o as { quiet?: boolean; json?: boolean }), process.stderr, undefined, { simulated: false }) : undefined;
+  if (bar) opts.onProgress = (read, total) => bar.tick(read, total);
   try {
     result = replayCapture(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), capture, opts);
+    bar?.done(`${result.frames.toLocaleString('en-US')} frames`);
   } catch (e) {
     if (e instanceof CaptureError) throw new InputError(e.message);
     if (e instanceof TimeJumpError) throw new InputError(`${capture}: ${e.message}`);
     if (e instanceof TimelineTooLongError) throw new InputError(`${capture}: --sample ${o.sample ?? 1}: ${e.message}`);
     throw e;
+  } finally {
+    bar?.stop();
   }
   if (o.events !== undefined) writeFileAtomic(o.events, Buffer.concat(chunks));
   const out = o.events !== undefined ? { ...result, eventsFile: o.events } : result;
@@ -142,6 +154,19 @@ function thin<T>(xs: readonly T[], n: number): T[] {
   return out;
 }
 
+/** What the checksum line of the report says. */
+function checksumLine(r: ReplayResult): string {
+  if (!r.checksumsVerified) return 'not verified (nf_conntrack_checksum=0)';
+  const bad = r.malformedReasons['bad_checksum'] ?? 0;
+  let s = `verified (nf_conntrack_checksum=1): ${bad} bad`;
+  if (r.checksumPartial > 0) {
+    s += `; ${r.checksumPartial} TCP/UDP packets carry offloaded (partial) checksums — sent by the capturing ` +
+      'host before its NIC filled them in; not verifiable, tracked like good ones (the kernel does not verify ' +
+      'such packets either), so the results are the same as with --sysctl nf_conntrack_checksum=0';
+  }
+  return s;
+}
+
 /** The human-readable report. */
 export function formatReplayTable(r: ReplayResult, eventsFile?: string): string {
   const L: string[] = [];
@@ -149,8 +174,13 @@ export function formatReplayTable(r: ReplayResult, eventsFile?: string): string 
     Object.entries(o).filter(([, v]) => all || v !== 0).map(([k, v]) => `${k}=${v}`).join(' ') || '(all zero)';
   L.push(`capture   ${r.file}: ${r.frames} frames, ${r.ipPackets} IP packets, ${r.durationSeconds} s simulated`);
   L.push(`skipped   non-IP ${r.nonIp}, fragments ${r.fragments}, truncated link ${r.truncatedLink}, bad IP header ${r.badIpHeader}; reordered ${r.reordered}; malformed ${r.malformed}; dropped by conntrack ${r.dropped}`);
+  if (r.malformed > 0) {
+    L.push(`malformed ${kv(r.malformedReasons, false).replace(/=/g, ' ')}; first at frame ${r.malformedFrames.join(', ')}${r.malformed > r.malformedFrames.length ? ', …' : ''}`);
+  }
+  L.push(`checksums ${checksumLine(r)}`);
   L.push(`table     count ${r.count} / max ${r.max}, ${r.buckets} buckets, HZ ${r.hz}`);
-  L.push(`stats     ${kv(r.stats, true)}`);
+  L.push('conntrack -S (the model\'s totals, printed as conntrack-tools does, on one CPU):');
+  L.push(formatConntrackSLine(r.stats, 0, r.version));
   L.push(`model     ${kv(r.model, false)}`);
   const states = Object.entries(r.states);
   L.push(`states    ${states.length === 0 ? '(none)' : ''}`);
@@ -187,14 +217,24 @@ unusable IP headers are skipped and counted. JSON holds stats (conntrack -S coun
 (simulator breakdowns), count, max, buckets, states (like conntrack -L, e.g. "tcp ESTABLISHED
 ASSURED") and timeline ([seconds since the first packet, count]).
 
+Checksums are verified when nf_conntrack_checksum is 1 (the default). Offloaded (partial)
+TCP/UDP checksums, which a capture of a host's own traffic shows for every packet it sent, are
+counted apart and not treated as bad (the kernel does not verify them either). A capture whose
+checksums were damaged after the fact: --sysctl nf_conntrack_checksum=0. When 10% or more of
+the IP packets are malformed, a warning on stderr (and in the JSON) names the reasons and the
+first frames.
+
 Examples:
-  $ ctsim replay flood.pcap --sysctl nf_conntrack_max=1024 --idle 75 --json
-  $ ctsim replay web.pcapng --sysctl net.netfilter.nf_conntrack_tcp_timeout_time_wait=30 --events ev.log
+  $ ctsim replay scenarios/captures/syn-flood.pcap --sysctl nf_conntrack_max=99 --idle 75 --json
+  $ ctsim replay scenarios/captures/web.pcap --sysctl net.netfilter.nf_conntrack_tcp_timeout_time_wait=30 --events ev.log
+  $ ctsim replay my-host.pcapng --sysctl nf_conntrack_checksum=0
 
 Exit codes: 0 ok; 2 bad input (truncated or corrupt capture, with the packet index; unsupported
 link type; unknown sysctl or a value out of the kernel's range; bad flag); 1 run failed.`)
     .action((capture: string, _o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<ReplayCliOptions>();
-      process.stdout.write(runReplay(capture, o).stdout);
+      const o = cmd.optsWithGlobals<ReplayCliOptions & { quiet?: boolean }>();
+      const { stdout, result } = runReplay(capture, o);
+      if (!o.quiet) for (const w of result.warnings) process.stderr.write(`ctsim replay: WARNING: ${capture}: ${w}\n`);
+      process.stdout.write(stdout);
     });
 }

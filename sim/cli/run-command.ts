@@ -14,6 +14,7 @@ import { Simulation } from '../run/simulation.js';
 import { runSummary, type RunSummary } from '../run/summary.js';
 import { ctsimVersion, loadScenarioFile, packageRoot, REGISTRIES, registriesFor, resolveScenarioArg } from '../io/scenario-files.js';
 import { sha256, toJson } from '../io/format.js';
+import { formatConntrackSLine } from '../conntrack/stats.js';
 import type { Registries } from '../run/simulation.js';
 import { AtomicDir, resultsPath } from '../io/files.js';
 import { InputError } from '../io/errors.js';
@@ -44,6 +45,8 @@ export interface SimOptions {
   force?: boolean;
   /** false with --no-store: do not record in the results store. */
   store?: boolean;
+  /** --pdf: also write each chart as PDF. */
+  pdf?: boolean;
 }
 
 /** Applies --seed to a loaded scenario (kept as an override so the manifest shows it). */
@@ -130,7 +133,7 @@ export async function runScenario(sc: Scenario, argv: readonly string[], opts: S
         if (opts.charts !== false) {
           // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
           const { writeRunCharts } = await import('../charts/write.js');
-          await writeRunCharts(put, summary, sim.metrics.rows, Metrics.COLUMNS);
+          await writeRunCharts(put, summary, sim.metrics.rows, Metrics.COLUMNS, sc, { pdf: opts.pdf === true });
         }
         const { ctsim_version: _v, ...environmentRest } = env;
         w.write('manifest.json', toJson({
@@ -176,7 +179,8 @@ export function formatRunSummary(s: RunSummary, dir: string): string {
     `  table: max ${t.nf_conntrack_max}, buckets ${t.nf_conntrack_buckets}, peak ${t.peak_count} (${pct(t.peak_fill)}), final ${t.final_count}` +
       (t.first_full_s !== null ? `, full from ${t.first_full_s} s` : ', never full') +
       (t.first_table_full_s !== null ? `, first table-full drop at ${t.first_table_full_s} s` : ''),
-    `  conntrack -S: ` + Object.entries(s.conntrack_S).filter(([, v]) => v !== 0).map(([k, v]) => `${k}=${v}`).join(' ') || '  conntrack -S: all 0',
+    `  conntrack -S (the model's totals, printed as conntrack-tools does, on one CPU):`,
+    formatConntrackSLine(s.conntrack_S, 0, s.kernel.version),
   ];
   for (const [cls, o] of Object.entries(s.classes)) {
     lines.push(`  ${cls.padEnd(6)} flows ${o.started} ok ${o.succeeded} failed ${o.failed} unfinished ${o.unfinished.total} (${o.unfinished.admitting} still being admitted) (success ${pct(o.success_rate)}), packets dropped ${o.dropped}/${o.packets}, broken ${o.broken}`);
@@ -192,6 +196,7 @@ export function registerRun(program: Command): void {
     .option('--no-charts', 'do not write charts/ (Vega-Lite specs, SVG and PNG)')
     .option('--force', 'run again and replace a result whose folder already holds the same inputs\' result')
     .option('--no-store', 'do not record the runs in the results store (results/ctsim.duckdb)')
+    .option('--pdf', 'also write every chart as a vector PDF (charts/<name>.pdf, for papers)')
     .addHelpText('after', `
 Writes manifest.json, summary.json, metrics.json, timeseries.csv and charts/ (Vega-Lite specs
 rendered to SVG and PNG) per run, atomically, into <out>/<scenario>/s<seed>-r<run>-<hash>/, where

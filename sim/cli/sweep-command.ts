@@ -11,6 +11,7 @@ import { recordSweepDir, resultsRoot } from '../store/results.js';
 import { withStore } from '../store/store.js';
 import { environment } from '../store/ids.js';
 import { overridesFrom, type SimOptions } from './run-command.js';
+import { makeCaseProgress, progressMode, type CaseProgress } from './progress.js';
 
 export { estimateTableBytes, checkTableMemory, assertTableFits } from '../bench/memory-guard.js';
 
@@ -79,12 +80,17 @@ Examples:
         }
         return;
       }
-      const tty = !o.quiet && !o.json && process.stderr.isTTY === true;
-      const r = await runSweep(file, {
-        out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [], ...storeOpts,
-        onProgress: (d, n) => { if (tty) process.stderr.write(`\rsweep: case ${d}/${n}   `); },
-      });
-      if (tty) process.stderr.write('\r\x1b[K');
+      const mode = progressMode(o);
+      let bar: CaseProgress | undefined;
+      let r: Awaited<ReturnType<typeof runSweep>>;
+      try {
+        r = await runSweep(file, {
+          out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [], ...storeOpts,
+          onProgress: (d, n, key) => { (bar ??= makeCaseProgress('sweep', n, mode)).done(key); },
+        });
+      } finally {
+        bar?.stop();
+      }
       const info = { dir: r.dir, name: r.manifest.name, cases: r.manifest.cases, resumed: r.resumed, cases_total: r.manifest.cases_total, shard: r.manifest.shard, workers, shard_index_from: shard?.source ?? null };
       if (o.json) process.stdout.write(toJson(info));
       else if (!o.quiet) {
@@ -106,7 +112,7 @@ sweep at once.
 
 Examples:
   $ ctsim merge results/table-size
-  $ ctsim merge /shared/results/table-size/sweep-shard-*-of-8 --out /shared/results`)
+  $ ctsim merge /scratch/ctsim/table-size/sweep-shard-*-of-8 --out /scratch/ctsim`)
     .action(async (dirs: string[], _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<SimOptions>();
       const { manifest, lines } = mergeShards(shardDirs(dirs));

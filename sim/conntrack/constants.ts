@@ -1,6 +1,6 @@
 /**
  * Kernel constants and bit values the conntrack model uses, with the kernel's names.
- * Sources: ../shared/reference/linux-conntrack.md (section numbers in comments).
+ * Sources: docs/model.md (section numbers in comments), which cites the kernel functions.
  */
 
 /** `enum ip_conntrack_status` bits (include/uapi/linux/netfilter/nf_conntrack_common.h). */

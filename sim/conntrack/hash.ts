@@ -8,7 +8,7 @@
  * run's seed; what matters — a uniform hash, direction-specific tuples, the multiply-shift
  * mapping and therefore which flows share buckets under a given key — is kept.
  *
- * The mix is split into small functions so V8 inlines them (see performance-notes.md §5).
+ * The mix is split into small functions so V8 inlines them.
  */
 
 /** Four 32-bit key words derived from the run's seed. */

@@ -27,6 +27,11 @@ export class Pkt {
   len = 0;
   /** Non-zero when the L3/L4 header is unusable; the value is a `Malformed` code. */
   malformed = 0;
+  /**
+   * Decoding found an offloaded TCP/UDP checksum (the field holds only the pseudo-header sum:
+   * the capturing host sent the packet before its NIC finished the checksum). Not malformed.
+   */
+  csumPartial = false;
   /** Traffic class of the flow the packet belongs to (CLASS_* in stats.ts); 0 for captures. */
   cls = 0;
   /** Generator that sent it (index + 1; 0 none) and its flow id there (-1 none). */
@@ -60,7 +65,7 @@ export class Pkt {
 
   reset(): this {
     this.l3 = 4; this.proto = IPPROTO_TCP; this.src = 0; this.dst = 0; this.sport = 0; this.dport = 0;
-    this.len = 0; this.malformed = 0; this.cls = 0; this.owner = 0; this.flow = -1;
+    this.len = 0; this.malformed = 0; this.csumPartial = false; this.cls = 0; this.owner = 0; this.flow = -1;
     this.tcpFlags = 0; this.seq = 0; this.ack = 0; this.win = 0; this.dataLen = 0;
     this.optWscale = -1; this.optSackPerm = false; this.sackMax = -1;
     this.innerValid = false; this.innerProto = 0; this.innerSrc = 0; this.innerDst = 0;

@@ -1,6 +1,6 @@
 /**
  * TCP tracker constants, transition tables and flag classification (§4.1–§4.5 of
- * linux-conntrack.md). Re-exported by `proto-tcp.ts`; import from there.
+ * docs/model.md). Re-exported by `proto-tcp.ts`; import from there.
  */
 import { TH_ACK, TH_CWR, TH_ECE, TH_FIN, TH_PSH, TH_RST, TH_SYN, TH_URG } from './constants.js';
 

@@ -44,7 +44,7 @@ function raw(c: Conn, d: number, f: string, seq: number, ack: number, win: numbe
 // §4.6-1 re-open
 // ---------------------------------------------------------------------------------------------
 
-test('linux-conntrack.md §4.6-1: SYN in TIME_WAIT after a FIN close (CLOSE_INIT) → REPEAT, fresh SYN_SENT entry', (t) => {
+test('docs/model.md §4.6-1: SYN in TIME_WAIT after a FIN close (CLOSE_INIT) → REPEAT, fresh SYN_SENT entry', (t) => {
   const c = new Conn();
   timeWait(c);
   t.is(c.state, TCP_CONNTRACK_TIME_WAIT);
@@ -63,7 +63,7 @@ test('linux-conntrack.md §4.6-1: SYN in TIME_WAIT after a FIN close (CLOSE_INIT
   t.is(c.store.tdEnd[c.idx(0)], 90001);
 });
 
-test('linux-conntrack.md §4.6-1: REPLY SYN in TIME_WAIT (roles switched) → REPEAT', (t) => {
+test('docs/model.md §4.6-1: REPLY SYN in TIME_WAIT (roles switched) → REPEAT', (t) => {
   const c = new Conn();
   timeWait(c);
   t.is(raw(c, 1, 'S', 70000, 0, W).verdict, VERDICT_REPEAT);
@@ -73,7 +73,7 @@ test('linux-conntrack.md §4.6-1: REPLY SYN in TIME_WAIT (roles switched) → RE
   t.is(r.state, TCP_CONNTRACK_SYN_SENT);
 });
 
-test('linux-conntrack.md §4.6-1: SYN in CLOSE after own RST (last_dir == dir, last_index RST) → REPEAT', (t) => {
+test('docs/model.md §4.6-1: SYN in CLOSE after own RST (last_dir == dir, last_index RST) → REPEAT', (t) => {
   const c = new Conn();
   established(c);
   c.o('R', 1001, 0, 0);
@@ -82,7 +82,7 @@ test('linux-conntrack.md §4.6-1: SYN in CLOSE after own RST (last_dir == dir, l
   t.is(raw(c, 0, 'S', 3000, 0, W).verdict, VERDICT_REPEAT);
 });
 
-test('linux-conntrack.md §4.6-1: re-open while the entry is already dying → DROP', (t) => {
+test('docs/model.md §4.6-1: re-open while the entry is already dying → DROP', (t) => {
   const c = new Conn();
   timeWait(c);
   c.extraStatus = IPS_DYING;
@@ -91,7 +91,7 @@ test('linux-conntrack.md §4.6-1: re-open while the entry is already dying → D
   t.false(out.refresh);
 });
 
-test('linux-conntrack.md §4.6-1/2: SYN in CLOSE reached by the peer\'s RST falls through to IGNORE, then SYN-ACK resync', (t) => {
+test('docs/model.md §4.6-1/2: SYN in CLOSE reached by the peer\'s RST falls through to IGNORE, then SYN-ACK resync', (t) => {
   const c = new Conn();
   established(c);
   const rst = c.r('R', 5001, 0, 0);
@@ -131,7 +131,7 @@ test('linux-conntrack.md §4.6-1/2: SYN in CLOSE reached by the peer\'s RST fall
 // §4.6-2 IGNORE bookkeeping and resync
 // ---------------------------------------------------------------------------------------------
 
-test('linux-conntrack.md §4.6-2: ignored ORIGINAL SYN records seq/end/win and its options; no refresh', (t) => {
+test('docs/model.md §4.6-2: ignored ORIGINAL SYN records seq/end/win and its options; no refresh', (t) => {
   const c = new Conn();
   established(c);
   c.remaining = 12345;
@@ -151,7 +151,7 @@ test('linux-conntrack.md §4.6-2: ignored ORIGINAL SYN records seq/end/win and i
   t.is(st.tdEnd[c.idx(0)], 1001, 'window data untouched');
 });
 
-test('linux-conntrack.md §4.6-2: ignored SYN without options clears last_flags/last_wscale', (t) => {
+test('docs/model.md §4.6-2: ignored SYN without options clears last_flags/last_wscale', (t) => {
   const c = new Conn();
   established(c);
   c.o('S', 7000, 0, 1234, 0, { wscale: 9, sackPerm: true });
@@ -160,7 +160,7 @@ test('linux-conntrack.md §4.6-2: ignored SYN without options clears last_flags/
   t.is(c.store.lastWscale[c.slot], 0);
 });
 
-test('linux-conntrack.md §4.6-2: ignored REPLY ACK in SYN_SENT records its ack as last_ack', (t) => {
+test('docs/model.md §4.6-2: ignored REPLY ACK in SYN_SENT records its ack as last_ack', (t) => {
   const c = new Conn();
   c.o('S', 1000, 0, W);
   const r = c.r('A', 444, 777777, W);
@@ -174,7 +174,7 @@ test('linux-conntrack.md §4.6-2: ignored REPLY ACK in SYN_SENT records its ack 
   t.is(c.status & IPS_SEEN_REPLY, IPS_SEEN_REPLY, 'core marks SEEN_REPLY for an ignored (accepted) reply');
 });
 
-test('linux-conntrack.md §4.6-2: SYN-ACK whose ack does not match the ignored SYN stays ignored', (t) => {
+test('docs/model.md §4.6-2: SYN-ACK whose ack does not match the ignored SYN stays ignored', (t) => {
   const c = new Conn();
   established(c);
   c.o('S', 7000, 0, 1234);
@@ -185,7 +185,7 @@ test('linux-conntrack.md §4.6-2: SYN-ACK whose ack does not match the ignored S
   t.is(c.store.lastIndex[c.slot], 1 /* SYN-ACK recorded */);
 });
 
-test('linux-conntrack.md §4.6-2: SYN-ACK resync in ESTABLISHED (server restarted the connection)', (t) => {
+test('docs/model.md §4.6-2: SYN-ACK resync in ESTABLISHED (server restarted the connection)', (t) => {
   const c = new Conn();
   established(c);
   c.o('S', 7000, 0, 1234);
@@ -203,7 +203,7 @@ test('linux-conntrack.md §4.6-2: SYN-ACK resync in ESTABLISHED (server restarte
 // §4.6-4 challenge ACK in LAST_ACK
 // ---------------------------------------------------------------------------------------------
 
-test('linux-conntrack.md §4.6-4: RFC 5961 challenge ACK in LAST_ACK does not move to TIME_WAIT', (t) => {
+test('docs/model.md §4.6-4: RFC 5961 challenge ACK in LAST_ACK does not move to TIME_WAIT', (t) => {
   const c = new Conn();
   established(c);
   c.o('FA', 1001, 5001, W);
@@ -231,7 +231,7 @@ test('linux-conntrack.md §4.6-4: RFC 5961 challenge ACK in LAST_ACK does not mo
 // §4.6-5/6 simultaneous open
 // ---------------------------------------------------------------------------------------------
 
-test('linux-conntrack.md §4.6-5/6: SYN_SENT2 sets SIMULTANEOUS_OPEN; REPLY ACK in SYN_RECV then means ESTABLISHED', (t) => {
+test('docs/model.md §4.6-5/6: SYN_SENT2 sets SIMULTANEOUS_OPEN; REPLY ACK in SYN_RECV then means ESTABLISHED', (t) => {
   const c = new Conn();
   c.o('S', 1000, 0, W);
   const s2 = c.r('S', 5000, 0, W);
@@ -245,7 +245,7 @@ test('linux-conntrack.md §4.6-5/6: SYN_SENT2 sets SIMULTANEOUS_OPEN; REPLY ACK 
   t.is(es.timeout, sec(432000));
 });
 
-test('linux-conntrack.md §4.6-6: without SIMULTANEOUS_OPEN a REPLY ACK in SYN_RECV keeps SYN_RECV', (t) => {
+test('docs/model.md §4.6-6: without SIMULTANEOUS_OPEN a REPLY ACK in SYN_RECV keeps SYN_RECV', (t) => {
   const c = new Conn();
   c.o('S', 1000, 0, W);
   c.r('SA', 5000, 1001, W);
@@ -259,7 +259,7 @@ test('linux-conntrack.md §4.6-6: without SIMULTANEOUS_OPEN a REPLY ACK in SYN_R
 // §4.6-7 RST rules
 // ---------------------------------------------------------------------------------------------
 
-test('linux-conntrack.md §4.6-7: RST with seq == peer td_maxack closes (CLOSE, 10 s)', (t) => {
+test('docs/model.md §4.6-7: RST with seq == peer td_maxack closes (CLOSE, 10 s)', (t) => {
   const c = new Conn();
   established(c);
   const r = c.o('R', 1001, 0, 0);
@@ -268,7 +268,7 @@ test('linux-conntrack.md §4.6-7: RST with seq == peer td_maxack closes (CLOSE, 
   t.is(r.events, EV_PROTOINFO);
 });
 
-test('linux-conntrack.md §4.6-7: RST with seq before td_maxack → INVALID ("invalid rst")', (t) => {
+test('docs/model.md §4.6-7: RST with seq before td_maxack → INVALID ("invalid rst")', (t) => {
   const c = new Conn();
   established(c);
   c.o('PA', 1001, 5001, W, 500);
@@ -280,7 +280,7 @@ test('linux-conntrack.md §4.6-7: RST with seq before td_maxack → INVALID ("in
   t.is(r.state, TCP_CONNTRACK_ESTABLISHED);
 });
 
-test('linux-conntrack.md §4.6-7: invalid RST stays INVALID with tcp_be_liberal=1', (t) => {
+test('docs/model.md §4.6-7: invalid RST stays INVALID with tcp_be_liberal=1', (t) => {
   const c = new Conn({ tcp_be_liberal: 1 });
   established(c);
   c.o('PA', 1001, 5001, W, 500);
@@ -288,7 +288,7 @@ test('linux-conntrack.md §4.6-7: invalid RST stays INVALID with tcp_be_liberal=
   t.is(c.o('R', 1400, 0, 0).verdict, VERDICT_INVALID);
 });
 
-test('linux-conntrack.md §4.6-7/§4.10: tcp_ignore_invalid_rst=1 → RST before td_maxack keeps ESTABLISHED, CLOSE timeout', (t) => {
+test('docs/model.md §4.6-7/§4.10: tcp_ignore_invalid_rst=1 → RST before td_maxack keeps ESTABLISHED, CLOSE timeout', (t) => {
   const c = new Conn({ tcp_ignore_invalid_rst: 1 });
   established(c);
   c.o('PA', 1001, 5001, W, 500);
@@ -300,7 +300,7 @@ test('linux-conntrack.md §4.6-7/§4.10: tcp_ignore_invalid_rst=1 → RST before
   t.is(r.events, 0);
 });
 
-test('linux-conntrack.md §4.6-7: in-window RST with inexact seq keeps the state (challenge ACK) but sets CLOSE timeout', (t) => {
+test('docs/model.md §4.6-7: in-window RST with inexact seq keeps the state (challenge ACK) but sets CLOSE timeout', (t) => {
   const c = new Conn();
   established(c);
   const r = c.o('R', 1500, 0, 0);
@@ -311,7 +311,7 @@ test('linux-conntrack.md §4.6-7: in-window RST with inexact seq keeps the state
   t.is(c.store.lastIndex[c.slot], TCP_RST_SET);
 });
 
-test('linux-conntrack.md §4.6-7: RST right after own data segment (RST train) closes', (t) => {
+test('docs/model.md §4.6-7: RST right after own data segment (RST train) closes', (t) => {
   const c = new Conn();
   established(c);
   c.r('PA', 5001, 1001, W, 19);
@@ -320,7 +320,7 @@ test('linux-conntrack.md §4.6-7: RST right after own data segment (RST train) c
   t.is(r.timeout, sec(10));
 });
 
-test('linux-conntrack.md §4.6-7: inexact RST closes when the entry is not ESTABLISHED+ASSURED', (t) => {
+test('docs/model.md §4.6-7: inexact RST closes when the entry is not ESTABLISHED+ASSURED', (t) => {
   const c = new Conn();
   c.o('S', 1000, 0, W);
   c.r('SA', 5000, 1001, W);
@@ -328,7 +328,7 @@ test('linux-conntrack.md §4.6-7: inexact RST closes when the entry is not ESTAB
   t.is(r.state, TCP_CONNTRACK_CLOSE);
 });
 
-test('linux-conntrack.md §4.6-7: RST in a closing state skips all sequence checks', (t) => {
+test('docs/model.md §4.6-7: RST in a closing state skips all sequence checks', (t) => {
   const c = new Conn();
   established(c);
   c.o('FA', 1001, 5001, W);
@@ -338,7 +338,7 @@ test('linux-conntrack.md §4.6-7: RST in a closing state skips all sequence chec
   t.is(r.timeout, sec(10));
 });
 
-test('linux-conntrack.md §4.6-7: RST answering an ignored SYN (ack == last_end) skips the window check', (t) => {
+test('docs/model.md §4.6-7: RST answering an ignored SYN (ack == last_end) skips the window check', (t) => {
   const c = new Conn();
   established(c);
   c.o('S', 7000, 0, W);
@@ -352,7 +352,7 @@ test('linux-conntrack.md §4.6-7: RST answering an ignored SYN (ack == last_end)
   t.is(c2.r('RA', 0x60000000, 7002, 0).verdict, VERDICT_INVALID);
 });
 
-test('linux-conntrack.md §4.6-7: RST answering a half-open ACK we let through (not ASSURED, ack == last_end)', (t) => {
+test('docs/model.md §4.6-7: RST answering a half-open ACK we let through (not ASSURED, ack == last_end)', (t) => {
   const c = new Conn();
   c.o('S', 1000, 0, W);
   c.r('A', 300000, 555, W); // half-open: ignored, recorded (last_end 300000)
@@ -362,7 +362,7 @@ test('linux-conntrack.md §4.6-7: RST answering a half-open ACK we let through (
   t.false(r.kill, 'SEEN_REPLY was set by the ignored reply');
 });
 
-test('linux-conntrack.md §4.6-7: RST answering a challenge ACK in SYN_SENT (seq == last_ack) skips the window check', (t) => {
+test('docs/model.md §4.6-7: RST answering a challenge ACK in SYN_SENT (seq == last_ack) skips the window check', (t) => {
   const c = new Conn();
   c.o('S', 1000, 0, W);
   c.r('A', 444, 123456, W); // challenge ACK: last_end 444, last_ack 123456
@@ -380,7 +380,7 @@ test('linux-conntrack.md §4.6-7: RST answering a challenge ACK in SYN_SENT (seq
 // §4.6-12
 // ---------------------------------------------------------------------------------------------
 
-test('linux-conntrack.md §4.6-12: RST before any reply (connection refused) kills the entry, verdict ACCEPT', (t) => {
+test('docs/model.md §4.6-12: RST before any reply (connection refused) kills the entry, verdict ACCEPT', (t) => {
   const c = new Conn();
   c.o('S', 1000, 0, W);
   const r = c.r('RA', 0, 1001, 0);
@@ -395,7 +395,7 @@ test('linux-conntrack.md §4.6-12: RST before any reply (connection refused) kil
   t.true(r2.kill, 'own RST before a reply too');
 });
 
-test('linux-conntrack.md §4.6-12: unanswered SYN retransmission in SYN_SENT is not refreshed', (t) => {
+test('docs/model.md §4.6-12: unanswered SYN retransmission in SYN_SENT is not refreshed', (t) => {
   const c = new Conn();
   const first = c.o('S', 1000, 0, W);
   t.true(first.refresh);
@@ -415,7 +415,7 @@ test('linux-conntrack.md §4.6-12: unanswered SYN retransmission in SYN_SENT is 
   t.is(c.store.tdScale[c.idx(0)], 3);
 });
 
-test('linux-conntrack.md §4.6-12/§4.4: loose pickup → ESTABLISHED capped at UNACK, BE_LIBERAL both sides, ASSURED after a reply', (t) => {
+test('docs/model.md §4.6-12/§4.4: loose pickup → ESTABLISHED capped at UNACK, BE_LIBERAL both sides, ASSURED after a reply', (t) => {
   const c = new Conn();
   const a = c.o('A', 1000, 2000, W);
   t.is(a.state, TCP_CONNTRACK_ESTABLISHED);
@@ -433,7 +433,7 @@ test('linux-conntrack.md §4.6-12/§4.4: loose pickup → ESTABLISHED capped at 
   t.is(d.timeout, sec(432000));
 });
 
-test('linux-conntrack.md §4.6-12/§4.9: ASSURED and its event on the 3rd handshake packet only', (t) => {
+test('docs/model.md §4.6-12/§4.9: ASSURED and its event on the 3rd handshake packet only', (t) => {
   const c = new Conn();
   const s = c.o('S', 1000, 0, W);
   t.is(s.events, EV_PROTOINFO);
@@ -449,7 +449,7 @@ test('linux-conntrack.md §4.6-12/§4.9: ASSURED and its event on the 3rd handsh
   t.is(raw(c, 0, 'A', 1001, 5001, W - 2).setStatus, 0);
 });
 
-test('linux-conntrack.md §8/§7: IPS_FIXED_TIMEOUT entries are never refreshed', (t) => {
+test('docs/model.md §8/§7: IPS_FIXED_TIMEOUT entries are never refreshed', (t) => {
   const c = new Conn();
   established(c);
   c.extraStatus = IPS_FIXED_TIMEOUT;
@@ -467,7 +467,7 @@ const LADDER = tcpTimeoutsJiffies({
   nf_conntrack_tcp_timeout_max_retrans: 200, nf_conntrack_tcp_timeout_unacknowledged: 250,
 }, HZ);
 
-test('linux-conntrack.md §4.6-10: selectTcpTimeout rung order', (t) => {
+test('docs/model.md §4.6-10: selectTcpTimeout rung order', (t) => {
   const ES = TCP_CONNTRACK_ESTABLISHED, CW = 5;
   t.is(selectTcpTimeout(LADDER, ES, 3, 3, true, true, 0), sec(200), 'RETRANS beats RST');
   t.is(selectTcpTimeout(LADDER, ES, 2, 3, true, true, 0), sec(10), 'RST beats UNACK');
@@ -482,7 +482,7 @@ test('linux-conntrack.md §4.6-10: selectTcpTimeout rung order', (t) => {
   t.is(LADDER[TCP_CONNTRACK_UNACK], sec(250));
 });
 
-test('linux-conntrack.md §4.6-10.1: RETRANS after tcp_max_retrans identical ACKs', (t) => {
+test('docs/model.md §4.6-10.1: RETRANS after tcp_max_retrans identical ACKs', (t) => {
   const c = new Conn({}, LADDER);
   established(c);
   const first = c.o('A', 1001, 5001, 1000);
@@ -501,14 +501,14 @@ test('linux-conntrack.md §4.6-10.1: RETRANS after tcp_max_retrans identical ACK
   t.is(other.timeout, sec(432000));
 });
 
-test('linux-conntrack.md §4.6-10.1: retransmitted data reaches RETRANS before UNACK; tcp_max_retrans=1', (t) => {
+test('docs/model.md §4.6-10.1: retransmitted data reaches RETRANS before UNACK; tcp_max_retrans=1', (t) => {
   const c = new Conn({ tcp_max_retrans: 1 }, LADDER);
   established(c);
   t.is(c.o('PA', 1001, 5001, 1000, 100).timeout, sec(250), 'unacked data');
   t.is(c.o('PA', 1001, 5001, 1000, 100).timeout, sec(200), 'first identical repeat with max_retrans 1');
 });
 
-test('linux-conntrack.md §4.6-10.2: RST → CLOSE timeout whatever the state', (t) => {
+test('docs/model.md §4.6-10.2: RST → CLOSE timeout whatever the state', (t) => {
   const c = new Conn({}, LADDER);
   established(c);
   c.o('PA', 1001, 5001, 1000, 100); // unacked data pending
@@ -517,7 +517,7 @@ test('linux-conntrack.md §4.6-10.2: RST → CLOSE timeout whatever the state', 
   t.is(r.timeout, sec(10));
 });
 
-test('linux-conntrack.md §4.6-10.3: UNACK while data is unacknowledged, plain timeout once acknowledged', (t) => {
+test('docs/model.md §4.6-10.3: UNACK while data is unacknowledged, plain timeout once acknowledged', (t) => {
   const c = new Conn({}, LADDER);
   established(c);
   const d = c.o('PA', 1001, 5001, 1000, 100);
@@ -530,7 +530,7 @@ test('linux-conntrack.md §4.6-10.3: UNACK while data is unacknowledged, plain t
   t.is(full.timeout, sec(432000));
 });
 
-test('linux-conntrack.md §4.6-10.4: zero window → RETRANS', (t) => {
+test('docs/model.md §4.6-10.4: zero window → RETRANS', (t) => {
   const c = new Conn({}, LADDER);
   established(c);
   const z = c.r('A', 5001, 1001, 0);
@@ -540,7 +540,7 @@ test('linux-conntrack.md §4.6-10.4: zero window → RETRANS', (t) => {
   t.is(open.timeout, sec(432000));
 });
 
-test('linux-conntrack.md §4.6-10.5: plain state timeouts', (t) => {
+test('docs/model.md §4.6-10.5: plain state timeouts', (t) => {
   const c = new Conn({}, LADDER);
   t.is(c.o('S', 1000, 0, W).timeout, sec(120));
   t.is(c.r('SA', 5000, 1001, W).timeout, sec(60));
@@ -560,7 +560,7 @@ function invalidFins(c: Conn, remaining: number): { first: ReturnType<Conn['o']>
   return { first, second };
 }
 
-test('linux-conntrack.md §4.8, nf_tcp_handle_invalid: out-of-window FIN after one from the other side cuts to UNACK', (t) => {
+test('docs/model.md §4.8, nf_tcp_handle_invalid: out-of-window FIN after one from the other side cuts to UNACK', (t) => {
   const c = new Conn();
   const { first, second } = invalidFins(c, sec(400000));
   t.is(first.verdict, VERDICT_INVALID);

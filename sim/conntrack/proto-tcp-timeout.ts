@@ -1,5 +1,5 @@
 /**
- * TCP timeouts (§4.8 of linux-conntrack.md): the sysctl table, the jiffies array and the
+ * TCP timeouts (§4.8 of docs/model.md): the sysctl table, the jiffies array and the
  * timeout ladder of §4.6 step 10. Re-exported by `proto-tcp.ts`; import from there.
  */
 import {

@@ -8,7 +8,7 @@ import { Conn, runTrace } from './proto-tcp-testkit.js';
 
 const WS = { wscale: 7, sackPerm: true };
 
-test('trace (linux-conntrack.md §4.5/§4.6/§9.1): handshake, data both ways, FIN close to TIME_WAIT', (t) => {
+test('trace (docs/model.md §4.5/§4.6/§9.1): handshake, data both ways, FIN close to TIME_WAIT', (t) => {
   runTrace(t, new Conn(), [
     ['orig', 'S', 1000, 0, 65535, 0, 'SYN_SENT', 'ACCEPT', 120, 'P', WS],
     ['reply', 'SA', 5000, 1001, 65535, 0, 'SYN_RECV', 'ACCEPT', 60, 'P', WS],
@@ -29,7 +29,7 @@ test('trace (linux-conntrack.md §4.5/§4.6/§9.1): handshake, data both ways, F
   ]);
 });
 
-test('trace (linux-conntrack.md §4.6-7/§4.6-1): RST close, then re-open after own RST', (t) => {
+test('trace (docs/model.md §4.6-7/§4.6-1): RST close, then re-open after own RST', (t) => {
   runTrace(t, new Conn(), [
     ['orig', 'S', 1000, 0, 65535, 0, 'SYN_SENT', 'ACCEPT', 120, 'P'],
     ['reply', 'SA', 5000, 1001, 65535, 0, 'SYN_RECV', 'ACCEPT', 60, 'P'],
@@ -46,7 +46,7 @@ test('trace (linux-conntrack.md §4.6-7/§4.6-1): RST close, then re-open after 
   ]);
 });
 
-test('trace (linux-conntrack.md §4.6-1/§4.6-2): peer RST, ignored re-open SYN, SYN-ACK resync', (t) => {
+test('trace (docs/model.md §4.6-1/§4.6-2): peer RST, ignored re-open SYN, SYN-ACK resync', (t) => {
   runTrace(t, new Conn(), [
     ['orig', 'S', 1000, 0, 65535, 0, 'SYN_SENT', 'ACCEPT', 120, 'P'],
     ['reply', 'SA', 5000, 1001, 65535, 0, 'SYN_RECV', 'ACCEPT', 60, 'P'],
@@ -59,7 +59,7 @@ test('trace (linux-conntrack.md §4.6-1/§4.6-2): peer RST, ignored re-open SYN,
   ]);
 });
 
-test('trace (linux-conntrack.md §4.6-12): connection refused — RST before any reply deletes the entry', (t) => {
+test('trace (docs/model.md §4.6-12): connection refused — RST before any reply deletes the entry', (t) => {
   runTrace(t, new Conn(), [
     ['orig', 'S', 1000, 0, 65535, 0, 'SYN_SENT', 'ACCEPT', 120, 'P'],
     ['reply', 'RA', 0, 1001, 0, 0, '-', 'ACCEPT', null, 'P'],
@@ -67,7 +67,7 @@ test('trace (linux-conntrack.md §4.6-12): connection refused — RST before any
   ]);
 });
 
-test('trace (linux-conntrack.md §4.6-2/§4.6-7/§4.6-12): half-open — SYN retransmits, server ACK ignored, client RST', (t) => {
+test('trace (docs/model.md §4.6-2/§4.6-7/§4.6-12): half-open — SYN retransmits, server ACK ignored, client RST', (t) => {
   runTrace(t, new Conn(), [
     ['orig', 'S', 1000, 0, 65535, 0, 'SYN_SENT', 'ACCEPT', 120, 'P'],
     ['orig', 'S', 1000, 0, 65535, 0, 'SYN_SENT', 'ACCEPT', null, ''],
@@ -84,7 +84,7 @@ test('trace (linux-conntrack.md §4.6-2/§4.6-7/§4.6-12): half-open — SYN ret
   ]);
 });
 
-test('trace (linux-conntrack.md §4.6-5/6): simultaneous open SYN_SENT2 → SYN_RECV → ESTABLISHED', (t) => {
+test('trace (docs/model.md §4.6-5/6): simultaneous open SYN_SENT2 → SYN_RECV → ESTABLISHED', (t) => {
   runTrace(t, new Conn(), [
     ['orig', 'S', 1000, 0, 65535, 0, 'SYN_SENT', 'ACCEPT', 120, 'P', WS],
     // SYN class while SYN_SENT and no reply processed yet: state changes but no refresh.
@@ -97,7 +97,7 @@ test('trace (linux-conntrack.md §4.6-5/6): simultaneous open SYN_SENT2 → SYN_
   ]);
 });
 
-test('trace (linux-conntrack.md §4.4/§4.6-12): loose pickup of a running connection', (t) => {
+test('trace (docs/model.md §4.4/§4.6-12): loose pickup of a running connection', (t) => {
   runTrace(t, new Conn(), [
     ['orig', 'PA', 700000, 300000, 1000, 100, 'ESTABLISHED', 'ACCEPT', 300, 'P'],
     ['reply', 'A', 300000, 700100, 1000, 0, 'ESTABLISHED', 'ACCEPT', 300, ''],
@@ -106,7 +106,7 @@ test('trace (linux-conntrack.md §4.4/§4.6-12): loose pickup of a running conne
   ]);
 });
 
-test('trace (linux-conntrack.md §4.10): tcp_loose=0 — mid-stream packets never create an entry', (t) => {
+test('trace (docs/model.md §4.10): tcp_loose=0 — mid-stream packets never create an entry', (t) => {
   runTrace(t, new Conn({ tcp_loose: 0 }), [
     ['orig', 'PA', 700000, 300000, 1000, 100, '-', 'INVALID', null, ''],
     ['reply', 'A', 300000, 700100, 1000, 0, '-', 'INVALID', null, ''],

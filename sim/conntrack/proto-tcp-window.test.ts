@@ -29,7 +29,7 @@ test('tcpSegmentEnd: seq + payload + SYN + FIN, 32-bit wrap', (t) => {
   t.is(MAXACKWINCONST, 66000);
 });
 
-test('linux-conntrack.md §4.7: handshake bookkeeping (td_end, td_maxend, td_maxwin, td_maxack, flags)', (t) => {
+test('docs/model.md §4.7: handshake bookkeeping (td_end, td_maxend, td_maxwin, td_maxack, flags)', (t) => {
   const c = new Conn();
   small(c, 1000, 800, { sackPerm: true }, { sackPerm: true });
   const s0 = c.idx(0), s1 = c.idx(1), st = c.store;
@@ -46,7 +46,7 @@ test('linux-conntrack.md §4.7: handshake bookkeeping (td_end, td_maxend, td_max
   t.is(st.lastIndex[c.slot], TCP_ACK_SET);
 });
 
-test('linux-conntrack.md §4.7 check I: seq far beyond td_maxend → INVALID (no refresh, state kept)', (t) => {
+test('docs/model.md §4.7 check I: seq far beyond td_maxend → INVALID (no refresh, state kept)', (t) => {
   const c = new Conn();
   small(c);
   t.is(c.store.tdMaxend[c.idx(0)], 2001);
@@ -59,7 +59,7 @@ test('linux-conntrack.md §4.7 check I: seq far beyond td_maxend → INVALID (no
   t.is(c.o('PA', 2001, 5001, 1000, 0).verdict, VERDICT_ACCEPT);
 });
 
-test('linux-conntrack.md §4.7 check I overshoot: slightly past the window → IGNORE, td_end advanced so the ACK passes III', (t) => {
+test('docs/model.md §4.7 check I overshoot: slightly past the window → IGNORE, td_end advanced so the ACK passes III', (t) => {
   const c = new Conn();
   small(c);
   c.remaining = 999;
@@ -78,14 +78,14 @@ test('linux-conntrack.md §4.7 check I overshoot: slightly past the window → I
   t.is(c2.r('A', 5001, 2012, 1000).verdict, VERDICT_INVALID);
 });
 
-test('linux-conntrack.md §4.7 check III: ack of data not seen yet → INVALID; ack == td_end is fine', (t) => {
+test('docs/model.md §4.7 check III: ack of data not seen yet → INVALID; ack == td_end is fine', (t) => {
   const c = new Conn();
   small(c);
   t.is(c.r('A', 5001, 1002, 1000).verdict, VERDICT_INVALID);
   t.is(c.r('A', 5001, 1001, 1000).verdict, VERDICT_ACCEPT);
 });
 
-test('linux-conntrack.md §4.7 check II: retransmission of long-acknowledged data → IGNORE (boundary exact)', (t) => {
+test('docs/model.md §4.7 check II: retransmission of long-acknowledged data → IGNORE (boundary exact)', (t) => {
   const c = new Conn();
   small(c);
   c.o('PA', 1001, 5001, 1000, 1000);
@@ -103,7 +103,7 @@ test('linux-conntrack.md §4.7 check II: retransmission of long-acknowledged dat
   t.true(edge.refresh);
 });
 
-test('linux-conntrack.md §4.7 check IV: overly delayed ack (≤ td_end − MAXACKWINDOW − 1) → IGNORE', (t) => {
+test('docs/model.md §4.7 check IV: overly delayed ack (≤ td_end − MAXACKWINDOW − 1) → IGNORE', (t) => {
   const c = new Conn();
   small(c);
   let seq = 5001;
@@ -120,7 +120,7 @@ test('linux-conntrack.md §4.7 check IV: overly delayed ack (≤ td_end − MAXA
   t.true(ok.refresh);
 });
 
-test('linux-conntrack.md §4.7: MAXACKWINDOW uses the sender\'s td_maxwin when above 66000', (t) => {
+test('docs/model.md §4.7: MAXACKWINDOW uses the sender\'s td_maxwin when above 66000', (t) => {
   const c = new Conn();
   small(c, 1000, 1000, { wscale: 4 }, { wscale: 4 });
   // Orig advertises 5000 << 4 = 80000 bytes.
@@ -138,7 +138,7 @@ test('linux-conntrack.md §4.7: MAXACKWINDOW uses the sender\'s td_maxwin when a
   t.true(c.o('A', 1001, 15001, 4000).refresh);
 });
 
-test('linux-conntrack.md §4.7/§4.10: tcp_be_liberal=1 accepts out-of-window segments without updating window data', (t) => {
+test('docs/model.md §4.7/§4.10: tcp_be_liberal=1 accepts out-of-window segments without updating window data', (t) => {
   const c = new Conn({ tcp_be_liberal: 1 });
   small(c);
   const r = c.o('PA', 5000, 5001, 1000, 10);
@@ -150,7 +150,7 @@ test('linux-conntrack.md §4.7/§4.10: tcp_be_liberal=1 accepts out-of-window se
   t.is(c.store.tdMaxack[c.idx(1)], 1001);
 });
 
-test('linux-conntrack.md §4.7: per-direction BE_LIBERAL (loose pickup) accepts out-of-window, both directions', (t) => {
+test('docs/model.md §4.7: per-direction BE_LIBERAL (loose pickup) accepts out-of-window, both directions', (t) => {
   const c = new Conn();
   c.o('A', 1000, 2000, 1000);
   c.r('A', 2000, 1000, 1000);
@@ -159,7 +159,7 @@ test('linux-conntrack.md §4.7: per-direction BE_LIBERAL (loose pickup) accepts 
   t.is(c.r('PA', 0x30000000, 0x70000000, 1000, 10).verdict, VERDICT_ACCEPT);
 });
 
-test('linux-conntrack.md §4.7: keep-alive answer on pickup bumps the receiver td_end', (t) => {
+test('docs/model.md §4.7: keep-alive answer on pickup bumps the receiver td_end', (t) => {
   const c = new Conn();
   c.o('A', 1000, 2000, 1000);
   t.is(c.store.tdEnd[c.idx(0)], 1000);
@@ -169,7 +169,7 @@ test('linux-conntrack.md §4.7: keep-alive answer on pickup bumps the receiver t
   t.is(c.store.tdMaxend[c.idx(1)], 3000);
 });
 
-test('linux-conntrack.md §4.7: window scaling applies when both SYNs carry the option', (t) => {
+test('docs/model.md §4.7: window scaling applies when both SYNs carry the option', (t) => {
   const c = new Conn();
   small(c, 1000, 1000, { wscale: 7 }, { wscale: 5 }, 100);
   t.is(c.store.tdScale[c.idx(0)], 7);
@@ -183,7 +183,7 @@ test('linux-conntrack.md §4.7: window scaling applies when both SYNs carry the 
   t.is(c.store.tdMaxend[c.idx(0)], 1001 + 3200);
 });
 
-test('linux-conntrack.md §4.7: only the SYN carries window scale → no scaling in either direction', (t) => {
+test('docs/model.md §4.7: only the SYN carries window scale → no scaling in either direction', (t) => {
   const c = new Conn();
   small(c, 1000, 1000, { wscale: 7 }, {}, 100);
   t.is(c.store.tdScale[c.idx(0)], 0);
@@ -192,7 +192,7 @@ test('linux-conntrack.md §4.7: only the SYN carries window scale → no scaling
   t.is(c.store.tdMaxwin[c.idx(0)], 1000);
 });
 
-test('linux-conntrack.md §4.7: only the SYN-ACK carries window scale → no scaling; shift capped at 14', (t) => {
+test('docs/model.md §4.7: only the SYN-ACK carries window scale → no scaling; shift capped at 14', (t) => {
   const c = new Conn();
   small(c, 1000, 1000, {}, { wscale: 9 });
   t.is(c.store.tdScale[c.idx(0)], 0);
@@ -202,7 +202,7 @@ test('linux-conntrack.md §4.7: only the SYN-ACK carries window scale → no sca
   t.is(d.store.tdScale[d.idx(1)], 14);
 });
 
-test('linux-conntrack.md §4.7: SACK right edge replaces ack for III only when the receiver allowed SACK', (t) => {
+test('docs/model.md §4.7: SACK right edge replaces ack for III only when the receiver allowed SACK', (t) => {
   const c = new Conn();
   small(c, 1000, 1000, { sackPerm: true }, { sackPerm: true });
   c.o('PA', 1001, 5001, 1000, 500);
@@ -215,7 +215,7 @@ test('linux-conntrack.md §4.7: SACK right edge replaces ack for III only when t
   t.is(d.r('A', 5001, 1001, 1000, 0, { sackMax: 999999 }).verdict, VERDICT_ACCEPT);
 });
 
-test('linux-conntrack.md §4.7: RST+ACK with ack 0 is checked as if ack = receiver td_end', (t) => {
+test('docs/model.md §4.7: RST+ACK with ack 0 is checked as if ack = receiver td_end', (t) => {
   const big = 0x90000000;
   const c = new Conn();
   c.o('S', big, 0, 1000);
@@ -227,7 +227,7 @@ test('linux-conntrack.md §4.7: RST+ACK with ack 0 is checked as if ack = receiv
   t.is(r.state, TCP_CONNTRACK_CLOSE);
 });
 
-test('linux-conntrack.md §4.7: an end past td_maxend grows the receiver td_maxwin; a zero window edge is +1', (t) => {
+test('docs/model.md §4.7: an end past td_maxend grows the receiver td_maxwin; a zero window edge is +1', (t) => {
   const c = new Conn();
   small(c);
   c.o('PA', 1001, 5001, 1000, 1500); // seq within window, end 2501 > td_maxend 2001
@@ -240,7 +240,7 @@ test('linux-conntrack.md §4.7: an end past td_maxend grows the receiver td_maxw
   t.is(d.store.tdMaxend[d.idx(0)], 2002);
 });
 
-test('linux-conntrack.md §4.7: DATA_UNACKNOWLEDGED set on new data, cleared only by an exact ack; td_maxack monotonic', (t) => {
+test('docs/model.md §4.7: DATA_UNACKNOWLEDGED set on new data, cleared only by an exact ack; td_maxack monotonic', (t) => {
   const c = new Conn();
   small(c);
   c.o('PA', 1001, 5001, 1000, 100);
@@ -254,7 +254,7 @@ test('linux-conntrack.md §4.7: DATA_UNACKNOWLEDGED set on new data, cleared onl
   t.is(c.store.tdFlags[c.idx(0)] & DU, 0);
 });
 
-test('linux-conntrack.md §4.7: retrans counts only identical ACK-class segments in the same direction', (t) => {
+test('docs/model.md §4.7: retrans counts only identical ACK-class segments in the same direction', (t) => {
   const c = new Conn();
   small(c);
   const s = c.slot;

@@ -1,5 +1,5 @@
 /**
- * TCP window tracking (§4.7 of linux-conntrack.md): the per-direction sequence/ack bounds and
+ * TCP window tracking (§4.7 of docs/model.md): the per-direction sequence/ack bounds and
  * the four window checks, modelled on the kernel's `tcp_in_window()` (Linux 6.x). Written from
  * a reading of the kernel's behaviour; the checks are applied in the kernel's order:
  *

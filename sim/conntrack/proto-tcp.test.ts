@@ -20,7 +20,7 @@ import { TrackerOut, VERDICT_ACCEPT, VERDICT_INVALID } from './tracker.js';
 // Constants
 // ---------------------------------------------------------------------------------------------
 
-test('linux-conntrack.md §4.1: tcp_conntrack enum values and names', (t) => {
+test('docs/model.md §4.1: tcp_conntrack enum values and names', (t) => {
   t.deepEqual(
     [TCP_CONNTRACK_NONE, TCP_CONNTRACK_SYN_SENT, TCP_CONNTRACK_SYN_RECV, TCP_CONNTRACK_ESTABLISHED,
       TCP_CONNTRACK_FIN_WAIT, TCP_CONNTRACK_CLOSE_WAIT, TCP_CONNTRACK_LAST_ACK, TCP_CONNTRACK_TIME_WAIT,
@@ -32,7 +32,7 @@ test('linux-conntrack.md §4.1: tcp_conntrack enum values and names', (t) => {
     'CLOSE_WAIT', 'LAST_ACK', 'TIME_WAIT', 'CLOSE', 'SYN_SENT2']);
 });
 
-test('linux-conntrack.md §4.1: per-direction and last_flags bits', (t) => {
+test('docs/model.md §4.1: per-direction and last_flags bits', (t) => {
   t.deepEqual(
     [IP_CT_TCP_FLAG_WINDOW_SCALE, IP_CT_TCP_FLAG_SACK_PERM, IP_CT_TCP_FLAG_CLOSE_INIT, IP_CT_TCP_FLAG_BE_LIBERAL,
       IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED, IP_CT_TCP_FLAG_MAXACK_SET, IP_CT_EXP_CHALLENGE_ACK, IP_CT_TCP_SIMULTANEOUS_OPEN],
@@ -68,7 +68,7 @@ test('before()/after(): 32-bit sequence comparison with wrap-around', (t) => {
 // §4.2 / §4.3: packet class and valid flag sets
 // ---------------------------------------------------------------------------------------------
 
-test('linux-conntrack.md §4.2, get_conntrack_index: packet classes', (t) => {
+test('docs/model.md §4.2, get_conntrack_index: packet classes', (t) => {
   const cases: [string, number][] = [
     ['S', TCP_SYN_SET], ['SA', TCP_SYNACK_SET], ['FA', TCP_FIN_SET], ['F', TCP_FIN_SET], ['A', TCP_ACK_SET],
     ['PA', TCP_ACK_SET], ['UA', TCP_ACK_SET], ['R', TCP_RST_SET], ['RA', TCP_RST_SET], ['SR', TCP_RST_SET],
@@ -79,7 +79,7 @@ test('linux-conntrack.md §4.2, get_conntrack_index: packet classes', (t) => {
   t.deepEqual([...TCP_CLASS_NAMES], ['SYN', 'SYN-ACK', 'FIN', 'ACK', 'RST', 'NONE']);
 });
 
-test('linux-conntrack.md §4.3, tcp_valid_flags: exactly nine combinations valid after masking ECE/CWR/PSH', (t) => {
+test('docs/model.md §4.3, tcp_valid_flags: exactly nine combinations valid after masking ECE/CWR/PSH', (t) => {
   const valid = new Set([
     TH_SYN, TH_SYN | TH_URG, TH_SYN | TH_ACK, TH_RST, TH_RST | TH_ACK, TH_FIN | TH_ACK,
     TH_FIN | TH_ACK | TH_URG, TH_ACK, TH_ACK | TH_URG,
@@ -95,7 +95,7 @@ test('linux-conntrack.md §4.3, tcp_valid_flags: exactly nine combinations valid
   for (const bad of ['F', '', 'SF', 'SR', 'FR', 'U', 'SFA', 'RFA']) t.false(tcpValidFlags(parseFlags(bad)), bad);
 });
 
-test('linux-conntrack.md §4.3: an invalid flag combination on an existing entry is INVALID, state untouched', (t) => {
+test('docs/model.md §4.3: an invalid flag combination on an existing entry is INVALID, state untouched', (t) => {
   const c = new Conn();
   c.o('S', 1000, 0, 65535); c.r('SA', 5000, 1001, 65535); c.o('A', 1001, 5001, 65535);
   for (const f of ['', 'F', 'SF', 'SR', 'U', 'P']) {
@@ -110,7 +110,7 @@ test('linux-conntrack.md §4.3: an invalid flag combination on an existing entry
 // §4.5: transition tables, every cell, data check and behaviour check
 // ---------------------------------------------------------------------------------------------
 
-/** Hand transcription of the two tables in linux-conntrack.md §4.5 (rows SYN, SYN-ACK, FIN, ACK, RST, NONE). */
+/** Hand transcription of the two tables in docs/model.md §4.5 (rows SYN, SYN-ACK, FIN, ACK, RST, NONE). */
 const REF_TABLES = {
   ORIGINAL: `
 | SYN | SS | SS | IG | IG | IG | IG | IG | SS | SS | S2 |
@@ -142,7 +142,7 @@ function parseRef(text: string): number[][] {
 }
 const REF = [parseRef(REF_TABLES.ORIGINAL), parseRef(REF_TABLES.REPLY)];
 
-test('linux-conntrack.md §4.5, tcp_conntracks: table shape is [2][6][10]', (t) => {
+test('docs/model.md §4.5, tcp_conntracks: table shape is [2][6][10]', (t) => {
   t.is(TCP_TRANSITIONS.length, 2);
   for (const d of TCP_TRANSITIONS) {
     t.is(d.length, 6);
@@ -156,7 +156,7 @@ for (let d = 0; d < 2; d++) {
   for (let c = 0; c < 6; c++) {
     for (let s = 0; s < 10; s++) {
       const exp = REF[d][c][s];
-      test(`linux-conntrack.md §4.5, tcp_conntracks: ${DIR_NAMES[d]} ${TCP_CLASS_NAMES[c]} in ${STATE_ABBR[s]} = ${Object.keys(ABBR)[exp]}`, (t) => {
+      test(`docs/model.md §4.5, tcp_conntracks: ${DIR_NAMES[d]} ${TCP_CLASS_NAMES[c]} in ${STATE_ABBR[s]} = ${Object.keys(ABBR)[exp]}`, (t) => {
         t.is(TCP_TRANSITIONS[d][c][s], exp);
       });
     }
@@ -228,7 +228,7 @@ for (let d = 0; d < 2; d++) {
   for (let cls = 0; cls < 6; cls++) {
     for (let s = 0; s < 10; s++) {
       const exp = OUTCOME[d][cls][s];
-      const name = `linux-conntrack.md §4.5, tcp_conntracks via tcpPacket: ${DIR_NAMES[d]} ${TCP_CLASS_NAMES[cls]} in ${STATE_ABBR[s]} → ${exp}`;
+      const name = `docs/model.md §4.5, tcp_conntracks via tcpPacket: ${DIR_NAMES[d]} ${TCP_CLASS_NAMES[cls]} in ${STATE_ABBR[s]} → ${exp}`;
       test(name, (t) => {
         // The outcome table must agree with the data table except where a §4.6 rule intervenes.
         const cell = REF[d][cls][s];
@@ -303,7 +303,7 @@ for (let d = 0; d < 2; d++) {
 // §4.4 tcp_new
 // ---------------------------------------------------------------------------------------------
 
-test('linux-conntrack.md §4.4, tcp_new: SYN initialises the ORIGINAL side (end, window ≥ 1, options, scale cap 14)', (t) => {
+test('docs/model.md §4.4, tcp_new: SYN initialises the ORIGINAL side (end, window ≥ 1, options, scale cap 14)', (t) => {
   const st = new TcpStore(2);
   const c = new Conn();
   st.tdFlags.fill(0xff);
@@ -320,7 +320,7 @@ test('linux-conntrack.md §4.4, tcp_new: SYN initialises the ORIGINAL side (end,
   t.is(st.tdFlags[0], 0xff, 'other slot untouched');
 });
 
-test('linux-conntrack.md §4.4, tcp_new: ACK pickup sets td_maxend = end + window and BE_LIBERAL|SACK_PERM on both sides', (t) => {
+test('docs/model.md §4.4, tcp_new: ACK pickup sets td_maxend = end + window and BE_LIBERAL|SACK_PERM on both sides', (t) => {
   const st = new TcpStore(1);
   const c = new Conn();
   const p = c.fill(TH_ACK, 1000, 2000, 500, 100);
@@ -333,7 +333,7 @@ test('linux-conntrack.md §4.4, tcp_new: ACK pickup sets td_maxend = end + windo
   t.is(st.tdMaxwin[1], 0);
 });
 
-test('linux-conntrack.md §4.4/§4.10: first packet SYN-ACK, FIN, RST, NONE or illegal flags → no entry', (t) => {
+test('docs/model.md §4.4/§4.10: first packet SYN-ACK, FIN, RST, NONE or illegal flags → no entry', (t) => {
   const st = new TcpStore(1);
   const c = new Conn();
   for (const f of ['SA', 'FA', 'R', 'RA', '', 'F', 'SF']) {
@@ -341,7 +341,7 @@ test('linux-conntrack.md §4.4/§4.10: first packet SYN-ACK, FIN, RST, NONE or i
   }
 });
 
-test('linux-conntrack.md §4.10: tcp_loose=0 → an ACK creates nothing (INVALID), a SYN still does', (t) => {
+test('docs/model.md §4.10: tcp_loose=0 → an ACK creates nothing (INVALID), a SYN still does', (t) => {
   const c = new Conn({ tcp_loose: 0 });
   const r = c.o('A', 1000, 2000, 500);
   t.is(r.verdict, VERDICT_INVALID);
@@ -355,7 +355,7 @@ test('linux-conntrack.md §4.10: tcp_loose=0 → an ACK creates nothing (INVALID
 // §4.8 timeouts table and §4.9 early drop
 // ---------------------------------------------------------------------------------------------
 
-test('linux-conntrack.md §4.8: TCP_TIMEOUT_SYSCTLS names and defaults', (t) => {
+test('docs/model.md §4.8: TCP_TIMEOUT_SYSCTLS names and defaults', (t) => {
   t.is(TCP_TIMEOUT_SYSCTLS.length, 14);
   const m = TCP_TIMEOUT_SYSCTLS.map((e) => [e.name, e.defaultSeconds]);
   t.deepEqual(m, [
@@ -376,7 +376,7 @@ test('linux-conntrack.md §4.8: TCP_TIMEOUT_SYSCTLS names and defaults', (t) => 
   ]);
 });
 
-test('linux-conntrack.md §4.8: tcpTimeoutsJiffies defaults, overrides, NONE mirrors SYN_SENT, SYN_SENT2 fixed', (t) => {
+test('docs/model.md §4.8: tcpTimeoutsJiffies defaults, overrides, NONE mirrors SYN_SENT, SYN_SENT2 fixed', (t) => {
   const d = tcpTimeoutsJiffies({}, 250);
   t.deepEqual([...d], [30000, 30000, 15000, 108000000, 30000, 15000, 7500, 30000, 2500, 30000, 0, 0, 75000, 75000]);
   const o = tcpTimeoutsJiffies({
@@ -394,7 +394,7 @@ test('linux-conntrack.md §4.8: tcpTimeoutsJiffies defaults, overrides, NONE mir
   t.notThrows(() => tcpTimeoutsJiffies({ nf_conntrack_tcp_timeout_close: 2147483 }, 1000));
 });
 
-test('linux-conntrack.md §4.9, tcp_can_early_drop: FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE only', (t) => {
+test('docs/model.md §4.9, tcp_can_early_drop: FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE only', (t) => {
   const st = new TcpStore(1);
   const yes = [TCP_CONNTRACK_FIN_WAIT, TCP_CONNTRACK_CLOSE_WAIT, TCP_CONNTRACK_LAST_ACK, TCP_CONNTRACK_TIME_WAIT, TCP_CONNTRACK_CLOSE];
   for (let s = 0; s < 10; s++) {

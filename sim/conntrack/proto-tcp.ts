@@ -1,5 +1,5 @@
 /**
- * The TCP connection tracker (§4 of linux-conntrack.md), modelled on the kernel's
+ * The TCP connection tracker (§4 of docs/model.md), modelled on the kernel's
  * `nf_conntrack_proto_tcp.c` (Linux 6.x): entry creation, the state tables, the post-table
  * special cases, window tracking (proto-tcp-window.ts) and the timeout choice.
  *

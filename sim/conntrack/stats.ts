@@ -77,3 +77,33 @@ export const REASON_FLUSH = 9;
 export const REASON_NAMES = [
   'timeout', 'timeout', 'timeout', 'early_drop', 'gc_95', 'tcp_rst', 'tcp_reopen', 'policy', 'probe', 'flush',
 ] as const;
+
+/**
+ * The counters `conntrack -S` prints, in the order ctnetlink sends them
+ * (`nf_conntrack_netlink.c: ctnetlink_ct_stat_cpu_fill_info()`) and conntrack-tools prints them.
+ * The expect_* counters are not sent (they only appear in /proc/net/stat/nf_conntrack);
+ * clash_resolve exists from v5.9, chaintoolong from v5.15 (§9.3).
+ */
+export const CONNTRACK_S_LINE_KEYS = [
+  'found', 'invalid', 'insert', 'insert_failed', 'drop', 'early_drop', 'error', 'search_restart',
+  'clash_resolve', 'chaintoolong',
+] as const;
+
+/** The keys of a `conntrack -S` line for a kernel version ("major.minor"). */
+export function conntrackSLineKeys(version: string): readonly string[] {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  const v = m ? Number(m[1]) * 1000 + Number(m[2]) : 6012;
+  return CONNTRACK_S_LINE_KEYS.filter((k) => (k === 'clash_resolve' ? v >= 5009 : k === 'chaintoolong' ? v >= 5015 : true));
+}
+
+/**
+ * One line of `conntrack -S` exactly as conntrack-tools (1.4.x) prints it: `cpu=%-4u`, a tab, then
+ * `name=value ` for every counter (a space after each, the last included). The kernel prints one
+ * line per possible CPU; the model has one CPU, so it prints `cpu=0` with its totals. Values are
+ * printed whole (the kernel's per-CPU counters are 32-bit and wrap; the model's never do).
+ */
+export function formatConntrackSLine(counters: Readonly<Record<string, number>>, cpu = 0, version = '6.12'): string {
+  let s = `cpu=${String(cpu).padEnd(4)}\t`;
+  for (const k of conntrackSLineKeys(version)) s += `${k}=${counters[k] ?? 0} `;
+  return s;
+}

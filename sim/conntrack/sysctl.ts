@@ -1,6 +1,6 @@
 /**
  * The `net.netfilter.nf_conntrack_*` sysctls the model honours, by their kernel names, with
- * kernel defaults (Linux 6.x, §4.8, §5, §6, Appendix A of linux-conntrack.md) and the ranges
+ * kernel defaults (Linux 6.x, §4.8, §5, §6 of docs/model.md) and the ranges
  * the kernel accepts. Timeouts are in seconds, as written to /proc/sys; the model converts them
  * to jiffies with the run's HZ (`proc_dointvec_jiffies`).
  */

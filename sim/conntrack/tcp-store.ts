@@ -1,5 +1,5 @@
 /**
- * Per-entry TCP tracking state (`struct ip_ct_tcp`, §4.1 of linux-conntrack.md) kept in typed
+ * Per-entry TCP tracking state (`struct ip_ct_tcp`, §4.1 of docs/model.md) kept in typed
  * arrays, one slot per table entry, so the hot path allocates nothing.
  *
  * Layout (58 bytes per slot; the kernel struct is 60 bytes):

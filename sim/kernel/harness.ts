@@ -27,6 +27,8 @@ export interface HarnessContext extends ModelEnv {
   guard: GlobalSysctlGuard;
   /** Keep each case's files in `<keepDir>/<case>` instead of a removed temporary directory. */
   keepDir?: string;
+  /** Also copy each case's capture and `conntrack -S` text to `<captureDir>/<case>.pcap` / `.conntrack-S.txt`. */
+  captureDir?: string;
   log(line: string): void;
   /** Replaces the live kernel side (tests: a mocked kernel whose observations are given). */
   kernelSide?: (c: KernelCase, dir: string) => Promise<{ obs: KernelObs; cap: Uint8Array }>;
@@ -135,6 +137,11 @@ async function kernelSide(c: KernelCase, ctx: HarnessContext, dir: string, seria
     const tdErr = readFileSync(join(dir, 'tcpdump.err'), 'utf8');
     const dropped = Number(/(\d+) packets? dropped by kernel/.exec(tdErr)?.[1] ?? 0);
     const cap = new Uint8Array(readFileSync(capPath));
+    if (ctx.captureDir) {
+      mkdirSync(ctx.captureDir, { recursive: true });
+      writeFileSync(join(ctx.captureDir, `${c.name}.pcap`), cap);
+      writeFileSync(join(ctx.captureDir, `${c.name}.conntrack-S.txt`), statsText);
+    }
     const frameTsUs: number[] = [];
     for (const f of readCapture(cap, capPath)) frameTsUs.push(f.tsUs);
     if (frameTsUs.length === 0) throw new Error('the capture is empty');

@@ -23,6 +23,8 @@ export interface KernelDiffOptions {
   json?: boolean;
   /** Directory for each case's capture, logs and observations. */
   keep?: string;
+  /** Copy each case's capture and `conntrack -S` output to `<keepCapture>/<case>.pcap` and `<case>.conntrack-S.txt`. */
+  keepCapture?: string;
   /** Print only the list of cases. */
   list?: boolean;
 }
@@ -93,7 +95,7 @@ export async function runKernelDiff(o: KernelDiffOptions, d: KernelDiffDeps): Pr
   let serial = 0;
   for (const c of cases) {
     log(`${c.name}: running (about ${c.expectSeconds} s)`);
-    const r = await runCase(c, { exec: d.exec, tools: pre.tools, guard, keepDir: o.keep, log, hz: hz.hz, version }, serial++);
+    const r = await runCase(c, { exec: d.exec, tools: pre.tools, guard, keepDir: o.keep, captureDir: o.keepCapture, log, hz: hz.hz, version }, serial++);
     log(`${c.name}: ${r.verdict}${r.reason ? ` — ${r.reason}` : ''} (${r.seconds} s)`);
     results.push(r);
   }

@@ -1,7 +1,7 @@
 /**
  * Changing the two global conntrack sysctls safely. `nf_conntrack_max` is one value for every
  * network namespace and `nf_conntrack_buckets` resizes the one hash table all namespaces share
- * (linux-conntrack.md §1.1, §1.2), so the harness changes them only while the initial
+ * (docs/model.md §1.1, §1.2), so the harness changes them only while the initial
  * namespace tracks nothing (its `nf_conntrack_count` is 0), remembers the first value it saw
  * and writes it back in `restore()` — which is synchronous and idempotent, so it can run from
  * a `finally`, a signal handler and an exit handler alike.

@@ -82,6 +82,10 @@ export interface RegressOptions {
   clock?: () => number;
   /** Called before each case runs. */
   onCase?: (name: string, index: number, total: number) => void;
+  /** Called while a case runs with the simulated time reached (progress; cannot change the run). */
+  onTick?: (simUs: number, endUs: number) => void;
+  /** Called after each case ran, with its simulated duration (µs). */
+  onCaseDone?: (name: string, index: number, total: number, simUs: number) => void;
 }
 
 /** Reads and checks a suite file (bad input → InputError naming file, line and path). */
@@ -202,8 +206,10 @@ export function runRegress(suite: Suite, reg: Registries, o: RegressOptions = {}
     const sc = scenarios.get(c)!;
     const t0 = o.clock?.();
     const sim = new Simulation(sc, c.run, reg);
-    sim.runToEnd();
+    const tick = o.onTick;
+    sim.runToEnd(tick ? (t) => tick(t, sim.endUs) : undefined);
     const wallMs = t0 === undefined ? undefined : o.clock!() - t0;
+    o.onCaseDone?.(c.name, i, cases.length, sim.endUs);
     const summary = runSummary(sim);
     const metrics = summaryMetrics(summary);
     const inputs = flatten(sc);

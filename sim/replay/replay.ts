@@ -22,7 +22,7 @@
  */
 import { AddrInterner } from '../conntrack/addr.js';
 import { NF_DROP, type Conntrack } from '../conntrack/conntrack.js';
-import { createConntrack } from '../conntrack/create.js';
+import { createConntrack, DEFAULT_KERNEL_VERSION } from '../conntrack/create.js';
 import { EventLog } from '../conntrack/events-log.js';
 import { GcWorker } from '../conntrack/gc.js';
 import { summariseStates } from '../conntrack/listing.js';
@@ -74,6 +74,8 @@ export interface ReplayOptions {
   eventSink?: (chunk: string) => void;
   /** Override `nf_conntrack_checksum` for decoding. */
   verifyChecksums?: boolean;
+  /** Called every 16384 frames with the bytes of the capture read so far (a progress bar; cannot change the replay). */
+  onProgress?: (bytesRead: number, bytesTotal: number) => void;
 }
 
 /** What a replay produced. Keys are built in this order, so JSON output is stable. */
@@ -87,6 +89,17 @@ export interface ReplayResult {
   badIpHeader: number;
   /** IP packets given to conntrack whose L3/L4 headers were unusable (counted as invalid/error). */
   malformed: number;
+  /** Malformed packets by reason (only reasons that occurred). */
+  malformedReasons: Record<string, number>;
+  /** Frame numbers (1-based, as Wireshark numbers them) of the first malformed packets (at most 5). */
+  malformedFrames: number[];
+  /** Whether TCP/UDP/ICMP checksums were verified (`nf_conntrack_checksum`). */
+  checksumsVerified: boolean;
+  /**
+   * TCP/UDP packets whose checksum field holds only the pseudo-header sum (offloaded by the
+   * capturing host): unverifiable, tracked like good ones, not malformed.
+   */
+  checksumPartial: number;
   /** Packets conntrack returned NF_DROP for. */
   dropped: number;
   reordered: number;
@@ -101,6 +114,8 @@ export interface ReplayResult {
   max: number;
   buckets: number;
   hz: number;
+  /** Kernel version "major.minor" the model followed. */
+  version: string;
   /** Live entries at the end, summarised like `conntrack -L` (see listing.ts). */
   states: Record<string, number>;
   /** [seconds since the first frame, count] at every sampling boundary, plus the final point. */
@@ -109,7 +124,16 @@ export interface ReplayResult {
   eventLines?: number;
   /** The `conntrack -E` log (when `events` and no `eventSink`). */
   events?: string;
+  /** Loud warnings about the capture (e.g. a large share of malformed packets). */
+  warnings: string[];
 }
+
+/** Share of malformed IP packets from which a replay warns. */
+export const MALFORMED_WARN_SHARE = 0.1;
+/** How many malformed frames a replay names. */
+export const MALFORMED_FRAMES_NAMED = 5;
+const MALFORMED_NAMES: Record<number, string> = {};
+for (const [k, v] of Object.entries(Malformed)) MALFORMED_NAMES[v] = k.replace(/[A-Z]/g, (c, i: number) => (i ? '_' : '') + c.toLowerCase());
 
 const MODEL_KEYS = Object.keys(new CtStats()).filter((k) => !(CONNTRACK_S_KEYS as readonly string[]).includes(k));
 
@@ -182,8 +206,9 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
   let log: EventLog | undefined;
 
   const r = {
-    frames: 0, ipPackets: 0, nonIp: 0, fragments: 0, truncatedLink: 0, badIpHeader: 0, malformed: 0, dropped: 0,
-    reordered: 0,
+    frames: 0, ipPackets: 0, nonIp: 0, fragments: 0, truncatedLink: 0, badIpHeader: 0, malformed: 0,
+    malformedReasons: {} as Record<string, number>, malformedFrames: [] as number[], checksumsVerified: verify,
+    checksumPartial: 0, dropped: 0, reordered: 0,
   };
   const pkt = new Pkt();
   let firstTs = 0;
@@ -203,6 +228,7 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
     }
     r.frames++;
     if (maxGapUs !== undefined && f.tsUs - prevTs > maxGapUs) throw new TimeJumpError(r.frames, (f.tsUs - prevTs) / 1e6, opts.maxGapSeconds!);
+    if (opts.onProgress && (r.frames & 0x3fff) === 0) opts.onProgress(f.offset, bytes.length);
     if (f.tsUs < prevTs) r.reordered++;
     else prevTs = f.tsUs;
     const t = origin + (f.tsUs - firstTs);
@@ -215,7 +241,14 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
     if (kind !== DECODE_IP) throw new Error(`decodeFrame returned ${kind}`);
     if (pkt.malformed === Malformed.TruncatedL3) { r.badIpHeader++; continue; }
     r.ipPackets++;
-    if (pkt.malformed !== 0) r.malformed++;
+    if (pkt.malformed !== 0) {
+      r.malformed++;
+      const why = MALFORMED_NAMES[pkt.malformed]!;
+      r.malformedReasons[why] = (r.malformedReasons[why] ?? 0) + 1;
+      if (r.malformedFrames.length < MALFORMED_FRAMES_NAMED) r.malformedFrames.push(f.index + 1);
+    } else if (pkt.csumPartial) {
+      r.checksumPartial++;
+    }
     ct.setNow(now);
     if (ct.packetIn(pkt) === NF_DROP) r.dropped++;
   }
@@ -242,12 +275,31 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
     max: ct.max,
     buckets: ct.table.nbuckets,
     hz: ct.hz,
+    version: opts.version ?? DEFAULT_KERNEL_VERSION,
     states: summariseStates(ct),
     timeline: clock.timeline,
+    warnings: malformedWarnings(r),
   };
   if (events) {
     out.eventLines = log?.lines ?? 0;
     if (!opts.eventSink) out.events = log?.text() ?? '';
   }
   return out;
+}
+
+/** The warning a replay gives when at least MALFORMED_WARN_SHARE of its IP packets are malformed. */
+function malformedWarnings(r: { ipPackets: number; malformed: number; malformedReasons: Record<string, number>;
+  malformedFrames: number[]; checksumsVerified: boolean }): string[] {
+  if (r.malformed === 0 || r.malformed < MALFORMED_WARN_SHARE * r.ipPackets) return [];
+  const share = Math.round((1000 * r.malformed) / r.ipPackets) / 10;
+  const why = Object.entries(r.malformedReasons).map(([k, v]) => `${k} ${v}`).join(', ');
+  const more = r.malformed > r.malformedFrames.length ? ', …' : '';
+  let w = `${r.malformed} of ${r.ipPackets} IP packets (${share}%) are malformed (${why}); first at frame ` +
+    `${r.malformedFrames.join(', ')}${more}. Conntrack counts them invalid and creates no entry for them, ` +
+    'so the results describe a damaged capture.';
+  if ((r.malformedReasons['bad_checksum'] ?? 0) > 0 && r.checksumsVerified) {
+    w += ' If the checksums were damaged by the capture itself (e.g. a rewriting tool), replay with ' +
+      '--sysctl nf_conntrack_checksum=0.';
+  }
+  return [w];
 }

@@ -180,7 +180,7 @@ h2{font-size:19px;border-bottom:1px solid #eee;padding-bottom:6px}h3{font-size:1
 table{border-collapse:collapse;font-size:13px;margin:6px 0}th,td{border:1px solid #ddd;padding:4px 8px;text-align:right;vertical-align:top}
 thead th{background:#f0f3f6}tbody th{text-align:left;font-weight:normal;background:#fbfbfb}
 table.facts td,table.traffic td{text-align:left}.small{font-size:11px;color:#555}.ci{color:#777;font-size:11px}
-.charts{display:flex;flex-wrap:wrap;gap:18px}.chart{border:1px solid #eee;padding:6px;background:#fff;min-height:60px}
+.charts{display:flex;flex-direction:column;gap:18px}.chart{border:1px solid #eee;padding:6px;background:#fff;min-height:60px;width:100%;box-sizing:border-box;overflow-x:auto}
 .chart.failed{border-color:#d62728}.note{color:#777}pre{font-size:11px;max-height:400px;overflow:auto;background:#f6f6f6;padding:8px}
 nav a{margin-right:14px;color:#1f3b57}code{font-size:12px}
 `;
@@ -210,6 +210,16 @@ const BOOT = `
 })();
 `;
 
+/**
+ * A chart at the page's full width: a single or layered view takes the container's width
+ * (`width: "container"`, fitted with its axes and legend); concatenated and faceted charts keep
+ * their panel widths (Vega-Lite cannot fit them to a container), and are already page-wide.
+ */
+export function fullWidth(spec: VlSpec): VlSpec {
+  if (typeof spec['width'] !== 'number' || 'hconcat' in spec || 'vconcat' in spec || 'concat' in spec || 'facet' in spec) return spec;
+  return { ...spec, width: 'container', autosize: { type: 'fit-x', contains: 'padding' } };
+}
+
 export interface ReportOptions {
   /** Shown in the header (e.g. the folder the report was made from). */
   source: string;
@@ -226,7 +236,7 @@ export function reportHtml(sections: readonly ReportSection[], vendor: readonly 
       const spec = all[name];
       if (!spec) continue;
       const id = `chart-${si}-${name}`;
-      specs.push({ id, spec });
+      specs.push({ id, spec: fullWidth(spec) });
       ids.push(`<div class="chart" id="${id}" data-chart="${esc(name)}"></div>`);
     }
     const title = s.kind === 'compare'

@@ -8,7 +8,7 @@ import { basename, join, relative } from 'node:path';
 import { InputError } from '../io/errors.js';
 import type { Comparison } from '../run/compare.js';
 import type { RunSummary } from '../run/summary.js';
-import { compareChartData, parseTimeseriesCsv, runChartData, type ChartData } from '../charts/data.js';
+import { compareChartData, parseTimeseriesCsv, runChartData, type ChartData, type ScenarioTimes } from '../charts/data.js';
 
 export interface Manifest {
   ctsim_version?: string;
@@ -28,6 +28,13 @@ export type ReportSection =
   | { kind: 'run'; dir: string; name: string; manifest: Manifest | null; summary: RunSummary; data: ChartData }
   | { kind: 'compare'; dir: string; name: string; manifest: Manifest | null; comparison: Comparison; data: ChartData };
 
+/** The duration and generators of a manifest's resolved scenario (attack windows), if it has one. */
+function scenarioTimes(m: Manifest | null): ScenarioTimes | undefined {
+  const sc = m?.resolved_scenario;
+  if (!sc || typeof sc['duration'] !== 'number' || !Array.isArray(sc['traffic'])) return undefined;
+  return sc as unknown as ScenarioTimes;
+}
+
 function readJson<T>(path: string): T {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T;
@@ -44,12 +51,12 @@ function loadOne(dir: string, root: string): ReportSection | null {
     if (!Array.isArray(comparison.arms) || comparison.arms.some((a) => a.sample === undefined)) {
       throw new InputError(`${join(dir, 'comparison.json')}: no time series in this comparison (written by an older ctsim); run ctsim compare again`);
     }
-    return { kind: 'compare', dir, name, manifest, comparison, data: compareChartData(comparison) };
+    return { kind: 'compare', dir, name, manifest, comparison, data: compareChartData(comparison, scenarioTimes(manifest)) };
   }
   if (existsSync(join(dir, 'summary.json')) && existsSync(join(dir, 'timeseries.csv'))) {
     const summary = readJson<RunSummary>(join(dir, 'summary.json'));
     const { columns, rows } = parseTimeseriesCsv(readFileSync(join(dir, 'timeseries.csv'), 'utf8'));
-    return { kind: 'run', dir, name, manifest, summary, data: runChartData(summary, rows, columns) };
+    return { kind: 'run', dir, name, manifest, summary, data: runChartData(summary, rows, columns, scenarioTimes(manifest)) };
   }
   return null;
 }

@@ -73,8 +73,25 @@ test.serial('report: one self-contained page per folder, every chart of every re
   t.true(html.includes('Resolved scenario (as a scenario file'), 'resolved scenario as YAML');
   t.true(html.includes('clients: 10.1.0.0/16'), 'prefixes as text');
   t.true(html.length < 2_000_000, `the page stays small (${html.length} bytes): long lists such as an expanded port range are shortened`);
-  const specs = JSON.parse(/<script type="application\/json" id="ctsim-specs">([\s\S]*?)<\/script>/.exec(html)![1]!) as { id: string }[];
+  const specs = JSON.parse(/<script type="application\/json" id="ctsim-specs">([\s\S]*?)<\/script>/.exec(html)![1]!) as { id: string; spec: Record<string, unknown> }[];
   t.is(specs.length, 15);
+  // charts at the page's full width: single and layered views fit the container, and the chart
+  // boxes span the section (concatenated charts keep their panel widths)
+  t.true(/\.chart\{[^}]*width:100%/.test(html), 'chart boxes are full width');
+  for (const { id, spec } of specs) {
+    if ('hconcat' in spec || 'vconcat' in spec || 'facet' in spec) continue;
+    t.is(spec['width'], 'container', id);
+    t.deepEqual(spec['autosize'], { type: 'fit-x', contains: 'padding' }, id);
+  }
+  // the attack windows (bots 5–25 s, scan 10–20 s, from the manifest's scenario) are shaded
+  for (const id of ['chart-0-occupancy', 'chart-1-occupancy']) {
+    const layers = specs.find((x) => x.id === id)!.spec['layer'] as { name?: string; mark: { type: string }; data: { values: { attack: string; t0: number; t1: number }[] } }[];
+    const shade = layers.find((l) => l.name === 'attack-windows');
+    t.truthy(shade, `${id}: an attack-window layer`);
+    t.is(shade!.mark.type, 'rect');
+    t.is(layers.indexOf(shade!), 0, 'under the lines');
+    t.deepEqual(shade!.data.values.map((v) => [v.attack, v.t0, v.t1]), [['bots', 5, 25], ['scan', 10, 20]]);
+  }
   // a run folder alone, and -o
   const one = await writeReport(only(join(out, 'rep'), 's1-r0-'), join(out, 'one.html'));
   t.deepEqual(one.results.map((x) => x.kind), ['run']);

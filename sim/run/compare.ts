@@ -55,9 +55,10 @@ export interface ArmSample {
 }
 
 /** armRun, plus the run's sample (see ArmSample). */
-export function armRunDetailed(sc: Scenario, arm: PolicyArm, run: number, reg: Registries): { metrics: Record<CompareMetric, number | null>; counters: Record<string, number>; sample: ArmSample } {
+export function armRunDetailed(sc: Scenario, arm: PolicyArm, run: number, reg: Registries,
+  progress?: (simUs: number, events: number) => void): { metrics: Record<CompareMetric, number | null>; counters: Record<string, number>; sample: ArmSample } {
   const sim = new Simulation({ ...sc, policies: arm.policies }, run, reg);
-  sim.runToEnd();
+  sim.runToEnd(progress);
   const s = runSummary(sim);
   const sample: ArmSample = {
     run,
@@ -171,12 +172,21 @@ export interface Comparison {
   }[];
 }
 
+/** Progress of a comparison: `onTick` during each run with the simulated time reached (it cannot change the run), `onRunDone` after it. */
+export interface CompareProgress {
+  onTick?: (simUs: number, endUs: number) => void;
+  onRunDone?: (arm: string, run: number) => void;
+}
+
 /**
  * Replays identical traffic through each arm: the same seed and run index give the same
  * generator substreams and hash key, so differences between arms are the policies' alone.
+ * `onRun` is called before each (arm, run), `onTick` during it with the simulated time reached
+ * (progress; it cannot change the run), `onRunDone` after it.
  */
-export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries, onRun?: (arm: string, run: number) => void, baseline?: string): Comparison {
-  const steps = compareSteps(sc, arms, runs, reg, baseline);
+export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries, onRun?: (arm: string, run: number) => void,
+  baseline?: string, progress?: CompareProgress): Comparison {
+  const steps = compareSteps(sc, arms, runs, reg, baseline, armRunDetailed, progress);
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;
@@ -189,7 +199,7 @@ export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, 
  * returns the comparison, so a caller can yield to the event loop in between.
  */
 export function* compareSteps(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries, baseline?: string,
-  runArm: typeof armRunDetailed = armRunDetailed): Generator<{ arm: string; run: number }, Comparison, void> {
+  runArm: typeof armRunDetailed = armRunDetailed, progress?: CompareProgress): Generator<{ arm: string; run: number }, Comparison, void> {
   const base = baseline ?? arms[0]?.label ?? '';
   if (!arms.some((a) => a.label === base)) throw new RangeError(`baseline "${base}" is not one of the policies compared (${arms.map((a) => a.label).join(', ')})`);
   const out: Comparison['arms'] = [];
@@ -199,7 +209,9 @@ export function* compareSteps(sc: Scenario, arms: readonly PolicyArm[], runs: nu
     let sample: ArmSample | undefined;
     for (let r = 0; r < runs; r++) {
       yield { arm: arm.label, run: r };
-      const d = runArm(sc, arm, r, reg);
+      const tick = progress?.onTick;
+      const d = runArm(sc, arm, r, reg, tick ? (t) => tick(t, sc.duration) : undefined);
+      progress?.onRunDone?.(arm.label, r);
       perRun.push(d.metrics);
       countersPerRun.push(d.counters);
       if (r === 0) sample = d.sample;

@@ -2,6 +2,7 @@ import { Conntrack, NF_DROP } from '../conntrack/conntrack.js';
 import { createConntrack } from '../conntrack/create.js';
 import { GcWorker } from '../conntrack/gc.js';
 import { Pkt } from '../conntrack/packet.js';
+import { AddrInterner } from '../conntrack/addr.js';
 import { CLASS_ATTACK, CLASS_LEGIT } from '../conntrack/stats.js';
 import { RngStreams } from '../core/rng.js';
 import { PRIO_GC, PRIO_PACKET, PRIO_SAMPLE, Scheduler } from '../core/scheduler.js';
@@ -37,6 +38,8 @@ export class Simulation implements TrafficContext {
   readonly metrics: Metrics;
   readonly policies: Policy[];
   readonly pkt = new Pkt();
+  /** IPv6 addresses of this run as int32 ids (generators and captures share it; listings format with it). */
+  readonly addrs = new AddrInterner();
   readonly endUs: number;
   private readonly sampleUs: number;
 
@@ -59,7 +62,7 @@ export class Simulation implements TrafficContext {
         index, label, cls: spec.class === 'attack' ? CLASS_ATTACK : CLASS_LEGIT,
         // a labelled generator's stream is named by its label, so inserting another generator
         // anywhere in the list leaves its draws unchanged (labels are unique, checked at load)
-        rng: streams.get(spec.label !== undefined ? `traffic/label/${spec.label}` : `traffic/${index}/${spec.kind}`), endUs: this.endUs,
+        rng: streams.get(spec.label !== undefined ? `traffic/label/${spec.label}` : `traffic/${index}/${spec.kind}`), endUs: this.endUs, addrs: this.addrs,
       });
     });
     this.policies = installPolicies(sc.policies, reg.policies, {

@@ -8,6 +8,7 @@ import { MSG } from './messages.js';
 import {
   type Infer, type ObjOut, type ObjSchema, type Schema,
   SAFE_NAME_EXPECTS, SAFE_NAME_PATTERN, arr, bytes, duration, fail, hasOwn, literal, make, nameOrObject, num, obj, opt, record, str, toInput, union,
+  type Issue, type Path,
 } from './schema-dsl.js';
 import { closest } from './suggest.js';
 
@@ -26,6 +27,11 @@ export interface GeneratorEntry {
   readonly summary: string;
   /** Parameters holding file paths: relative ones are resolved against the scenario file's folder. */
   readonly pathFields?: readonly string[];
+  /**
+   * A check across fields, run on the validated spec (e.g. all addresses of one family): adds
+   * issues at paths under `path` and returns false when the spec is unusable.
+   */
+  readonly check?: (spec: Record<string, unknown>, path: Path, issues: Issue[]) => boolean;
 }
 
 /** What a policy contributes: its own parameters (without `name`). */
@@ -116,6 +122,12 @@ function sysctlSchema() {
   });
 }
 
+/** An object schema with a generator's cross-field check after its own validation. */
+function checked<S extends ObjSchema>(s: S, check: GeneratorEntry['check']): S {
+  if (!check) return s;
+  return { ...s, validate: (v, path, issues) => { const r = s.validate(v, path, issues); return r !== undefined && check(r as Record<string, unknown>, path, issues) ? r : undefined; } };
+}
+
 /**
  * The top-level scenario schema for the given generators and policies. Each generator's schema
  * gets the common fields `kind`, `class` (defaulting to the generator's `defaultClass`) and
@@ -126,7 +138,7 @@ export function buildScenarioSchema(registry: ScenarioRegistry) {
   const generators = Object.fromEntries(
     Object.entries(registry.generators).map(([kind, g]) => [
       kind,
-      obj({ ...commonGeneratorFields(kind, g.defaultClass), ...without(g.schema.fields, ['kind', 'class', 'label']) }, { doc: g.summary }),
+      checked(obj({ ...commonGeneratorFields(kind, g.defaultClass), ...without(g.schema.fields, ['kind', 'class', 'label']) }, { doc: g.summary }), g.check),
     ]),
   );
   const policies = Object.fromEntries(

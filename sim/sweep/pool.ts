@@ -25,13 +25,13 @@ export type CaseReply = { index: number; line: string } | { index: number; error
 
 /**
  * Runs `jobs` on `workers` threads; returns the result lines in the order of `jobs`.
- * `onDone` is called after each case (progress).
+ * `onDone` is called after each case (progress), with the finished case's key.
  */
-export async function runPool(jobs: readonly CaseJob[], workers: number, env: CaseEnv, onDone?: (done: number, total: number) => void, onLine?: (job: CaseJob, line: string) => void): Promise<string[]> {
+export async function runPool(jobs: readonly CaseJob[], workers: number, env: CaseEnv, onDone?: (done: number, total: number, key: string) => void, onLine?: (job: CaseJob, line: string) => void): Promise<string[]> {
   const out = new Array<string>(jobs.length);
   if (workers <= 1 || jobs.length <= 1) {
     const reg = await caseRegistries(env);
-    jobs.forEach((j, i) => { out[i] = runCase(j.c, j.key, j.file, reg, j.id); onLine?.(j, out[i]!); onDone?.(i + 1, jobs.length); });
+    jobs.forEach((j, i) => { out[i] = runCase(j.c, j.key, j.file, reg, j.id); onLine?.(j, out[i]!); onDone?.(i + 1, jobs.length, j.key); });
     return out;
   }
   const pos = new Map(jobs.map((j, i) => [j.c.index, i]));
@@ -53,10 +53,11 @@ export async function runPool(jobs: readonly CaseJob[], workers: number, env: Ca
             fail(r.error.input ? new InputError(r.error.lines) : new Error(`sweep case ${r.index} failed in a worker:\n${r.error.lines.join('\n')}`));
             return;
           }
-          out[pos.get(r.index)!] = r.line;
-          onLine?.(jobs[pos.get(r.index)!]!, r.line);
+          const at = pos.get(r.index)!;
+          out[at] = r.line;
+          onLine?.(jobs[at]!, r.line);
           done++;
-          onDone?.(done, jobs.length);
+          onDone?.(done, jobs.length, jobs[at]!.key);
           if (done === jobs.length) resolve();
           else feed(w);
         });

@@ -39,7 +39,7 @@ export interface SweepOptions {
   planOnly?: boolean;
   /** false: do not use the results store (no recording, no resume). */
   store?: boolean;
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: (done: number, total: number, key: string) => void;
 }
 
 export interface SweepPlan {

@@ -70,7 +70,8 @@ export class CaptureReplay extends BaseGenerator {
   readonly kind = 'capture';
   private readonly p: CaptureParams;
   private cap: Capture;
-  private readonly interner = new AddrInterner();
+  /** The run's interner: IPv6 addresses of the capture and of generators share ids. */
+  private readonly interner: AddrInterner;
   private ts0 = -1;
   private base: number;
   private lastAt = 0;
@@ -78,6 +79,7 @@ export class CaptureReplay extends BaseGenerator {
   constructor(init: GeneratorInit<CaptureParams>) {
     super(init);
     this.p = init.params;
+    this.interner = this.addrs;
     this.cap = readCapture(this.p.file.bytes, this.p.file.path);
     this.base = this.p.startUs;
   }

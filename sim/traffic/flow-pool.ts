@@ -1,5 +1,6 @@
 import type { Rng } from '../core/rng.js';
-import { ephemeralPort, randomIn, type Prefix } from './addresses.js';
+import type { AddrInterner } from '../conntrack/addr.js';
+import { ephemeralPort, randomIn, type Prefix, type SourcePicker } from './addresses.js';
 
 /**
  * Per-flow state for generators with many concurrent flows, in growable typed arrays with a
@@ -9,13 +10,22 @@ import { ephemeralPort, randomIn, type Prefix } from './addresses.js';
  * Opens a client → server flow: allocates it and draws, in this order, the client address, its
  * ephemeral port and the server address (the order is part of the generators' random streams).
  */
-export function openClientFlow(f: FlowPool, p: { clients: Prefix; server: Prefix; port: number }, rng: Rng): number {
+export function openClientFlow(f: FlowPool, p: ClientFlowSpec, rng: Rng): number {
   const id = f.alloc();
-  f.cAddr[id] = randomIn(p.clients, rng);
+  f.cAddr[id] = p.clients.next(rng);
   f.cPort[id] = ephemeralPort(rng);
-  f.sAddr[id] = randomIn(p.server, rng);
+  f.sAddr[id] = randomIn(p.server, rng, p.addrs);
   f.sPort[id] = p.port;
   return id;
+}
+
+/** Where a client → server flow's endpoints come from (built once per generator). */
+export interface ClientFlowSpec {
+  clients: SourcePicker;
+  server: Prefix;
+  port: number;
+  /** The run's IPv6 interner (for IPv6 servers). */
+  addrs: AddrInterner;
 }
 
 export class FlowPool {

@@ -1,4 +1,7 @@
 import { Rng } from '../core/rng.js';
+import { AddrInterner } from '../conntrack/addr.js';
+import { familyOf, SourcePicker, type Prefix, type SourceSpec } from './addresses.js';
+import type { ClientFlowSpec } from './flow-pool.js';
 import type { GeneratorEntry } from '../scenario/scenario.js';
 import type { Conntrack } from '../conntrack/conntrack.js';
 import type { Pkt } from '../conntrack/packet.js';
@@ -110,6 +113,8 @@ export interface GeneratorInit<P> {
   rng: Rng;
   /** Simulation end (µs): generators stop starting flows after it. */
   endUs: number;
+  /** The run's IPv6 address interner, shared by all generators (a private one if absent). */
+  addrs?: AddrInterner;
 }
 
 /** Sends a packet and keeps the per-generator counters. */
@@ -153,6 +158,10 @@ export abstract class BaseGenerator implements Generator {
   protected serials = 0;
   /** phase[serial]: PHASE_ADMITTING, PHASE_IN_PROGRESS, or PHASE_ENDED once its outcome is counted. */
   private phase = new Uint8Array(256);
+  /** The run's IPv6 address interner (ids of IPv6 addresses in `Pkt.src`/`dst`). */
+  protected readonly addrs: AddrInterner;
+  /** Address family of this generator's packets (4 or 6), set by generators with IPv6 fields. */
+  protected l3: 4 | 6 = 4;
 
   constructor(init: Omit<GeneratorInit<unknown>, 'params'>) {
     this.index = init.index;
@@ -161,10 +170,37 @@ export abstract class BaseGenerator implements Generator {
     this.rng = init.rng;
     this.arng = new Rng(`${init.rng.key}#arrivals`);
     this.endUs = init.endUs;
+    this.addrs = init.addrs ?? new AddrInterner();
+  }
+
+  /**
+   * A named substream of the generator's stream for draws made once at construction (the hosts
+   * of `clients: 500`), so they shift none of the per-flow draws.
+   */
+  protected substream(name: string): Rng {
+    return new Rng(`${this.rng.key}#${name}`);
   }
 
   abstract start(ctx: TrafficContext): void;
   abstract fire(arg: number, ctx: TrafficContext): void;
+
+  /**
+   * A picker for an address field given as a source spec (`clients`, `source`): the hosts of a
+   * count or botnet are drawn from the substream `hosts/<field>`. Sets the generator's address
+   * family from it (the schema checks that all of a generator's addresses share one).
+   */
+  protected picker(field: string, spec: SourceSpec): SourcePicker {
+    const pk = new SourcePicker(spec, this.substream(`hosts/${field}`), this.addrs);
+    this.l3 = pk.family;
+    return pk;
+  }
+
+  /** The endpoints of client → server flows: clients from a source spec, servers from a prefix. */
+  protected clientFlows(clients: SourceSpec, server: Prefix, port: number): ClientFlowSpec {
+    const c = this.picker('clients', clients);
+    this.l3 = familyOf(server);
+    return { clients: c, server, port, addrs: this.addrs };
+  }
 
   /** A new flow serial, marked alive. */
   protected openFlow(): number {
@@ -245,6 +281,7 @@ export abstract class BaseGenerator implements Generator {
   /** Resets the scratch packet and fills the header fields every packet of this generator has. */
   protected head(ctx: TrafficContext, proto: number, flow: number): Pkt {
     const p = ctx.pkt.reset();
+    p.l3 = this.l3;
     p.proto = proto;
     p.cls = this.cls;
     p.owner = this.index + 1;

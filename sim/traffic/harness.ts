@@ -8,6 +8,7 @@ import { NF_DROP, type Conntrack } from '../conntrack/conntrack.js';
 import { createConntrack, type ConntrackSetup } from '../conntrack/create.js';
 import { GcWorker } from '../conntrack/gc.js';
 import { Pkt } from '../conntrack/packet.js';
+import { AddrInterner } from '../conntrack/addr.js';
 import { CLASS_ATTACK, CLASS_LEGIT } from '../conntrack/stats.js';
 import { RngStreams } from '../core/rng.js';
 import { PRIO_GC, PRIO_PACKET, Scheduler } from '../core/scheduler.js';
@@ -34,6 +35,8 @@ export class Harness implements TrafficContext {
   readonly ct: Conntrack;
   readonly sched = new Scheduler();
   readonly pkt = new Pkt();
+  /** IPv6 address ids of this harness's generators. */
+  readonly addrs = new AddrInterner();
   readonly gens: Generator[] = [];
   /** Recorded packets per generator, RECORD_WIDTH numbers each. */
   readonly log: number[][] = [];
@@ -59,12 +62,13 @@ export class Harness implements TrafficContext {
     if (!k) throw new Error(`unknown generator kind ${kind}`);
     const issues: Issue[] = [];
     const index = this.gens.length;
-    const spec = k.schema.validate(params, ['traffic', index], issues);
+    let spec = k.schema.validate(params, ['traffic', index], issues);
+    if (spec !== undefined && k.check && !k.check(spec as Record<string, unknown>, ['traffic', index], issues)) spec = undefined;
     if (spec === undefined) throw new Error(issues.map((i) => `${i.path || formatPath(i.at)}: ${i.message}`).join('\n'));
     const cls = (o.cls ?? k.defaultClass) === 'attack' ? CLASS_ATTACK : CLASS_LEGIT;
     const stream = o.label !== undefined ? `traffic/${o.label}` : `traffic/${index}/${kind}`;
     const g = k.create(spec as Record<string, unknown>, {
-      index, label: o.label ?? `${kind}#${index}`, cls, rng: this.streams.get(stream), endUs: this.endUs,
+      index, label: o.label ?? `${kind}#${index}`, cls, rng: this.streams.get(stream), endUs: this.endUs, addrs: this.addrs,
     });
     this.gens.push(g);
     this.log.push([]);

@@ -1,6 +1,6 @@
 import { IP_CT_ESTABLISHED_REPLY, IP_CT_RELATED_REPLY } from '../conntrack/conntrack.js';
-import { IPPROTO_ICMP, IPPROTO_UDP } from '../conntrack/constants.js';
-import { ephemeralPort, randomIn, type Prefix } from './addresses.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_UDP } from '../conntrack/constants.js';
+import { ephemeralPort, randomIn, type Prefix, type SourcePicker, type SourceSpec } from './addresses.js';
 import { FlowPool } from './flow-pool.js';
 import { ArrivalGenerator, FAIL_BROKEN, FAIL_NEVER_ADMITTED, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { makeDelay, type DelaySampler } from './path.js';
@@ -16,7 +16,7 @@ export interface IcmpParams {
   mode: 'echo' | 'unreachable' | 'time-exceeded';
   rate: RateSpec;
   arrival: ArrivalKind;
-  clients: Prefix;
+  clients: SourceSpec;
   server: Prefix;
   /** Router answering time-exceeded probes. */
   router: Prefix;
@@ -32,12 +32,21 @@ export interface IcmpParams {
 }
 
 const ICMP_ECHOREPLY = 0, ICMP_DEST_UNREACH = 3, ICMP_PORT_UNREACH = 3, ICMP_ECHO = 8, ICMP_TIME_EXCEEDED = 11;
+/** ICMPv6 (RFC 4443): the same messages under their own numbers. */
+const ICMPV6_DEST_UNREACH = 1, ICMPV6_PORT_UNREACH = 4, ICMPV6_TIME_EXCEED = 3, ICMPV6_ECHO_REQUEST = 128, ICMPV6_ECHO_REPLY = 129;
+
+/** The ICMP protocol and message numbers of one address family. */
+interface IcmpNumbers { proto: number; echo: number; echoReply: number; unreach: number; portUnreach: number; timeExceeded: number }
+const ICMP4: IcmpNumbers = { proto: IPPROTO_ICMP, echo: ICMP_ECHO, echoReply: ICMP_ECHOREPLY, unreach: ICMP_DEST_UNREACH, portUnreach: ICMP_PORT_UNREACH, timeExceeded: ICMP_TIME_EXCEEDED };
+const ICMP6: IcmpNumbers = { proto: IPPROTO_ICMPV6, echo: ICMPV6_ECHO_REQUEST, echoReply: ICMPV6_ECHO_REPLY, unreach: ICMPV6_DEST_UNREACH, portUnreach: ICMPV6_PORT_UNREACH, timeExceeded: ICMPV6_TIME_EXCEED };
 const REQUEST = 0, REPLY = 1;
 
 /**
  * ICMP: echo request/reply flows (one entry per echo id, 30 s, never ASSURED, §6.1), and ICMP
  * errors whose embedded header is a live flow's packet (attached to its entry as RELATED, no
- * entry of their own). A reply or error that finds no entry does not reach the client: the flow
+ * entry of their own). With IPv6 addresses the same flows are ICMPv6 (echo request 128 / reply
+ * 129, destination unreachable 1 code 4, time exceeded 3), tracked as nf_conntrack_proto_icmpv6.c
+ * does. A reply or error that finds no entry does not reach the client: the flow
  * counts as broken and failed.
  */
 export class Icmp extends ArrivalGenerator {
@@ -47,11 +56,15 @@ export class Icmp extends ArrivalGenerator {
   private readonly cRtt: DelaySampler;
   private readonly sRtt: DelaySampler;
   private readonly pool = new FlowPool();
+  private readonly clients: SourcePicker;
+  private readonly n: IcmpNumbers;
 
   constructor(init: GeneratorInit<IcmpParams>) {
     super(init);
     const p = init.params;
     this.p = { ...p, stopUs: Math.min(p.stopUs, init.endUs) };
+    this.clients = this.clientFlows(p.clients, p.server, p.port).clients;
+    this.n = this.l3 === 6 ? ICMP6 : ICMP4;
     this.arrivals = new Arrivals(p.rate, p.arrival, p.startUs, this.p.stopUs, this.arng);
     this.cRtt = makeDelay(p.clientRtt);
     this.sRtt = makeDelay(p.serverRtt);
@@ -65,10 +78,10 @@ export class Icmp extends ArrivalGenerator {
   protected arrive(ctx: TrafficContext): void {
     const p = this.p, rng = this.arng, f = this.pool;
     const id = f.alloc();
-    f.cAddr[id] = randomIn(p.clients, rng);
-    f.sAddr[id] = randomIn(p.server, rng);
+    f.cAddr[id] = this.clients.next(rng);
+    f.sAddr[id] = randomIn(p.server, rng, this.addrs);
     f.cPort[id] = p.mode === 'echo' ? rng.below(65536) : ephemeralPort(rng); // echo id or UDP source port
-    f.sPort[id] = p.mode === 'time-exceeded' ? randomIn(p.router, rng) : 0; // the answering router
+    f.sPort[id] = p.mode === 'time-exceeded' ? randomIn(p.router, rng, this.addrs) : 0; // the answering router
     f.cRtt[id] = this.cRtt(rng);
     f.sRtt[id] = this.sRtt(rng);
     f.serial[id] = this.openFlow();
@@ -78,10 +91,10 @@ export class Icmp extends ArrivalGenerator {
   }
 
   private request(id: number, ctx: TrafficContext): void {
-    const p = this.p, f = this.pool;
+    const p = this.p, f = this.pool, n = this.n;
     if (p.mode === 'echo') {
-      const pkt = this.head(ctx, IPPROTO_ICMP, f.serial[id]!);
-      pkt.src = f.cAddr[id]!; pkt.dst = f.sAddr[id]!; pkt.sport = f.cPort[id]!; pkt.dport = ICMP_ECHO << 8;
+      const pkt = this.head(ctx, n.proto, f.serial[id]!);
+      pkt.src = f.cAddr[id]!; pkt.dst = f.sAddr[id]!; pkt.sport = f.cPort[id]!; pkt.dport = n.echo << 8;
       pkt.len = 84;
     } else {
       const pkt = this.head(ctx, IPPROTO_UDP, f.serial[id]!);
@@ -102,18 +115,18 @@ export class Icmp extends ArrivalGenerator {
   }
 
   private reply(id: number, ctx: TrafficContext): void {
-    const p = this.p, f = this.pool;
+    const p = this.p, f = this.pool, n = this.n;
     if (p.mode === 'echo') {
-      const pkt = this.head(ctx, IPPROTO_ICMP, f.serial[id]!);
-      pkt.src = f.sAddr[id]!; pkt.dst = f.cAddr[id]!; pkt.sport = f.cPort[id]!; pkt.dport = ICMP_ECHOREPLY << 8;
+      const pkt = this.head(ctx, n.proto, f.serial[id]!);
+      pkt.src = f.sAddr[id]!; pkt.dst = f.cAddr[id]!; pkt.sport = f.cPort[id]!; pkt.dport = n.echoReply << 8;
       pkt.len = 84;
     } else {
       // the error carries the probe's own header (as sent, not inverted)
-      const pkt = this.head(ctx, IPPROTO_ICMP, f.serial[id]!);
+      const pkt = this.head(ctx, n.proto, f.serial[id]!);
       const te = p.mode === 'time-exceeded';
       pkt.src = te ? f.sPort[id]! : f.sAddr[id]!;
       pkt.dst = f.cAddr[id]!;
-      pkt.dport = te ? ICMP_TIME_EXCEEDED << 8 : (ICMP_DEST_UNREACH << 8) | ICMP_PORT_UNREACH;
+      pkt.dport = te ? n.timeExceeded << 8 : (n.unreach << 8) | n.portUnreach;
       pkt.innerValid = true; pkt.innerProto = IPPROTO_UDP;
       pkt.innerSrc = f.cAddr[id]!; pkt.innerDst = f.sAddr[id]!; pkt.innerSport = f.cPort[id]!; pkt.innerDport = p.port;
       pkt.len = 56;

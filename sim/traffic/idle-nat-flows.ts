@@ -2,7 +2,7 @@ import { IP_CT_ESTABLISHED_REPLY, IP_CT_NEW, IP_CT_NONE } from '../conntrack/con
 import { IPPROTO_TCP, IPPROTO_UDP, TH_ACK, TH_PSH, TH_RST, TH_SYN } from '../conntrack/constants.js';
 import { makeMicrosSampler, makeSampler, type Distribution } from '../core/distributions.js';
 import type { Rng } from '../core/rng.js';
-import { ephemeralPort, randomIn, type Prefix } from './addresses.js';
+import { ephemeralPort, randomIn, type Prefix, type SourcePicker, type SourceSpec } from './addresses.js';
 import { FlowPool } from './flow-pool.js';
 import { BaseGenerator, FAIL_BROKEN, FAIL_DROPPED, FAIL_NEVER_ADMITTED, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { LatencyRecorder } from '../core/latency.js';
@@ -15,7 +15,7 @@ export interface IdleNatFlowsParams {
   flows: number;
   rampUs: number;
   startUs: number;
-  clients: Prefix;
+  clients: SourceSpec;
   server: Prefix;
   port: number;
   clientRtt: DelaySpec;
@@ -62,10 +62,12 @@ export class IdleNatFlows extends BaseGenerator {
   private readonly sRtt: DelaySampler;
   private readonly pool = new FlowPool();
   private opened = 0;
+  private readonly clients: SourcePicker;
 
   constructor(init: GeneratorInit<IdleNatFlowsParams>) {
     super(init);
     this.p = init.params;
+    this.clients = this.clientFlows(this.p.clients, this.p.server, this.p.port).clients;
     this.proto = this.p.protocol === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
     this.idle = makeMicrosSampler(this.p.idle, 1_000_000);
     const size = (d: Distribution) => { const f = makeSampler(d); return (rng: Rng) => Math.min(MAX_SEGMENT, Math.max(1, Math.round(f(rng)))); };
@@ -90,8 +92,8 @@ export class IdleNatFlows extends BaseGenerator {
   private open(ctx: TrafficContext): void {
     const p = this.p, f = this.pool, rng = this.arng;
     const id = f.alloc();
-    f.cAddr[id] = randomIn(p.clients, rng);
-    f.sAddr[id] = randomIn(p.server, rng);
+    f.cAddr[id] = this.clients.next(rng);
+    f.sAddr[id] = randomIn(p.server, rng, this.addrs);
     f.sPort[id] = p.port;
     f.cRtt[id] = this.cRtt(rng);
     f.sRtt[id] = this.sRtt(rng);

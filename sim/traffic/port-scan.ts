@@ -1,6 +1,7 @@
 import { IPPROTO_TCP, TH_ACK, TH_RST, TH_SYN } from '../conntrack/constants.js';
-import type { Prefix } from './addresses.js';
-import { nthIn } from './addresses.js';
+import type { Rng } from '../core/rng.js';
+import type { Prefix, SourcePicker, SourceSpec } from './addresses.js';
+import { familyOf, nthIn } from './addresses.js';
 import { FlowPool } from './flow-pool.js';
 import { BaseGenerator, FAIL_NEVER_ADMITTED, FAIL_TIMEOUT, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { makeDelay, type DelaySampler } from './path.js';
@@ -10,8 +11,11 @@ import type { DelaySpec } from './schema-types.js';
 export interface PortScanParams {
   rate: RateSpec;
   arrival: ArrivalKind;
-  /** The scanning host. */
-  source: Prefix;
+  /**
+   * The scanning host: the first address of a prefix; a list, a count or a botnet spreads the
+   * probes over several scanners (one drawn per probe from the substream `sources`).
+   */
+  source: SourceSpec;
   /** Scanned addresses and ports: every (address, port) pair once per pass. */
   target: Prefix;
   ports: Int32Array;
@@ -50,6 +54,10 @@ export class PortScan extends BaseGenerator {
   /** Probes admitted whose answer is still to come. */
   private inFlight = 0;
   private readonly sport: number;
+  /** The single scanner's address, or the picker and stream of several. */
+  private readonly scanner: number;
+  private readonly scanners: SourcePicker | undefined;
+  private readonly scannerRng: Rng | undefined;
 
   constructor(init: GeneratorInit<PortScanParams>) {
     super(init);
@@ -59,6 +67,15 @@ export class PortScan extends BaseGenerator {
     this.cRtt = makeDelay(p.clientRtt);
     this.sRtt = makeDelay(p.serverRtt);
     this.openSet = new Set(p.open);
+    const pk = this.picker('source', p.source);
+    if (p.source.kind === 'prefix') {
+      this.scanner = nthIn(p.source.prefix, 0, this.addrs);
+    } else {
+      this.scanner = 0;
+      this.scanners = pk;
+      this.scannerRng = this.substream('sources');
+    }
+    this.l3 = familyOf(p.target);
     this.n = Math.min(p.target.size * p.ports.length, 2 ** 31);
     this.sport = 32768 + this.rng.below(28232); // nmap keeps one source port per scan
     this.newPass();
@@ -96,9 +113,9 @@ export class PortScan extends BaseGenerator {
     const i = (this.offset + this.k * this.stride) % this.n;
     const port = p.ports[i % p.ports.length]!;
     const id = f.alloc();
-    f.cAddr[id] = p.source.base;
+    f.cAddr[id] = this.scanners ? this.scanners.next(this.scannerRng!) : this.scanner;
     f.cPort[id] = this.sport;
-    f.sAddr[id] = nthIn(p.target, Math.floor(i / p.ports.length));
+    f.sAddr[id] = nthIn(p.target, Math.floor(i / p.ports.length), this.addrs);
     f.sPort[id] = port;
     f.seqC[id] = this.rng.int32();
     f.serial[id] = this.serials++;

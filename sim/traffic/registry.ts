@@ -7,7 +7,7 @@ import { Icmp } from './icmp.js';
 import { IdleNatFlows } from './idle-nat-flows.js';
 import { PortScan } from './port-scan.js';
 import type { RateSpec } from './rate.js';
-import { choice, delay, distribution, fractions, ports, prefix, rate, sources, type DelaySpec } from './schema-types.js';
+import { choice, delay, distribution, fractions, oneFamily, ports, prefix, rate, sources, type DelaySpec } from './schema-types.js';
 import { SynFlood } from './syn-flood.js';
 import { MISBEHAVIOURS, TcpClients, type Misbehaviour } from './tcp-clients.js';
 import { UdpRequestResponse } from './udp-request-response.js';
@@ -48,7 +48,7 @@ export const GENERATORS: Record<string, GeneratorKind> = {
     schema: obj({
       rate: rateField('SYNs'),
       arrival: arrival(),
-      sources: sources({ default: '198.18.0.0/15', doc: 'spoofed sources: a prefix, a list of addresses/prefixes, or { botnet: N, within: prefix }' }),
+      sources: sources({ default: '198.18.0.0/15', botnet: true, doc: 'spoofed sources (IPv4 or IPv6): a prefix, a list of addresses/prefixes, a number of distinct hosts, { count: N, within: prefix }, or { botnet: N, within: prefix }' }),
       target: prefix({ default: '192.0.2.10', doc: 'attacked address or prefix' }),
       port: ports({ default: 80, doc: 'attacked port(s): a port, a list, or a range "1-1024" (drawn uniformly per SYN)' }),
       start: start(),
@@ -58,6 +58,7 @@ export const GENERATORS: Record<string, GeneratorKind> = {
       syn_retries: num({ int: true, min: 0, max: 20, default: 0, doc: 'times each (fake) source re-sends its SYN (same tuple), at rto, 2·rto, …' }),
       rto: rto(),
     }, { doc: 'spoofed SYN flood' }),
+    check: oneFamily(['sources', 'target']),
     create: (s, init) => new SynFlood({
       ...init,
       params: {
@@ -73,7 +74,7 @@ export const GENERATORS: Record<string, GeneratorKind> = {
     schema: obj({
       rate: rateField('new connections'),
       arrival: arrival(),
-      clients: prefix({ default: '10.1.0.0/16', doc: 'client addresses' }),
+      clients: sources({ plainPrefix: true, default: '10.1.0.0/16', doc: 'client addresses: a prefix (IPv4 or IPv6), a list, a number of distinct hosts, or { count: N, within: prefix }' }),
       server: prefix({ default: '192.0.2.10', doc: 'server address or prefix' }),
       port: port(443),
       start: start(),
@@ -92,10 +93,11 @@ export const GENERATORS: Record<string, GeneratorKind> = {
       misbehave: fractions(MISBEHAVIOURS, MISBEHAVIOUR_DOCS, { doc: 'fraction of connections per misbehaviour (the rest behave)' }),
       fin_resend: duration({ exclusiveMin: 0, default: '20s', doc: 'interval at which a fin_resend closer re-sends its FIN' }),
     }, { doc: 'TCP clients' }),
+    check: oneFamily(['clients', 'server']),
     create: (s, init) => new TcpClients({
       ...init,
       params: {
-        ...flowCommon(s), clients: g<Prefix>(s, 'clients'), server: g<Prefix>(s, 'server'), port: g(s, 'port'),
+        ...flowCommon(s), clients: g<SourceSpec>(s, 'clients'), server: g<Prefix>(s, 'server'), port: g(s, 'port'),
         hold: g<Distribution>(s, 'hold'), requests: g(s, 'requests'), think: g(s, 'think'),
         requestBytes: g(s, 'request_bytes'), responseBytes: g(s, 'response_bytes'), close: g(s, 'close'),
         serverMode: g(s, 'server_mode'), synRetries: g(s, 'syn_retries'), rtoUs: g(s, 'rto'),
@@ -110,7 +112,7 @@ export const GENERATORS: Record<string, GeneratorKind> = {
       mode: str({ enum: ['query', 'one-way', 'stream'], default: 'query', doc: 'query: request/response; one-way: nobody answers; stream: every packet answered for flow_duration' }),
       rate: rateField('new queries (flows)'),
       arrival: arrival(),
-      clients: prefix({ default: '10.2.0.0/16' }),
+      clients: sources({ plainPrefix: true, default: '10.2.0.0/16', doc: 'client addresses: a prefix (IPv4 or IPv6), a list, a number of distinct hosts, or { count: N, within: prefix }' }),
       server: prefix({ default: '192.0.2.53' }),
       port: port(53),
       start: start(),
@@ -124,8 +126,9 @@ export const GENERATORS: Record<string, GeneratorKind> = {
       flow_duration: distribution({ default: { dist: 'exponential', mean: 60 }, doc: 'one-way/stream: seconds each flow lasts' }),
       interval: distribution({ default: 1000, doc: 'one-way/stream: ms between the client\'s packets' }),
     }, { doc: 'UDP request/response, one-way and streams' }),
+    check: oneFamily(['clients', 'server']),
     create: (s, init) => {
-      const base = { ...flowCommon(s), clients: g<Prefix>(s, 'clients'), server: g<Prefix>(s, 'server'), port: g<number>(s, 'port') };
+      const base = { ...flowCommon(s), clients: g<SourceSpec>(s, 'clients'), server: g<Prefix>(s, 'server'), port: g<number>(s, 'port') };
       if (s.mode !== 'query') {
         return new UdpStream({ ...init, params: { ...base, mode: g(s, 'mode'), flowDuration: g(s, 'flow_duration'), interval: g(s, 'interval') } });
       }
@@ -143,7 +146,7 @@ export const GENERATORS: Record<string, GeneratorKind> = {
       flows: num({ int: true, min: 1, max: 1_000_000, doc: 'long-lived flows kept open' }),
       ramp: duration({ default: '10s', doc: 'the flows are opened evenly over this time from start' }),
       start: start(),
-      clients: prefix({ default: '10.3.0.0/16' }),
+      clients: sources({ plainPrefix: true, default: '10.3.0.0/16', doc: 'client addresses: a prefix (IPv4 or IPv6), a list, a number of distinct hosts, or { count: N, within: prefix }' }),
       server: prefix({ default: '192.0.2.20' }),
       port: port(5432),
       client_rtt: rtt('5ms', 'client'),
@@ -159,11 +162,12 @@ export const GENERATORS: Record<string, GeneratorKind> = {
       syn_retries: retries(6),
       rto: rto(),
     }, { doc: 'idle long-lived flows behind NAT' }),
+    check: oneFamily(['clients', 'server']),
     create: (s, init) => new IdleNatFlows({
       ...init,
       params: {
         protocol: g(s, 'protocol'), flows: g(s, 'flows'), rampUs: g(s, 'ramp'), startUs: g(s, 'start'),
-        clients: g<Prefix>(s, 'clients'), server: g<Prefix>(s, 'server'), port: g(s, 'port'),
+        clients: g<SourceSpec>(s, 'clients'), server: g<Prefix>(s, 'server'), port: g(s, 'port'),
         clientRtt: g(s, 'client_rtt'), serverRtt: g(s, 'server_rtt'), idle: g(s, 'idle'), rounds: g(s, 'rounds'),
         thinkUs: g(s, 'think'), requestBytes: g(s, 'request_bytes'), responseBytes: g(s, 'response_bytes'),
         serverResume: g(s, 'server_resume'), keepaliveUs: g(s, 'keepalive'), reconnectUs: g(s, 'reconnect'),
@@ -178,9 +182,9 @@ export const GENERATORS: Record<string, GeneratorKind> = {
       mode: str({ enum: ['echo', 'unreachable', 'time-exceeded'], default: 'echo' }),
       rate: rateField('new ping flows or probes'),
       arrival: arrival(),
-      clients: prefix({ default: '10.4.0.0/16' }),
+      clients: sources({ plainPrefix: true, default: '10.4.0.0/16', doc: 'client addresses: a prefix (IPv4 or IPv6: ICMPv6), a list, a number of distinct hosts, or { count: N, within: prefix }' }),
       server: prefix({ default: '192.0.2.30' }),
-      router: prefix({ default: '203.0.113.1', doc: 'time-exceeded: the router that answers' }),
+      router: prefix({ default: '203.0.113.1', doc: 'time-exceeded: the router that answers (give an IPv6 one with IPv6 clients)' }),
       port: port(33434),
       start: start(),
       stop: stop(),
@@ -190,10 +194,11 @@ export const GENERATORS: Record<string, GeneratorKind> = {
       interval: duration({ exclusiveMin: 0, default: '1s', doc: 'echo: time between requests' }),
       loss: num({ min: 0, max: 1, default: 0, doc: 'echo: probability a request is not answered' }),
     }, { doc: 'ICMP' }),
+    check: (r, path, issues) => oneFamily(r['mode'] === 'time-exceeded' ? ['clients', 'server', 'router'] : ['clients', 'server'])(r, path, issues),
     create: (s, init) => new Icmp({
       ...init,
       params: {
-        ...flowCommon(s), mode: g(s, 'mode'), clients: g<Prefix>(s, 'clients'), server: g<Prefix>(s, 'server'),
+        ...flowCommon(s), mode: g(s, 'mode'), clients: g<SourceSpec>(s, 'clients'), server: g<Prefix>(s, 'server'),
         router: g<Prefix>(s, 'router'), port: g(s, 'port'), count: g(s, 'count'), intervalUs: g(s, 'interval'), loss: g(s, 'loss'),
       },
     }),
@@ -204,7 +209,7 @@ export const GENERATORS: Record<string, GeneratorKind> = {
     schema: obj({
       rate: rateField('probes'),
       arrival: str({ enum: ['constant', 'poisson'], default: 'constant', doc: 'spacing of the probes' }),
-      source: prefix({ default: '203.0.113.66', doc: 'the scanning host' }),
+      source: sources({ plainPrefix: true, default: '203.0.113.66', doc: 'the scanning host (IPv4 or IPv6); a list, a number of hosts or { count: N, within: prefix } spreads the probes over several scanners' }),
       target: prefix({ default: '192.0.2.10', doc: 'scanned address or prefix' }),
       ports: ports({ default: '1-65535', doc: 'scanned ports' }),
       order: str({ enum: ['sequential', 'random'], default: 'random' }),
@@ -216,10 +221,11 @@ export const GENERATORS: Record<string, GeneratorKind> = {
       client_rtt: rtt('20ms', 'scanner'),
       server_rtt: rtt('1ms', 'server'),
     }, { doc: 'port scan' }),
+    check: oneFamily(['source', 'target']),
     create: (s, init) => new PortScan({
       ...init,
       params: {
-        ...flowCommon(s), source: g<Prefix>(s, 'source'), target: g<Prefix>(s, 'target'), ports: g(s, 'ports'),
+        ...flowCommon(s), source: g<SourceSpec>(s, 'source'), target: g<Prefix>(s, 'target'), ports: g(s, 'ports'),
         order: g(s, 'order'), open: g(s, 'open'), closed: g(s, 'closed'), repeat: g(s, 'repeat'),
       },
     }),

@@ -4,17 +4,24 @@ import {
   type Issue, type Path, type Schema,
 } from '../scenario/schema-dsl.js';
 import { formatDuration } from '../core/time.js';
-import { formatPrefix, parsePrefix, type Prefix, type SourceSpec } from './addresses.js';
+import { familyOf, formatPrefix, parsePrefix, sourceFamily, type Prefix, type SourceSpec } from './addresses.js';
 import { MAX_RATE, type RateSpec } from './rate.js';
 
-/** An IPv4 address or prefix ("10.1.0.0/16") as a schema. */
+const V4_PATTERN = '^\\d+\\.\\d+\\.\\d+\\.\\d+(/\\d+)?$';
+const V6_PATTERN = '^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*(/\\d+)?$';
+const PREFIX_EXPECTS = 'an IPv4 or IPv6 address or prefix like "10.1.0.0/16" or "2001:db8::/64"';
+
+/** An IPv4 or IPv6 address or prefix ("10.1.0.0/16", "2001:db8::/64", "2001:db8::1") as a schema. */
 export function prefix(opts: { default?: string; doc?: string } = {}) {
-  return make<Prefix, string>(opts, 'an IPv4 address or prefix like "10.1.0.0/16"',
-    () => ({ type: 'string', pattern: '^\\d+\\.\\d+\\.\\d+\\.\\d+(/\\d+)?$' }),
+  return make<Prefix, string>(opts, PREFIX_EXPECTS,
+    () => ({ type: 'string', anyOf: [{ pattern: V4_PATTERN }, { pattern: V6_PATTERN }] }),
     (v: unknown, path: Path, issues: Issue[]) => {
-      if (typeof v !== 'string') return fail(issues, path, `expected an IPv4 address or prefix like "10.1.0.0/16", got ${JSON.stringify(v)}`);
+      if (typeof v !== 'string') return fail(issues, path, `expected ${PREFIX_EXPECTS}, got ${JSON.stringify(v)}`);
       const p = parsePrefix(v);
-      return typeof p === 'string' ? fail(issues, path, p) : p;
+      if (typeof p === 'string') return fail(issues, path, p);
+      // resolved scenarios (manifest.json, baselines) show an IPv6 prefix as text
+      if (p.v6) Object.defineProperty(p, 'toJSON', { value: () => formatPrefix(p), enumerable: false });
+      return p;
     }, formatPrefix);
 }
 
@@ -210,33 +217,87 @@ export function pick(cum: Float64Array, rng: { uniform(): number }): number {
 }
 
 /**
- * Source addresses: a prefix ("198.18.0.0/15"), a list of addresses or prefixes, or a botnet
- * `{ botnet: 500, within: "198.18.0.0/15" }` of that many hosts drawn once from the prefix.
+ * Source or client addresses: a prefix ("198.18.0.0/15", "2001:db8::/64"), a list of addresses
+ * or prefixes (of one family), a number of distinct hosts drawn once from the field's default
+ * prefix (`clients: 500`) or from `within` (`{ count: 500, within: 10.0.0.0/16 }`), and, where
+ * `botnet` is allowed, `{ botnet: 500, within: "198.18.0.0/15" }` (hosts drawn with repeats, as
+ * before counts existed). `plainPrefix`: a single prefix shows in resolved scenarios as the
+ * prefix itself (the form of fields that held only a prefix before).
  */
-export function sources(opts: { default?: string; doc?: string } = {}): Schema<SourceSpec, unknown> {
+export function sources(opts: { default?: string; doc?: string; botnet?: boolean; plainPrefix?: boolean } = {}): Schema<SourceSpec, unknown> {
   const p = prefix();
+  const within = prefix({ ...(opts.default === undefined ? {} : { default: opts.default }), doc: 'prefix the hosts are drawn from' });
   const botnet = obj({
     botnet: num({ int: true, min: 1, max: 16_777_216, doc: 'number of bot hosts' }),
     within: prefix({ default: '198.18.0.0/15', doc: 'prefix the bots are drawn from' }),
   });
-  const expects = 'an IPv4 prefix, a list of addresses or prefixes, or { botnet: N, within: prefix }';
+  const count = num({ int: true, min: 1, max: 16_777_216, doc: 'number of distinct hosts' });
+  const hosts = obj({ count, within });
+  const allowBotnet = opts.botnet === true;
+  const expects = `${PREFIX_EXPECTS}, a list of addresses or prefixes, a number of hosts, or { count: N, within: prefix }${allowBotnet ? ', or { botnet: N, within: prefix }' : ''}`;
+  const fits = (n: number, w: Prefix, path: Path, issues: Issue[]): boolean => {
+    if (n <= w.size) return true;
+    fail(issues, path, `${n} distinct hosts do not fit in ${formatPrefix(w)} (${w.size} addresses): give a shorter prefix in \`within\``);
+    return false;
+  };
   return make<SourceSpec, unknown>(opts, expects,
-    () => ({ anyOf: [p.toJsonSchema(), { type: 'array', items: p.toJsonSchema(), minItems: 1 }, botnet.toJsonSchema()] }),
+    () => ({ anyOf: [p.toJsonSchema(), { type: 'array', items: p.toJsonSchema(), minItems: 1 }, count.toJsonSchema(), hosts.toJsonSchema(), ...(allowBotnet ? [botnet.toJsonSchema()] : [])] }),
     (v, path, issues) => {
       if (typeof v === 'string') {
         const r = p.validate(v, path, issues);
-        return r === undefined ? undefined : { kind: 'prefix', prefix: r };
+        if (r === undefined) return undefined;
+        const spec: SourceSpec = { kind: 'prefix', prefix: r };
+        // an address field that used to hold a prefix keeps its resolved form (baselines' inputs)
+        if (opts.plainPrefix === true) Object.defineProperty(spec, 'toJSON', { value: () => r, enumerable: false });
+        return spec;
+      }
+      if (typeof v === 'number') {
+        const n = count.validate(v, path, issues);
+        const w = within.validate(opts.default ?? '10.0.0.0/8', path, issues);
+        if (n === undefined || w === undefined) return undefined;
+        return fits(n, w, path, issues) ? { kind: 'hosts', count: n, within: w } : undefined;
       }
       if (Array.isArray(v)) {
         if (v.length === 0) return fail(issues, path, 'expected at least one address or prefix, got an empty list');
         const before = issues.length;
         const list = v.map((x, i) => p.validate(x, [...path, i], issues));
-        return issues.length === before ? { kind: 'list', list: list as Prefix[] } : undefined;
+        if (issues.length !== before) return undefined;
+        const fam = familyOf(list[0]!);
+        const other = list.findIndex((x) => familyOf(x!) !== fam);
+        if (other >= 0) return fail(issues, [...path, other], `IPv${familyOf(list[other]!)} entry in a list of IPv${fam} addresses: one list holds one address family`);
+        return { kind: 'list', list: list as Prefix[] };
       }
       if (isMapping(v)) {
-        const r = botnet.validate(v, path, issues);
-        return r === undefined ? undefined : { kind: 'botnet', botnet: r.botnet, within: r.within };
+        if ('botnet' in v && allowBotnet) {
+          const r = botnet.validate(v, path, issues);
+          return r === undefined ? undefined : { kind: 'botnet', botnet: r.botnet, within: r.within };
+        }
+        const r = hosts.validate(v, path, issues);
+        if (r === undefined) return undefined;
+        return fits(r.count, r.within, [...path, 'count'], issues) ? { kind: 'hosts', count: r.count, within: r.within } : undefined;
       }
       return fail(issues, path, `expected ${expects}, got ${JSON.stringify(v)}`);
-    }, (x) => (x.kind === 'prefix' ? formatPrefix(x.prefix) : x.kind === 'list' ? x.list.map(formatPrefix) : { botnet: x.botnet, within: formatPrefix(x.within) }));
+    }, (x) => (x.kind === 'prefix' ? formatPrefix(x.prefix) : x.kind === 'list' ? x.list.map(formatPrefix) : x.kind === 'hosts' ? { count: x.count, within: formatPrefix(x.within) } : { botnet: x.botnet, within: formatPrefix(x.within) }));
+}
+
+/**
+ * A generator's cross-field check (`GeneratorEntry.check`): its address fields (prefixes or
+ * source specs) must all be of one family, since IPv4 and IPv6 cannot meet in one flow. The
+ * issue names the first field that differs.
+ */
+export function oneFamily(fields: readonly string[]) {
+  return (r: Record<string, unknown>, path: Path, issues: Issue[]): boolean => {
+    let first: { name: string; fam: 4 | 6 } | undefined;
+    for (const name of fields) {
+      const x = r[name] as Prefix | SourceSpec | undefined;
+      if (x === undefined) continue;
+      const fam = 'kind' in x ? sourceFamily(x) : familyOf(x);
+      if (!first) { first = { name, fam }; continue; }
+      if (fam !== first.fam) {
+        fail(issues, [...path, name], `IPv${fam} address, but ${first.name} is IPv${first.fam}: a generator's addresses must be of one family (give both fields, and a count's \`within\`, addresses of one family)`);
+        return false;
+      }
+    }
+    return true;
+  };
 }

@@ -1,5 +1,5 @@
 import { IPPROTO_TCP, TH_ACK, TH_RST, TH_SYN } from '../conntrack/constants.js';
-import { randomIn, SourcePicker, type Prefix, type SourceSpec } from './addresses.js';
+import { familyOf, randomIn, SourcePicker, type Prefix, type SourceSpec } from './addresses.js';
 import { FlowPool } from './flow-pool.js';
 import { BaseGenerator, FAIL_NEVER_ADMITTED, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { makeDelay, type DelaySampler } from './path.js';
@@ -61,7 +61,10 @@ export class SynFlood extends BaseGenerator {
     const p = init.params;
     this.p = { ...p, stopUs: Math.min(p.stopUs, init.endUs) };
     this.arrivals = new Arrivals(p.rate, p.arrival, p.startUs, this.p.stopUs, this.arng);
-    this.src = new SourcePicker(p.sources, this.arng);
+    // a botnet's hosts come from the arrival stream (as they always have); a count's from the
+    // substream hosts/sources, so adding one shifts no other draw
+    this.src = p.sources.kind === 'hosts' ? this.picker('sources', p.sources) : new SourcePicker(p.sources, this.arng, this.addrs);
+    this.l3 = familyOf(p.target);
     this.sRtt = makeDelay(p.serverRtt);
   }
 
@@ -89,7 +92,7 @@ export class SynFlood extends BaseGenerator {
     const pkt = this.head(ctx, IPPROTO_TCP, flow);
     pkt.src = this.src.next(rng);
     pkt.sport = 1024 + rng.below(65536 - 1024);
-    pkt.dst = randomIn(p.target, rng);
+    pkt.dst = randomIn(p.target, rng, this.addrs);
     pkt.dport = p.ports.length === 1 ? p.ports[0]! : p.ports[rng.below(p.ports.length)]!;
     pkt.tcpFlags = TH_SYN;
     pkt.seq = (rng.int32() >>> 0);

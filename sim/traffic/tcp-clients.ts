@@ -2,8 +2,8 @@ import { IP_CT_ESTABLISHED_REPLY, IP_CT_NEW, IP_CT_NONE } from '../conntrack/con
 import { IPPROTO_TCP, TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN } from '../conntrack/constants.js';
 import { makeMicrosSampler, makeSampler, type Distribution } from '../core/distributions.js';
 import type { Rng } from '../core/rng.js';
-import type { Prefix } from './addresses.js';
-import { FlowPool, openClientFlow } from './flow-pool.js';
+import type { Prefix, SourceSpec } from './addresses.js';
+import { FlowPool, openClientFlow, type ClientFlowSpec } from './flow-pool.js';
 import { ArrivalGenerator, FAIL_BROKEN, FAIL_DROPPED, FAIL_NEVER_ADMITTED, FAIL_RESET, FAIL_TIMEOUT, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { LatencyRecorder } from '../core/latency.js';
 import { makeDelay, type DelaySampler } from './path.js';
@@ -19,7 +19,7 @@ export type Misbehaviour = typeof MISBEHAVIOURS[number];
 export interface TcpClientsParams {
   rate: RateSpec;
   arrival: ArrivalKind;
-  clients: Prefix;
+  clients: SourceSpec;
   server: Prefix;
   port: number;
   startUs: number;
@@ -80,6 +80,7 @@ const SYN_PASSED = 0x40;
 export class TcpClients extends ArrivalGenerator {
   readonly kind = 'tcp-clients';
   private readonly p: TcpClientsParams;
+  private readonly ends: ClientFlowSpec;
   protected readonly arrivals: Arrivals;
   private readonly hold: (rng: Rng) => number;
   private readonly think: (rng: Rng) => number;
@@ -95,6 +96,7 @@ export class TcpClients extends ArrivalGenerator {
     super(init);
     const p = init.params;
     this.p = { ...p, stopUs: Math.min(p.stopUs, init.endUs) };
+    this.ends = this.clientFlows(this.p.clients, this.p.server, this.p.port);
     this.arrivals = new Arrivals(p.rate, p.arrival, p.startUs, this.p.stopUs, this.arng);
     this.hold = makeMicrosSampler(p.hold, 1_000_000);
     this.think = makeMicrosSampler(p.think, 1_000_000);
@@ -113,7 +115,7 @@ export class TcpClients extends ArrivalGenerator {
 
   protected arrive(ctx: TrafficContext): void {
     const p = this.p, rng = this.arng, f = this.pool;
-    const id = openClientFlow(f, p, rng);
+    const id = openClientFlow(f, this.ends, rng);
     f.seqC[id] = rng.int32();
     f.seqS[id] = rng.int32();
     f.startUs[id] = ctx.now;

@@ -2,8 +2,8 @@ import { IP_CT_ESTABLISHED_REPLY } from '../conntrack/conntrack.js';
 import { IPPROTO_UDP } from '../conntrack/constants.js';
 import { makeMicrosSampler, type Distribution } from '../core/distributions.js';
 import type { Rng } from '../core/rng.js';
-import type { Prefix } from './addresses.js';
-import { FlowPool, openClientFlow } from './flow-pool.js';
+import type { Prefix, SourceSpec } from './addresses.js';
+import { FlowPool, openClientFlow, type ClientFlowSpec } from './flow-pool.js';
 import { ArrivalGenerator, FAIL_BROKEN, FAIL_DROPPED, FAIL_NEVER_ADMITTED, FAIL_TIMEOUT, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { LatencyRecorder } from '../core/latency.js';
 import { makeDelay, type DelaySampler } from './path.js';
@@ -13,7 +13,7 @@ import type { DelaySpec } from './schema-types.js';
 export interface UdpRequestResponseParams {
   rate: RateSpec;
   arrival: ArrivalKind;
-  clients: Prefix;
+  clients: SourceSpec;
   server: Prefix;
   port: number;
   startUs: number;
@@ -50,6 +50,7 @@ const QUERY_DROPPED = 1, ANSWER_LOST = 2;
 export class UdpRequestResponse extends ArrivalGenerator {
   readonly kind = 'udp-request-response';
   private readonly p: UdpRequestResponseParams;
+  private readonly ends: ClientFlowSpec;
   protected readonly arrivals: Arrivals;
   private readonly delay: (rng: Rng) => number;
   private readonly cRtt: DelaySampler;
@@ -59,6 +60,7 @@ export class UdpRequestResponse extends ArrivalGenerator {
   constructor(init: GeneratorInit<UdpRequestResponseParams>) {
     super(init);
     this.p = { ...init.params, stopUs: Math.min(init.params.stopUs, init.endUs) };
+    this.ends = this.clientFlows(this.p.clients, this.p.server, this.p.port);
     this.arrivals = new Arrivals(this.p.rate, this.p.arrival, this.p.startUs, this.p.stopUs, this.arng);
     this.delay = makeMicrosSampler(this.p.answerDelay, 1000);
     this.cRtt = makeDelay(this.p.clientRtt);
@@ -74,8 +76,8 @@ export class UdpRequestResponse extends ArrivalGenerator {
   }
 
   protected arrive(ctx: TrafficContext): void {
-    const p = this.p, rng = this.arng, f = this.pool;
-    const id = openClientFlow(f, p, rng);
+    const rng = this.arng, f = this.pool;
+    const id = openClientFlow(f, this.ends, rng);
     f.startUs[id] = ctx.now;
     f.cRtt[id] = this.cRtt(rng);
     f.sRtt[id] = this.sRtt(rng);

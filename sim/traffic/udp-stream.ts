@@ -2,8 +2,8 @@ import { IP_CT_ESTABLISHED_REPLY, IP_CT_NONE } from '../conntrack/conntrack.js';
 import { IPPROTO_UDP } from '../conntrack/constants.js';
 import { makeMicrosSampler, type Distribution } from '../core/distributions.js';
 import type { Rng } from '../core/rng.js';
-import type { Prefix } from './addresses.js';
-import { FlowPool, openClientFlow } from './flow-pool.js';
+import type { Prefix, SourceSpec } from './addresses.js';
+import { FlowPool, openClientFlow, type ClientFlowSpec } from './flow-pool.js';
 import { ArrivalGenerator, FAIL_BROKEN, FAIL_NEVER_ADMITTED, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
@@ -14,7 +14,7 @@ export interface UdpStreamParams {
   mode: 'one-way' | 'stream';
   rate: RateSpec;
   arrival: ArrivalKind;
-  clients: Prefix;
+  clients: SourceSpec;
   server: Prefix;
   port: number;
   startUs: number;
@@ -40,6 +40,7 @@ const CLIENT = 0, SERVER = 1;
 export class UdpStream extends ArrivalGenerator {
   readonly kind = 'udp-request-response';
   private readonly p: UdpStreamParams;
+  private readonly ends: ClientFlowSpec;
   protected readonly arrivals: Arrivals;
   private readonly life: (rng: Rng) => number;
   private readonly gap: (rng: Rng) => number;
@@ -51,6 +52,7 @@ export class UdpStream extends ArrivalGenerator {
     super(init);
     const p = init.params;
     this.p = { ...p, stopUs: Math.min(p.stopUs, init.endUs) };
+    this.ends = this.clientFlows(this.p.clients, this.p.server, this.p.port);
     this.arrivals = new Arrivals(p.rate, p.arrival, p.startUs, this.p.stopUs, this.arng);
     this.life = makeMicrosSampler(p.flowDuration, 1_000_000);
     this.gap = makeMicrosSampler(p.interval, 1000);
@@ -64,8 +66,8 @@ export class UdpStream extends ArrivalGenerator {
   }
 
   protected arrive(ctx: TrafficContext): void {
-    const p = this.p, rng = this.arng, f = this.pool;
-    const id = openClientFlow(f, p, rng);
+    const rng = this.arng, f = this.pool;
+    const id = openClientFlow(f, this.ends, rng);
     f.startUs[id] = ctx.now;
     f.t[id] = ctx.now + this.life(rng); // end of the flow
     f.cRtt[id] = this.cRtt(rng);
