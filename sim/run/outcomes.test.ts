@@ -60,8 +60,7 @@ const builtins = readdirSync(SCENARIOS).filter((f) => f.endsWith('.yaml')).sort(
 for (const f of builtins) {
   test(`accounting identity on the built-in scenario ${f}, per generator and per class`, (t) => {
     const text = readFileSync(join(SCENARIOS, f), 'utf8');
-    // idle-nat-flows simulates 2 h: 20 min keep every phase (ramp, idles, timeouts) and a run end mid-flow
-    const sc = load(text, f, f.startsWith('idle-nat') ? ['duration=20m'] : []);
+    const sc = load(text, f);
     const s = summarise(sc);
     t.deepEqual(summaryErrors(s), []);
     t.true(s.generators.some((g) => g.started > 0));
