@@ -185,6 +185,14 @@ export function formatRunSummary(s: RunSummary, dir: string): string {
   for (const [cls, o] of Object.entries(s.classes)) {
     lines.push(`  ${cls.padEnd(6)} flows ${o.started} ok ${o.succeeded} failed ${o.failed} unfinished ${o.unfinished.total} (${o.unfinished.admitting} still being admitted) (success ${pct(o.success_rate)}), packets dropped ${o.dropped}/${o.packets}, broken ${o.broken}`);
   }
+  // the delays legitimate users feel, per generator that measures them
+  const ms = (x: number | null) => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  for (const g of s.generators) {
+    if (g.class !== 'legit') continue;
+    for (const [what, d] of [['setup', g.setup_time], ['resolution', g.resolution_time], ['completion', g.completion_time]] as const) {
+      if (d && d.n > 0) lines.push(`  ${g.label} ${what} time (ms): p50 ${ms(d.p50_ms)} p90 ${ms(d.p90_ms)} p99 ${ms(d.p99_ms)} max ${ms(d.max_ms)} (${d.n} flows)`);
+    }
+  }
   return lines.join('\n') + '\n';
 }
 

@@ -10,6 +10,7 @@ import type { Scenario } from '../scenario/scenario.js';
 import { Simulation, type Registries } from './simulation.js';
 import { runSummary, type RunSummary } from './summary.js';
 import { armRun } from './compare.js';
+import { pairedDiff, runCounters } from './paired.js';
 
 const REG: Registries = { generators: GENERATORS, policies: POLICIES };
 const SCENARIOS = fileURLToPath(new URL('../../../scenarios/', import.meta.url));
@@ -59,8 +60,7 @@ const builtins = readdirSync(SCENARIOS).filter((f) => f.endsWith('.yaml')).sort(
 for (const f of builtins) {
   test(`accounting identity on the built-in scenario ${f}, per generator and per class`, (t) => {
     const text = readFileSync(join(SCENARIOS, f), 'utf8');
-    // idle-nat-flows simulates 2 h: 20 min keep every phase (ramp, idles, timeouts) and a run end mid-flow
-    const sc = load(text, f, f.startsWith('idle-nat') ? ['duration=20m'] : []);
+    const sc = load(text, f);
     const s = summarise(sc);
     t.deepEqual(summaryErrors(s), []);
     t.true(s.generators.some((g) => g.started > 0));
@@ -129,4 +129,28 @@ test('property: the identity holds for random mixes of generators, table sizes a
     },
   ), { numRuns: 25, seed: 14 });
   t.pass();
+});
+
+test('runCounters: policies and rules (a list of named entries or a map), user counters included, repeated names numbered', (t) => {
+  t.deepEqual(runCounters({
+    policies: [{ name: 'keepalive', probes_sent: 3, note: 'x' }, { name: 'kernel' }, { name: 'keepalive', probes_sent: 5 }],
+    rules: { 'drop-invalid': { packets: 7, bytes: 700 }, total: 9 },
+  }), {
+    'policy.keepalive.probes_sent': 3, 'policy.keepalive#2.probes_sent': 5,
+    'rule.drop-invalid.packets': 7, 'rule.drop-invalid.bytes': 700, 'rule.total': 9,
+  });
+  t.deepEqual(runCounters({ policies: [], rules: [{ name: 'r1', hits: 2 }] }), { 'rule.r1.hits': 2 });
+});
+
+test('pairedDiff: mean difference, exact t interval, significance; runs where either side is null are skipped', (t) => {
+  // differences 1, 2, 3: mean 2, sd 1, n 3 → half-width t(0.975, 2) / √3 = 4.3026527… / 1.7320508… = 2.4841377…
+  const d = pairedDiff([11, 12, 13, null], [10, 10, 10, 5]);
+  t.is(d.n, 3);
+  t.is(d.mean_diff, 2);
+  t.true(Math.abs(d.ci95! - 4.302652729749464 / Math.sqrt(3)) < 1e-9);
+  t.false(d.significant, 'the interval (−0.48, 4.48) includes 0');
+  const e = pairedDiff([11, 12, 13, 12, 11, 13], [10, 10, 10, 10, 10, 10]);
+  t.true(e.significant && e.lo! > 0);
+  t.deepEqual(pairedDiff([1], [0]), { n: 1, mean_diff: 1, ci95: null, lo: null, hi: null, significant: false });
+  t.false(pairedDiff([5, 5], [5, 5]).significant, 'no difference, no variance: not significant');
 });

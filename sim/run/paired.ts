@@ -43,6 +43,14 @@ export function pairedDiff(arm: readonly (number | null)[], base: readonly (numb
 export function runCounters(s: { policies: readonly Record<string, unknown>[]; rules?: unknown }): Record<string, number> {
   const out: Record<string, number> = {};
   const add = (prefix: string, list: unknown) => {
+    if (list !== null && typeof list === 'object' && !Array.isArray(list)) {
+      // a map name → counters (or → number)
+      for (const [name, v] of Object.entries(list as Record<string, unknown>)) {
+        if (typeof v === 'number') out[`${prefix}.${name}`] = v;
+        else if (v !== null && typeof v === 'object') for (const [key, x] of Object.entries(v)) if (typeof x === 'number') out[`${prefix}.${name}.${key}`] = x;
+      }
+      return;
+    }
     if (!Array.isArray(list)) return;
     const seen = new Map<string, number>();
     for (const e of list as Record<string, unknown>[]) {

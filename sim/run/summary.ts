@@ -112,6 +112,8 @@ export function runSummary(sim: Simulation) {
     evictions,
     entries_admitted: Object.fromEntries(CLASS_NAMES.map((c, i) => [c, m.confirmedByClass[i]!])),
     assured_evicted: Object.fromEntries(CLASS_NAMES.map((c, i) => [c, m.assuredEvicted[i]!])),
+    /** What the outcome rates divide by (see docs/outcomes.md). */
+    rates: { success_rate: `succeeded / (${SUCCESS_RATE_DENOMINATOR})`, success_rate_ended: 'succeeded / (succeeded + failed)' },
     classes: Object.fromEntries(Object.entries(byClass).map(([k, v]) => [k, outcomeSummary(v)])),
     generators: sim.gens.map((g) => ({ index: g.index, kind: g.kind, label: g.label, class: CLASS_NAMES[g.cls], ...outcomeSummary(g.outcomes) })),
     policies: sim.policies.map((p) => ({ name: p.name, ...(p.counters?.() ?? {}) })),
