@@ -1,4 +1,9 @@
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import type { ChartData } from './data.js';
 import { renderSvg, svgToPdf } from './render.js';
@@ -44,4 +49,23 @@ test('a chart as PDF: one page of the SVG\'s size, vector drawing, DejaVu Sans e
   t.true(ops.includes('0.2980392156862745 0.47058823529411764 0.6588235294117647 SCN'), 'kernel line');
   t.true(ops.includes('0.9607843137254902 0.5215686274509804 0.09411764705882353 SCN'), 'lru line');
   t.false(/\/Subtype \/Image/.test(text), 'no raster image inside');
+});
+
+test('ctsim run --pdf writes charts/<name>.pdf next to the SVG and PNG; without --pdf none', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctsim-pdf-'));
+  const f = join(dir, 'p.yaml');
+  writeFileSync(f, 'name: p\nduration: 10s\ntraffic:\n  - { kind: tcp-clients, rate: 20 }\n  - { kind: syn-flood, rate: 50, start: 2s, stop: 6s }\n');
+  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const run = (out: string, extra: string[]) => spawnSync(process.execPath, [cli, 'run', f, '--out', join(dir, out), '--quiet', ...extra], { encoding: 'utf8' });
+  const a = run('a', ['--pdf']);
+  t.is(a.status, 0, a.stderr);
+  for (const name of ['occupancy', 'drops', 'lifetimes']) {
+    const pdf = join(dir, 'a', 'p', 's1-r0', 'charts', `${name}.pdf`);
+    t.true(existsSync(pdf), name);
+    t.is(readFileSync(pdf).subarray(0, 5).toString(), '%PDF-');
+  }
+  const b = run('b', []);
+  t.is(b.status, 0, b.stderr);
+  t.true(existsSync(join(dir, 'b', 'p', 's1-r0', 'charts', 'occupancy.png')));
+  t.false(existsSync(join(dir, 'b', 'p', 's1-r0', 'charts', 'occupancy.pdf')));
 });
