@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { compareSteps, type Comparison } from '../run/compare.js';
 import { noteWritten, setActivity, yieldToSignals } from '../io/interrupt.js';
+import { sandboxArm, usesUserPolicy } from './sandbox.js';
 import { parseArms } from '../run/arms.js';
 import { comparisonCsv, formatComparison } from '../run/compare-format.js';
 import { ctsimVersion, loadScenarioFile, packageRoot, registriesFor, resolveScenarioArg } from '../io/scenario-files.js';
@@ -23,10 +24,13 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
   setActivity(`the comparison of ${sc.name} (→ ${dir})`);
   const steps = compareSteps(sc, arms, runs, reg);
   let c: Comparison;
+  const sandboxed = arms.some((a) => usesUserPolicy(a.policies.map((p) => p.name)));
+  let given: Awaited<ReturnType<typeof sandboxArm>> | undefined;
   for (;;) {
     await yieldToSignals();
-    const st = steps.next();
+    const st = steps.next(given);
     if (st.done) { c = st.value; break; }
+    given = sandboxed ? await sandboxArm(sc, st.value.spec, st.value.run, o.policy ?? [], [path]) : undefined;
     if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write(`\r${sc.name}: ${st.value.arm} run ${st.value.run + 1}/${runs}   `);
   }
   if (!o.quiet && !o.json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');

@@ -11,6 +11,7 @@ import type { Registries } from '../run/simulation.js';
 import { AtomicDir, resultsPath } from '../io/files.js';
 import { assertTableFits } from '../bench/memory-guard.js';
 import { makeProgress } from './progress.js';
+import { sandboxRun, usesUserPolicy } from './sandbox.js';
 import { noteWritten, setActivity, yieldToSignals } from '../io/interrupt.js';
 
 export interface RunOutputs {
@@ -46,21 +47,31 @@ export async function timeseriesCsv(rows: number[][]): Promise<string> {
  * Runs every run of a scenario and writes results/<scenario>/s<seed>-r<run>/ atomically.
  * Returns the outputs (for printing and for tests).
  */
-export async function runScenario(sc: Scenario, argv: readonly string[], opts: SimOptions, reg: Registries = REGISTRIES): Promise<RunOutputs[]> {
+export async function runScenario(sc: Scenario, argv: readonly string[], opts: SimOptions, reg: Registries = REGISTRIES,
+  scenarioPath?: string): Promise<RunOutputs[]> {
+  const sandboxed = usesUserPolicy(sc.policies.map((p) => p.name));
   const outRoot = opts.out ?? join(packageRoot(), 'results');
   const resolved = toJson(sc);
   const outs: RunOutputs[] = [];
   for (let run = 0; run < sc.runs; run++) {
     const dir = resultsPath(outRoot, sc.name, `s${sc.seed}-r${run}`);
     setActivity(`run ${run} of ${sc.name} (→ ${dir})`);
-    const sim = new Simulation(sc, run, reg);
-    const bar = makeProgress(`${sc.name} run ${run}`, sim.endUs, opts.quiet === true || opts.json === true);
-    for (const t of sim.slices(200)) {
-      bar(t, sim.sched.eventsDispatched);
-      await yieldToSignals();
+    let summary: RunSummary;
+    let rows: number[][];
+    if (sandboxed) {
+      // a user policy module: the run goes to a worker thread under the hook watchdog
+      ({ summary, rows } = await sandboxRun(sc, run, opts.policy ?? [], scenarioPath === undefined ? [] : [scenarioPath]));
+    } else {
+      const sim = new Simulation(sc, run, reg);
+      const bar = makeProgress(`${sc.name} run ${run}`, sim.endUs, opts.quiet === true || opts.json === true);
+      for (const t of sim.slices(200)) {
+        bar(t, sim.sched.eventsDispatched);
+        await yieldToSignals();
+      }
+      bar.stop();
+      summary = runSummary(sim);
+      rows = sim.metrics.rows;
     }
-    bar.stop();
-    const summary = runSummary(sim);
     const w = new AtomicDir(dir, String(process.pid));
     try {
       w.write('manifest.json', toJson({
@@ -73,11 +84,11 @@ export async function runScenario(sc: Scenario, argv: readonly string[], opts: S
         resolved_scenario: sc,
       }));
       w.write('summary.json', toJson(summary));
-      w.write('timeseries.csv', await timeseriesCsv(sim.metrics.rows));
+      w.write('timeseries.csv', await timeseriesCsv(rows));
       if (opts.charts !== false) {
         // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
         const { writeRunCharts } = await import('../charts/write.js');
-        await writeRunCharts((name, content) => w.write(name, content), summary, sim.metrics.rows, Metrics.COLUMNS);
+        await writeRunCharts((name, content) => w.write(name, content), summary, rows, Metrics.COLUMNS);
       }
       w.commit();
       noteWritten(dir);
@@ -131,7 +142,7 @@ Examples:
       scs.forEach((sc, i) => assertTableFits(sc, paths[i]!));
       const all: RunSummary[] = [];
       for (const sc of scs) {
-        for (const r of await runScenario(sc, process.argv.slice(2), o, reg)) {
+        for (const r of await runScenario(sc, process.argv.slice(2), o, reg, paths[scs.indexOf(sc)])) {
           all.push(r.summary);
           if (!o.json && !o.quiet) process.stdout.write(formatRunSummary(r.summary, r.dir));
         }

@@ -142,18 +142,20 @@ export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, 
 }
 
 /**
- * {@link compare} one run at a time: yields before each run (arm label and run index) and
- * returns the comparison, so a caller can yield to the event loop in between.
+ * {@link compare} one run at a time: yields before each run (arm label, run index, the arm) and
+ * returns the comparison, so a caller can yield to the event loop in between, or run the arm
+ * elsewhere and pass its result to `next()`.
  */
 export function* compareSteps(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries,
-  runArm: typeof armRunDetailed = armRunDetailed): Generator<{ arm: string; run: number }, Comparison, void> {
+  runArm: typeof armRunDetailed = armRunDetailed): Generator<{ arm: string; run: number; spec: PolicyArm }, Comparison, ReturnType<typeof armRunDetailed> | undefined> {
   const out: Comparison['arms'] = [];
   for (const arm of arms) {
     const perRun: Record<CompareMetric, number | null>[] = [];
     let sample: ArmSample | undefined;
     for (let r = 0; r < runs; r++) {
-      yield { arm: arm.label, run: r };
-      const d = runArm(sc, arm, r, reg);
+      // the caller may run the arm itself (in the user-policy sandbox) and send the result in
+      const given = yield { arm: arm.label, run: r, spec: arm };
+      const d = given ?? runArm(sc, arm, r, reg);
       perRun.push(d.metrics);
       if (r === 0) sample = d.sample;
     }
