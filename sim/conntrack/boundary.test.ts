@@ -97,3 +97,32 @@ for (const [what, ram, want] of SIZES) {
     t.is(s.max, want);
   });
 }
+
+/**
+ * §1.8: confirm counts the nodes of the ORIGINAL and REPLY chains ("chainlen++ > max_chainlen"),
+ * max_chainlen drawn from [50, 79]: with a limit L, an insertion into a chain of L + 1 nodes
+ * succeeds and one into a chain of L + 2 nodes fails (chaintoolong, insert_failed).
+ */
+function fillChain(draw: number): { inserted: number; chaintoolong: number; insertFailed: number } {
+  const ct = ring(500, 2);
+  (ct as unknown as { random: () => number }).random = () => draw;
+  const p = new Pkt();
+  let from = 1024;
+  let inserted = 0;
+  for (let i = 0; i < 120; i++) {
+    const sport = portFor(ct, A, B, 80, IPPROTO_TCP, 0, 1, from); // each entry adds one node to each chain
+    from = sport + 1;
+    if (send(ct, 0, tcp(p, A, sport, B, 80, 'S')) !== NF_DROP) inserted++;
+    else break;
+  }
+  return { inserted, chaintoolong: ct.stats.chaintoolong, insertFailed: ct.stats.insert_failed };
+}
+
+test('§1.8 chain length limit 50 (lowest draw): chains of 51 nodes accept, 52 refuse', (t) => {
+  // entries 1..52 meet chains of 0..51 nodes; the 53rd meets 52 = 50 + 2
+  t.deepEqual(fillChain(0), { inserted: 52, chaintoolong: 1, insertFailed: 1 });
+});
+
+test('§1.8 chain length limit 79 (highest draw): chains of 80 nodes accept, 81 refuse', (t) => {
+  t.deepEqual(fillChain(0.99999), { inserted: 81, chaintoolong: 1, insertFailed: 1 });
+});
