@@ -51,6 +51,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output on stdout')
     .option('--quiet', 'no progress bar and no summary')
     .option('--debug', 'print the stack trace of an internal error (exit 1)')
+    .addOption(new Option('--hook-timeout <seconds>', `wall time one call of a user policy hook may take before the run is stopped (default ${DEFAULT_LIMITS.hookSeconds})`))
     .addOption(new Option('--max-samples <n>', `metric samples per run allowed (default ${DEFAULT_LIMITS.samplesPerRun})`))
     .addOption(new Option('--max-text <chars>', `longest text field accepted in scenario, sweep and suite files (default ${TEXT_LIMIT.chars})`))
     .showHelpAfterError()
@@ -124,6 +125,7 @@ function applyLimitOptions(argv: readonly string[]): void {
   LIMITS.samplesPerRun = num('--max-samples', true) ?? LIMITS.samplesPerRun;
   LIMITS.sweepCases = num('--max-cases', true) ?? LIMITS.sweepCases;
   LIMITS.replayGapSeconds = num('--max-gap', false) ?? LIMITS.replayGapSeconds;
+  LIMITS.hookSeconds = num('--hook-timeout', false) ?? LIMITS.hookSeconds;
 }
 
 /** Runs the CLI and returns the exit code (never calls process.exit itself). */

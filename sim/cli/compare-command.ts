@@ -7,6 +7,7 @@ import { withStore } from '../store/store.js';
 import { Command } from 'commander';
 import { compareSteps, type Comparison } from '../run/compare.js';
 import { noteWritten, setActivity, yieldToSignals } from '../io/interrupt.js';
+import { sandboxArm, usesUserPolicy } from './sandbox.js';
 import { parseArms } from '../run/arms.js';
 import { comparisonCsv, formatComparison } from '../run/compare-format.js';
 import { ctsimVersion, loadScenarioFile, packageRoot, registriesFor, resolveScenarioArg } from '../io/scenario-files.js';
@@ -56,10 +57,14 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
         onTick: (t, end) => bar.tick(t, end),
         onRunDone: (arm, r) => bar.done(`${arm} run ${r + 1}/${runs}`, sc.duration),
       });
+      // a user policy module: each run goes to a worker thread under the hook watchdog
+      const sandboxed = arms.some((a) => usesUserPolicy(a.policies.map((p) => p.name)));
+      let given: Awaited<ReturnType<typeof sandboxArm>> | undefined;
       for (;;) {
         await yieldToSignals();
-        const st = steps.next();
+        const st = steps.next(given);
         if (st.done) { c = st.value; break; }
+        given = sandboxed ? await sandboxArm(sc, st.value.spec, st.value.run, o.policy ?? [], [path]) : undefined;
       }
     } finally {
       bar.stop();

@@ -207,7 +207,7 @@ export function registerReplay(program: Command): void {
     .addOption(new Option('--gc-buckets-per-ms <n>', `gc scan speed (default ${DEFAULT_GC_BUCKETS_PER_MS})`))
     .addOption(new Option('--idle <seconds>', 'keep the clock running after the last packet (gc and timeouts act)'))
     .addOption(new Option('--sample <seconds>', 'timeline sampling period (default 1)'))
-    .addOption(new Option('--max-gap <seconds>', 'largest forward jump between consecutive packet timestamps to simulate (default 86400)'))
+    .addOption(new Option('--max-gap <seconds>', 'largest forward jump between consecutive packet timestamps to simulate (default 3600)'))
     .addOption(new Option('--events <file>', 'write a conntrack -E style log of every event'))
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `

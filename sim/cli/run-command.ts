@@ -20,6 +20,7 @@ import { AtomicDir, resultsPath } from '../io/files.js';
 import { InputError } from '../io/errors.js';
 import { assertTableFits } from '../bench/memory-guard.js';
 import { makeProgress } from './progress.js';
+import { sandboxRun, usesUserPolicy } from './sandbox.js';
 import { noteWritten, setActivity, yieldToSignals } from '../io/interrupt.js';
 
 export interface RunOutputs {
@@ -96,6 +97,7 @@ function existingResult(dir: string, id: string): boolean {
  */
 export async function runScenario(sc: Scenario, argv: readonly string[], opts: SimOptions, reg: Registries = REGISTRIES, src?: ScenarioSource, only?: { run: number; store: false }): Promise<RunOutputs[]> {
   const outRoot = resultsRoot(opts.out);
+  const sandboxed = usesUserPolicy(sc.policies.map((p) => p.name));
   const resolved = toJson(sc);
   const version = ctsimVersion();
   const env = environment(packageRoot(), version);
@@ -115,25 +117,35 @@ export async function runScenario(sc: Scenario, argv: readonly string[], opts: S
         continue;
       }
       setActivity(`run ${run} of ${sc.name} (→ ${dir})`);
-      const sim = new Simulation(sc, run, reg);
-      const bar = makeProgress(`${sc.name} run ${run}`, sim.endUs, opts.quiet === true || opts.json === true);
-      for (const t of sim.slices(200)) {
-        bar(t, sim.sched.eventsDispatched);
-        await yieldToSignals();
+      let summary: RunSummary;
+      let rows: number[][];
+      let metrics: unknown;
+      if (sandboxed) {
+        // a user policy module: the run goes to a worker thread under the hook watchdog
+        ({ summary, rows, metrics } = await sandboxRun(sc, run, src?.policyFiles ?? opts.policy ?? [], src === undefined ? [] : [src.path]));
+      } else {
+        const sim = new Simulation(sc, run, reg);
+        const bar = makeProgress(`${sc.name} run ${run}`, sim.endUs, opts.quiet === true || opts.json === true);
+        for (const t of sim.slices(200)) {
+          bar(t, sim.sched.eventsDispatched);
+          await yieldToSignals();
+        }
+        bar.stop();
+        summary = runSummary(sim);
+        rows = sim.metrics.rows;
+        metrics = armMetrics(sim, summary);
       }
-      bar.stop();
-      const summary = runSummary(sim);
       const w = new AtomicDir(dir, String(process.pid));
       try {
         const outputs: Record<string, string> = {};
         const put = (name: string, content: string | Uint8Array): void => { outputs[name] = sha256Bytes(content); w.write(name, content); };
         put('summary.json', toJson(summary));
-        put('metrics.json', toJson(armMetrics(sim, summary)));
-        put('timeseries.csv', await timeseriesCsv(sim.metrics.rows, [id, sc.name, policyLabel(sc), sc.seed, run]));
+        put('metrics.json', toJson(metrics));
+        put('timeseries.csv', await timeseriesCsv(rows, [id, sc.name, policyLabel(sc), sc.seed, run]));
         if (opts.charts !== false) {
           // loaded only now: vega, vega-lite and resvg stay out of the CLI's start-up
           const { writeRunCharts } = await import('../charts/write.js');
-          await writeRunCharts(put, summary, sim.metrics.rows, Metrics.COLUMNS, sc, { pdf: opts.pdf === true });
+          await writeRunCharts(put, summary, rows, Metrics.COLUMNS, sc, { pdf: opts.pdf === true });
         }
         const { ctsim_version: _v, ...environmentRest } = env;
         w.write('manifest.json', toJson({

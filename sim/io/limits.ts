@@ -8,7 +8,9 @@ export const LIMITS = {
   /** Cases a sweep expands to: `ctsim sweep --max-cases`. */
   sweepCases: 100_000,
   /** Largest forward jump between consecutive capture timestamps, seconds: `ctsim replay --max-gap`. */
-  replayGapSeconds: 86_400,
+  replayGapSeconds: 3_600,
+  /** Wall-clock seconds one call of a user policy's hook may run before the watchdog stops the run: `--hook-timeout`. */
+  hookSeconds: 10,
 };
 
 export const DEFAULT_LIMITS = { ...LIMITS };

@@ -58,7 +58,15 @@ export async function registriesFor(policyFiles: readonly string[], scenarioPath
   }
   for (const sp of scenarioPaths) {
     if (!existsSync(sp) || !statSync(sp).isFile()) continue;
-    for (const { name, path } of policyPathsIn(readFileSync(sp, 'utf8'), sp)) policies[name] ??= await loadUserPolicy(path);
+    for (const { name, path, where } of policyPathsIn(readFileSync(sp, 'utf8'), sp)) {
+      try {
+        policies[name] ??= await loadUserPolicy(path);
+      } catch (e) {
+        // the reference is reported where it was made: file, line and path in the scenario
+        if (e instanceof InputError) throw new InputError(e.lines.map((l) => `${where}: "${name}": ${l}`));
+        throw e;
+      }
+    }
   }
   return { generators: GENERATORS, policies };
 }

@@ -185,11 +185,29 @@ export class TimeJumpError extends Error {
 }
 
 /**
+ * Reads the whole capture once before simulating anything: a damaged block or a timestamp jump
+ * longer than `maxGapSeconds` is reported at once, not after simulating the packets before it.
+ */
+export function precheckCapture(bytes: Uint8Array, fileName: string, maxGapSeconds: number): void {
+  const cap = readCapture(bytes, fileName);
+  const maxGapUs = maxGapSeconds * 1e6;
+  let n = 0;
+  let prev = 0;
+  while (cap.next()) {
+    const ts = cap.frame.tsUs;
+    n++;
+    if (n > 1 && ts - prev > maxGapUs) throw new TimeJumpError(n, (ts - prev) / 1e6, maxGapSeconds);
+    if (n === 1 || ts > prev) prev = ts;
+  }
+}
+
+/**
  * Replays every frame of a pcap/pcapng capture held in memory. Throws `CaptureError` (with the
  * packet index) for a damaged file or an unsupported link type, `TimelineTooLongError` when
  * the sampling period is too small for the run.
  */
 export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayOptions = {}): ReplayResult {
+  if (opts.maxGapSeconds !== undefined) precheckCapture(bytes, fileName, opts.maxGapSeconds);
   const cap = readCapture(bytes, fileName);
   const events = opts.events === true;
   const ct = createConntrack({

@@ -195,11 +195,12 @@ export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, 
 }
 
 /**
- * {@link compare} one run at a time: yields before each run (arm label and run index) and
- * returns the comparison, so a caller can yield to the event loop in between.
+ * {@link compare} one run at a time: yields before each run (arm label, run index, the arm) and
+ * returns the comparison, so a caller can yield to the event loop in between, or run the arm
+ * elsewhere and pass its result to `next()`.
  */
 export function* compareSteps(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries, baseline?: string,
-  runArm: typeof armRunDetailed = armRunDetailed, progress?: CompareProgress): Generator<{ arm: string; run: number }, Comparison, void> {
+  runArm: typeof armRunDetailed = armRunDetailed, progress?: CompareProgress): Generator<{ arm: string; run: number; spec: PolicyArm }, Comparison, ReturnType<typeof armRunDetailed> | undefined> {
   const base = baseline ?? arms[0]?.label ?? '';
   if (!arms.some((a) => a.label === base)) throw new RangeError(`baseline "${base}" is not one of the policies compared (${arms.map((a) => a.label).join(', ')})`);
   const out: Comparison['arms'] = [];
@@ -208,9 +209,10 @@ export function* compareSteps(sc: Scenario, arms: readonly PolicyArm[], runs: nu
     const countersPerRun: Record<string, number>[] = [];
     let sample: ArmSample | undefined;
     for (let r = 0; r < runs; r++) {
-      yield { arm: arm.label, run: r };
+      // the caller may run the arm itself (in the user-policy sandbox) and send the result in
+      const given = yield { arm: arm.label, run: r, spec: arm };
       const tick = progress?.onTick;
-      const d = runArm(sc, arm, r, reg, tick ? (t) => tick(t, sc.duration) : undefined);
+      const d = given ?? runArm(sc, arm, r, reg, tick ? (t) => tick(t, sc.duration) : undefined);
       progress?.onRunDone?.(arm.label, r);
       perRun.push(d.metrics);
       countersPerRun.push(d.counters);
