@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,15 +57,17 @@ test('ctsim run --pdf writes charts/<name>.pdf next to the SVG and PNG; without 
   writeFileSync(f, 'name: p\nduration: 10s\ntraffic:\n  - { kind: tcp-clients, rate: 20 }\n  - { kind: syn-flood, rate: 50, start: 2s, stop: 6s }\n');
   const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
   const run = (out: string, extra: string[]) => spawnSync(process.execPath, [cli, 'run', f, '--out', join(dir, out), '--quiet', ...extra], { encoding: 'utf8' });
+  // the run folder is s1-r0-<hash of the inputs>
+  const runDir = (d: string) => join(d, readdirSync(d).find((n) => n.startsWith('s1-r0-'))!);
   const a = run('a', ['--pdf']);
   t.is(a.status, 0, a.stderr);
   for (const name of ['occupancy', 'drops', 'lifetimes']) {
-    const pdf = join(dir, 'a', 'p', 's1-r0', 'charts', `${name}.pdf`);
+    const pdf = join(runDir(join(dir, 'a', 'p')), 'charts', `${name}.pdf`);
     t.true(existsSync(pdf), name);
     t.is(readFileSync(pdf).subarray(0, 5).toString(), '%PDF-');
   }
   const b = run('b', []);
   t.is(b.status, 0, b.stderr);
-  t.true(existsSync(join(dir, 'b', 'p', 's1-r0', 'charts', 'occupancy.png')));
-  t.false(existsSync(join(dir, 'b', 'p', 's1-r0', 'charts', 'occupancy.pdf')));
+  t.true(existsSync(join(runDir(join(dir, 'b', 'p')), 'charts', 'occupancy.png')));
+  t.false(existsSync(join(runDir(join(dir, 'b', 'p')), 'charts', 'occupancy.pdf')));
 });

@@ -77,6 +77,9 @@ export interface QueryResult {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** How long an error other than a lock is retried when opening (a store being created by another process). */
+const STORE_CREATE_GRACE_MS = 3000;
+
 const isLockError = (e: unknown): boolean => /lock|Conflicting|being used|already open/i.test(String((e as Error)?.message ?? e));
 
 /**
@@ -111,6 +114,9 @@ export class Store {
       } catch (e) {
         if (isLockError(e) && Date.now() - started < STORE_WAIT_MS) { await sleep(wait); continue; }
         if (isLockError(e)) throw new InputError(`${path}: the results store is in use by another process (waited ${STORE_WAIT_MS / 1000} s): ${(e as Error).message}`);
+        // another process may be creating the file this very moment (a half-written header reads as
+        // "not a valid database"): give it a few seconds before calling the file bad
+        if (Date.now() - started < STORE_CREATE_GRACE_MS) { await sleep(wait); continue; }
         throw new InputError(`${path}: cannot open the results store: ${(e as Error).message} (it is a DuckDB database written by ctsim; move it away to start a new one)`);
       }
     }
