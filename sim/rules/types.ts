@@ -130,4 +130,6 @@ export interface Ruleset {
   bytes: Float64Array;
   /** Bind the interner that gives IPv6 ids in packets their 16 bytes (needed for `ip6 saddr/daddr` matches). */
   bindInterner(interner: AddrInterner): void;
+  /** The same rules with zeroed counters and their own evaluation state (one per run: a scenario's ruleset is shared by its runs). */
+  clone(): Ruleset;
 }
