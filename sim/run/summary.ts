@@ -1,4 +1,4 @@
-import { CONNTRACK_S_KEYS, CLASS_NAMES, REASON_NAMES, type CtStats } from '../conntrack/stats.js';
+import { CONNTRACK_S_KEYS, CLASS_NAMES, REASON_NAMES, REASON_NAT_EVICT, type CtStats } from '../conntrack/stats.js';
 import type { FlowOutcomes } from '../traffic/generator.js';
 import { LIFETIME_BOUNDS_S } from './metrics.js';
 import type { Simulation } from './simulation.js';
@@ -56,6 +56,8 @@ export function runSummary(sim: Simulation) {
   const evictions: Record<string, Record<string, number>> = {};
   m.evictions.forEach((perClass, reason) => {
     const name = REASON_NAMES[reason]!;
+    // reasons only NAT produces appear when they happened (keeps NAT-free summaries unchanged)
+    if (reason === REASON_NAT_EVICT && perClass.every((n) => n === 0)) return;
     evictions[name] ??= { total: 0, none: 0, legit: 0, attack: 0 };
     perClass.forEach((n, c) => { evictions[name]![CLASS_NAMES[c]!]! += n; evictions[name]!.total! += n; });
   });
