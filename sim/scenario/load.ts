@@ -6,6 +6,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { type Document, LineCounter, type Node, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { canonicalSysctlName } from '../conntrack/sysctl.js';
 import { MSG } from './messages.js';
+import { attachRules } from './rules-input.js';
 import { type Scenario, type ScenarioRegistry, buildScenarioSchema } from './scenario.js';
 import { type Issue, type Path, type PathSeg, formatPath, isMapping } from './schema-dsl.js';
 
@@ -13,6 +14,8 @@ import { type Issue, type Path, type PathSeg, formatPath, isMapping } from './sc
 export interface ScenarioIssue {
   readonly file: string;
   readonly line?: number;
+  /** Column on `line` (set for problems inside an inline ruleset). */
+  readonly col?: number;
   readonly path: string;
   readonly message: string;
 }
@@ -25,7 +28,7 @@ export const COMMAND_LINE = 'command line';
 
 /** `file:line: path: message`, leaving out the line when unknown and the path when empty. */
 export function formatIssue(i: ScenarioIssue): string {
-  const where = i.line === undefined ? i.file : `${i.file}:${i.line}`;
+  const where = i.line === undefined ? i.file : i.col === undefined ? `${i.file}:${i.line}` : `${i.file}:${i.line}:${i.col}`;
   return i.path === '' ? `${where}: ${i.message}` : `${where}: ${i.path}: ${i.message}`;
 }
 
@@ -69,8 +72,16 @@ export function loadScenario(text: string, fileName: string, registry: ScenarioR
   const out = buildScenarioSchema(registry).validate(raw, [], found);
   for (const i of found) issues.push(placeIssue(doc, lineAt, applied, i, fileName));
   if (issues.length > 0 || out === undefined) return { ok: false, issues: sortIssues(issues) };
+  const rulesetFromCli = applied.some((a) => a.at[0] === 'ruleset');
+  for (const r of attachRules(out as Record<string, unknown>, doc, text, (o) => lineCounter.linePos(o), fileName, rulesetFromCli)) {
+    if (r.file !== undefined) issues.push({ file: r.file, line: r.line!, col: r.col!, path: '', message: `${r.message} (the ruleset of ${fileName})` });
+    else if (r.scenarioLine !== undefined) issues.push({ file: fileName, line: r.scenarioLine, col: r.col!, path: formatPath(r.path), message: r.message });
+    else issues.push(placeIssue(doc, lineAt, applied, { at: r.path, path: formatPath(r.path), message: r.message }, fileName));
+  }
+  if (issues.length > 0) return { ok: false, issues: sortIssues(issues) };
   const { name, ...rest } = out;
-  return { ok: true, scenario: { name: name ?? scenarioBaseName(fileName), ...rest }, raw };
+  // attachRules replaced `routes`/`ruleset` with the built route table and the loaded ruleset.
+  return { ok: true, scenario: { name: name ?? scenarioBaseName(fileName), ...rest } as unknown as Scenario, raw };
 }
 
 /**

@@ -10,6 +10,8 @@ import {
   arr, bytes, duration, fail, hasOwn, literal, make, nameOrObject, num, obj, opt, record, str, union,
 } from './schema-dsl.js';
 import { closest } from './suggest.js';
+import { rulesFields } from './rules-input.js';
+import type { LoadedRuleset, RouteTable } from '../rules/index.js';
 
 /** Which side of the experiment a generator's flows are on; outcomes are reported per class. */
 export type TrafficClass = 'legit' | 'attack';
@@ -164,6 +166,7 @@ export function buildScenarioSchema(registry: ScenarioRegistry) {
       ),
       sysctl: sysctlSchema(),
       traffic: arr(trafficItem, { minItems: 1, doc: 'traffic generators, each selected by its kind' }),
+      ...rulesFields(),
       policies: arr(policyItem, { default: D.policies, doc: 'table-pressure policies: a name, or a mapping with name and parameters' }),
       policy_params: record<string, PolicySpec>(policyItem, {
         default: {},
@@ -200,4 +203,10 @@ export type ScenarioSchema = ReturnType<typeof buildScenarioSchema>;
  * sysctls by canonical kernel name (only those the file sets), traffic and policies with their
  * parameters defaulted.
  */
-export type Scenario = Omit<Infer<ScenarioSchema>, 'name'> & { name: string };
+export type Scenario = Omit<Infer<ScenarioSchema>, 'name' | 'routes' | 'ruleset'> & {
+  name: string;
+  /** The route table of `routes:` (interfaces, longest prefix), absent when the scenario has none. */
+  routes?: RouteTable;
+  /** The loaded `ruleset:` (inline or from its file); shared by the runs: use `ruleset.clone()` per run for counters. */
+  ruleset?: LoadedRuleset;
+};
