@@ -13,6 +13,7 @@ import {
   replayCapture, DEFAULT_GC_BUCKETS_PER_MS, TimelineTooLongError, type ReplayOptions, type ReplayResult,
 } from '../replay/replay.js';
 import { closest } from '../scenario/suggest.js';
+import { buildRoutes, loadRuleset, parseRouteArg, RulesetError, type RouteEntry } from '../rules/index.js';
 import { InputError } from './errors.js';
 import { readInputFile, writeFileAtomic } from './io.js';
 
@@ -27,6 +28,8 @@ export interface ReplayCliOptions {
   idle?: string;
   sample?: string;
   events?: string;
+  ruleset?: string;
+  route?: string[];
   json?: boolean;
 }
 
@@ -108,6 +111,27 @@ export function replayOptionsFrom(o: ReplayCliOptions): ReplayOptions {
     }
   }
   opts.events = o.events !== undefined;
+  if (o.route !== undefined && o.route.length > 0) {
+    const entries: RouteEntry[] = [];
+    for (const r of o.route) {
+      const e = parseRouteArg(r);
+      if (typeof e === 'string') throw new InputError(`--route ${r}: ${e}`);
+      entries.push(e);
+    }
+    const built = buildRoutes(entries);
+    const route = o.route;
+    if (!built.ok) throw new InputError(built.issues.map((i) => `--route ${route[i.index]}: ${i.message.replace(/routes\[(\d+)\]/g, (_, n: string) => `--route ${route[Number(n)]}`)}`));
+    opts.routes = built.routes;
+  }
+  if (o.ruleset !== undefined) {
+    const text = readInputFile(o.ruleset, 'ruleset file').toString('utf8');
+    try {
+      opts.ruleset = loadRuleset(text, o.ruleset, opts.routes);
+    } catch (e) {
+      if (e instanceof RulesetError) throw new InputError(e.message);
+      throw e;
+    }
+  }
   return opts;
 }
 
@@ -175,6 +199,8 @@ export function registerReplay(program: Command): void {
     .addOption(new Option('--idle <seconds>', 'keep the clock running after the last packet (gc and timeouts act)'))
     .addOption(new Option('--sample <seconds>', 'timeline sampling period (default 1)'))
     .addOption(new Option('--events <file>', 'write a conntrack -E style log of every event'))
+    .addOption(new Option('--ruleset <file>', 'nft ruleset with type nat chains applied to the capture (docs/rules.md)'))
+    .addOption(new Option('--route <prefix=ifname[@addr]>', 'a route: packets to PREFIX leave by IFNAME (whose own address is ADDR, for masquerade); packets from it arrive on IFNAME (repeatable)').argParser(collect))
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `
 The model boots 60 s before the first packet (the gc worker is on its steady schedule) and acts
@@ -186,9 +212,15 @@ ASSURED") and timeline ([seconds since the first packet, count]).
 Examples:
   $ ctsim replay flood.pcap --sysctl nf_conntrack_max=1024 --idle 75 --json
   $ ctsim replay web.pcapng --sysctl net.netfilter.nf_conntrack_tcp_timeout_time_wait=30 --events ev.log
+  $ ctsim replay inside.pcap --ruleset nat.nft --route 10.98.0.0/24=f1 --route 0.0.0.0/0=wan0@203.0.113.1 --json
 
 Exit codes: 0 ok; 2 bad input (truncated or corrupt capture, with the packet index; unsupported
-link type; unknown sysctl or a value out of the kernel's range; bad flag); 1 run failed.`)
+link type; unknown sysctl or a value out of the kernel's range; bad flag; a ruleset outside the
+supported subset, as file:line:col; an ambiguous --route); 1 run failed.
+
+Routes: a packet enters on the interface that routes its source and leaves by the one that
+routes its destination (longest prefix; 0.0.0.0/0 is the default route). The ruleset's
+interface names (iif, oif, iifname, oifname) must be interfaces of the routes.`)
     .action((capture: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<ReplayCliOptions>();
       process.stdout.write(runReplay(capture, o).stdout);

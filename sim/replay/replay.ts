@@ -31,6 +31,7 @@ import { CONNTRACK_S_KEYS, CtStats } from '../conntrack/stats.js';
 import type { SysctlName } from '../conntrack/sysctl.js';
 import { decodeFrame, DECODE_FRAGMENT, DECODE_IP, DECODE_NON_IP, DECODE_TRUNCATED_LINK } from '../capture/decode.js';
 import { readCapture } from '../capture/pcap-read.js';
+import type { LoadedRuleset, RouteTable } from '../rules/index.js';
 
 /** How long before the first frame the simulated kernel boots. */
 export const BOOT_LEAD_SECONDS = 60;
@@ -72,6 +73,10 @@ export interface ReplayOptions {
   eventSink?: (chunk: string) => void;
   /** Override `nf_conntrack_checksum` for decoding. */
   verifyChecksums?: boolean;
+  /** NAT rules (`--ruleset FILE`), loaded against `routes`; one replay uses it once (its counters are the replay's). */
+  ruleset?: LoadedRuleset;
+  /** Route table (`--route PREFIX=IFNAME[@ADDR]`): interfaces of packets by longest prefix. */
+  routes?: RouteTable;
 }
 
 /** What a replay produced. Keys are built in this order, so JSON output is stable. */
