@@ -198,9 +198,9 @@ function compile(ast: RulesetAst, routes: Routes | undefined, source: { text: st
     }
     const rules = ch.rules.map((r, index) => {
       const id = infos.length;
-      const info = ruleInfo(id, ch, r, index, routes);
-      infos.push(info);
-      return compileRule(id, ch, r, routes);
+      const compiled = compileRule(id, ch, r, routes);
+      infos.push(ruleInfo(id, ch, r, index, routes));
+      return compiled;
     });
     perHook[HOOKS.indexOf(b.hook)].push({ priority: b.priority, order, rules });
   });
@@ -228,7 +228,7 @@ function ruleInfo(id: number, ch: ChainAst, r: RuleAst, index: number, routes: R
     if (n.addr === undefined && n.explicitFamily) l3 = n.family === 'ip6' ? 6 : 4;
     else if (n.addr !== undefined) l3 = n.addr.l3;
     else l3 = ruleFam === 2 ? 6 : 4;
-    if (n.addr !== undefined && ch.family === 'inet' && !n.explicitFamily && ruleFam === 3) {
+    if (n.addr !== undefined && ch.family === 'inet' && !n.explicitFamily && famOfMatches({ ...r, nat: undefined }, ch.family) === 3) {
       err(n.loc, `specify "${n.kind} ip" or "${n.kind} ip6" in an inet table to disambiguate (or match ip/ip6 addresses before it)`);
     }
     if (n.addr !== undefined && (ruleFam & (n.addr.l3 === 4 ? 1 : 2)) === 0) err(n.addr.loc, `an IPv${n.addr.l3} address in a rule that only matches IPv${n.addr.l3 === 4 ? 6 : 4} packets`);
@@ -242,7 +242,14 @@ function ruleInfo(id: number, ch: ChainAst, r: RuleAst, index: number, routes: R
   if (n.addr?.l3 === 4) { st.minAddr = n.addr.min | 0; st.maxAddr = n.addr.max | 0; }
   if (n.addr?.l3 === 6) { st.minAddr6 = wordsToBytes(n.addr.min6); st.maxAddr6 = wordsToBytes(n.addr.max6); }
   info.nat = st;
-  if (n.kind === 'masquerade' && routes !== undefined && (ruleFam & 1) !== 0) checkMasqueradeAddr(r, routes, n.loc);
+  // masquerade takes the outgoing interface's address; redirect at prerouting the incoming one's
+  // (at output it uses 127.0.0.1 / ::1, nf_nat_redirect.c).
+  const side = n.kind === 'masquerade' ? 'out' : n.kind === 'redirect' && b.hook === 'prerouting' ? 'in' : undefined;
+  if (side !== undefined) {
+    if (routes === undefined) {
+      err(n.loc, `${n.kind} takes the address of the ${side === 'out' ? 'outgoing' : 'incoming'} interface, and no routes were declared (routes: in a scenario, --route PREFIX=IFNAME@ADDR in replay)`);
+    } else if ((ruleFam & 1) !== 0) checkIfaceAddr(r, routes!, n.loc, n.kind, side);
+  }
   return info;
 }
 
@@ -264,20 +271,25 @@ function famOfMatches(r: RuleAst, family: string): number {
 }
 
 /**
- * Masquerade takes the outgoing interface's address; with none the kernel drops the packet
- * ("... ate my IP address", nf_nat_masquerade.c). Refused at load when every interface the rule
- * can send through (its positive oif/oifname matches, else all) lacks an IPv4 address.
+ * Masquerade takes the outgoing interface's address, redirect the incoming one's; with none the
+ * kernel drops the packet (nf_nat_masquerade.c: "... ate my IP address"; nf_nat_redirect.c).
+ * Refused at load when an interface the rule names (positive oif/oifname, iif/iifname matches)
+ * has no IPv4 address, or when none of the interfaces has one. Packets that leave (or enter) by
+ * an interface without address under an unrestricted rule are the NAT core's runtime drop.
  */
-function checkMasqueradeAddr(r: RuleAst, routes: Routes, loc: { line: number; col: number }): void {
+function checkIfaceAddr(r: RuleAst, routes: Routes, loc: { line: number; col: number }, kind: string, side: 'in' | 'out'): void {
+  const keys = side === 'out' ? ['oif', 'oifname'] : ['iif', 'iifname'];
   let candidates = Array.from({ length: routes.count }, (_, i) => i);
+  let named = false;
   for (const m of r.matches) {
-    if ((m.key === 'oif' || m.key === 'oifname') && !m.neg) candidates = candidates.filter((i) => nameMatches(m.names, routes.name(i)));
+    if (keys.includes(m.key) && !m.neg && 'names' in m) { candidates = candidates.filter((i) => nameMatches(m.names, routes.name(i))); named = true; }
   }
   const without = candidates.filter((i) => routes.addr(i) === undefined);
-  const named = r.matches.some((m) => (m.key === 'oif' || m.key === 'oifname') && !m.neg);
-  if (candidates.length === 0 || (named ? without.length > 0 : without.length === candidates.length)) {
-    const which = without.length > 0 ? without.map((i) => routes.name(i)).join(', ') : 'any interface';
-    err(loc, `masquerade needs an address on the outgoing interface, and ${which} has none; declare it with the route (e.g. --route 0.0.0.0/0=${without.length > 0 ? routes.name(without[0]) : 'eth0'}@203.0.113.1, or addr: in routes:)`);
+  if (candidates.length === 0) err(loc, `${kind}: no declared interface matches the rule's ${keys.join('/')} match`);
+  if (named ? without.length > 0 : without.length === candidates.length) {
+    const which = without.map((i) => routes.name(i)).join(', ');
+    const eg = routes.name(without[0]);
+    err(loc, `${kind} needs an address on the ${side === 'out' ? 'outgoing' : 'incoming'} interface, and ${which} has none; declare it with the route (e.g. --route 0.0.0.0/0=${eg}@203.0.113.1, or addr: in routes:)`);
   }
 }
 
