@@ -205,7 +205,7 @@ export class Conntrack {
   private readonly ecache: boolean;
   readonly entryBytes: number;
   private readonly out = new TrackerOut();
-  private readonly sys: SysctlValues;
+  readonly sys: SysctlValues;
   private readonly random: () => number;
 
   constructor(cfg: ConntrackConfig) {

@@ -59,6 +59,8 @@ export interface NatOptions {
   decider: NatDecider | undefined;
   /** Extensions configured on every entry (for the masquerade extension's kernel bytes). */
   sysctl: SysctlValues;
+  /** Key of the bysource hash (the kernel's boot-time random key). @defaultValue 0 */
+  bysourceSeed?: number;
 }
 
 /** Per-rule NAT counters. */
@@ -173,7 +175,7 @@ export class Nat implements NatPath {
     this.bsPrev = new Int32Array(cap).fill(-1);
     this.useKey = new Int32Array(cap).fill(-1);
     this.bsHeads = new Int32Array(Math.max(ct.table.nbuckets, 1024)).fill(-1);
-    this.bsSeed = (opt.randomU16() << 16) | opt.randomU16();
+    this.bsSeed = opt.bysourceSeed ?? 0;
     ct.table.enableNat();
     const prevGrow = ct.table.onGrow;
     ct.table.onGrow = (c) => { prevGrow?.(c); this.grow(c); };

@@ -44,7 +44,11 @@ export class Metrics implements ConntrackObserver {
   static readonly COLUMNS = [
     'time_s', 'count', 'fill', 'new', 'drop', 'early_drop', 'gc_early_drop', 'timeouts', 'invalid',
     'legit_packets', 'legit_dropped', 'attack_packets', 'attack_dropped', 'kernel_bytes',
+    'nat_port_util',
   ] as const;
+
+  /** Highest SNAT port utilisation over (NAT address, destination, protocol) keys now (docs/nat.md §6); 0 without NAT. */
+  natUtil: (() => number) | undefined;
 
   /** Takes one sample at the current time. Rates are per interval (differences of counters). */
   sample(timeUs: number): void {
@@ -63,7 +67,7 @@ export class Metrics implements ConntrackObserver {
     const bytes = ct.kernelBytes();
     this.rows.push([
       timeUs / 1e6, ct.count, ct.max > 0 ? Math.round((ct.count / ct.max) * 1e6) / 1e6 : 0,
-      ...d, bytes,
+      ...d, bytes, this.natUtil === undefined ? 0 : Math.round(this.natUtil() * 1e6) / 1e6,
     ]);
   }
 }

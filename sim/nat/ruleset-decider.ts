@@ -1,0 +1,54 @@
+/**
+ * The NAT core's view of a ruleset (sim/rules/): the first NAT rule of the `type nat` chains at
+ * a hook becomes an `nf_nat_range2` (docs/nat.md §1.8, §4). Interfaces come from the route table:
+ * a packet enters on the interface that routes its source and leaves on the one that routes its
+ * (translated) destination.
+ * @see nft_nat.c: nft_nat_eval(), nft_masq.c, nf_nat_masquerade.c: nf_nat_masquerade_ipv4(), nf_nat_redirect.c
+ */
+import type { Pkt } from '../conntrack/packet.js';
+import type { Routes, Ruleset } from '../rules/types.js';
+import { NF_INET_PRE_ROUTING, NF_NAT_RANGE_MAP_IPS, type NatRange } from './constants.js';
+import { NAT_NO_RULE, NAT_RULE_DROP, type NatDecider } from './nat.js';
+
+export class RulesetDecider implements NatDecider {
+  /** Masquerade/redirect found no address on the interface (packets dropped). */
+  noAddressDrops = 0;
+
+  constructor(readonly ruleset: Ruleset, readonly routes: Routes | undefined) {}
+
+  decide(hook: number, pkt: Pkt, range: NatRange, out: { masq: boolean }): number {
+    const r = this.routes;
+    const iif = r === undefined ? -1 : r.ifaceOf(pkt.l3, pkt.src);
+    const pre = hook === NF_INET_PRE_ROUTING;
+    const oif = pre || r === undefined ? -1 : r.ifaceOf(pkt.l3, pkt.dst);
+    const id = this.ruleset.natLookup(pre ? 'prerouting' : 'postrouting', pkt, iif, oif);
+    if (id < 0) return NAT_NO_RULE;
+    const st = this.ruleset.rules[id]!.nat;
+    if (st === undefined) return NAT_NO_RULE;
+    range.flags = st.flags;
+    range.minAddr = st.minAddr;
+    range.maxAddr = st.maxAddr;
+    range.minProto = st.minPort;
+    range.maxProto = st.maxPort;
+    range.baseProto = 0;
+    if (st.kind === 'masquerade' || st.kind === 'redirect') {
+      // masquerade: the outgoing interface's address; redirect: the incoming one's
+      const a = r === undefined ? undefined : r.addr(st.kind === 'masquerade' ? oif : iif);
+      if (a === undefined || pkt.l3 !== 4) {
+        this.noAddressDrops++;
+        return NAT_RULE_DROP;
+      }
+      range.flags |= NF_NAT_RANGE_MAP_IPS;
+      range.minAddr = a;
+      range.maxAddr = a;
+      out.masq = st.kind === 'masquerade';
+    } else if (st.l3 === 6) {
+      // IPv6 addresses are interned ids in the model; the statement's 16-byte bounds are not
+      // mapped to ids, so an IPv6 snat/dnat keeps the address and applies only its port range
+      range.flags &= ~NF_NAT_RANGE_MAP_IPS;
+    }
+    return id;
+  }
+}
+
+export { NAT_RULE_DROP };
