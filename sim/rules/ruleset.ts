@@ -172,7 +172,7 @@ const NF_IP_PRI_CONNTRACK = -200;
 export function loadRuleset(text: string, file: string, routes: Routes | undefined, origin: RulesetOrigin & { inline?: boolean } = {}): LoadedRuleset {
   const lo = origin.lineOffset ?? 0, co = origin.colOffset ?? 0;
   try {
-    return compile(parseRuleset(text), routes, { text, file, inline: origin.inline ?? false });
+    return compile(parseRuleset(text), routes, { text, file, inline: origin.inline ?? false }, lo);
   } catch (e) {
     if (e instanceof RuleSyntaxError) throw new RulesetError(file, e.line + lo, e.col + co, e.detail);
     throw e;
@@ -181,7 +181,7 @@ export function loadRuleset(text: string, file: string, routes: Routes | undefin
 
 const err = (loc: { line: number; col: number }, msg: string): never => { throw new RuleSyntaxError(loc.line, loc.col, msg); };
 
-function compile(ast: RulesetAst, routes: Routes | undefined, source: { text: string; file: string; inline: boolean }): LoadedRuleset {
+function compile(ast: RulesetAst, routes: Routes | undefined, source: { text: string; file: string; inline: boolean }, lineOffset: number): LoadedRuleset {
   const infos: RuleInfo[] = [];
   const perHook: { priority: number; order: number; rules: CompiledRule[] }[][] = HOOKS.map(() => []);
   ast.chains.forEach((ch, order) => {
@@ -199,7 +199,9 @@ function compile(ast: RulesetAst, routes: Routes | undefined, source: { text: st
     const rules = ch.rules.map((r, index) => {
       const id = infos.length;
       const compiled = compileRule(id, ch, r, routes);
-      infos.push(ruleInfo(id, ch, r, index, routes));
+      const info = ruleInfo(id, ch, r, index, routes);
+      info.line += lineOffset;
+      infos.push(info);
       return compiled;
     });
     perHook[HOOKS.indexOf(b.hook)].push({ priority: b.priority, order, rules });
