@@ -8,6 +8,7 @@ import type { RunSummary } from '../run/summary.js';
 import { compareChartData, runChartData, type ChartData } from './data.js';
 import { renderAll } from './render.js';
 import { chartSpecs } from './specs.js';
+import { natPortsSpec } from './nat.js';
 
 /** Where the files go: a function writing one file relative to the results directory. */
 export type WriteFile = (name: string, content: string | Uint8Array) => void;
@@ -26,7 +27,18 @@ export async function writeCharts(write: WriteFile, d: ChartData): Promise<strin
 }
 
 export async function writeRunCharts(write: WriteFile, summary: RunSummary, rows: readonly (readonly number[])[], columns: readonly string[]): Promise<string[]> {
-  return writeCharts(write, runChartData(summary, rows, columns));
+  const names = await writeCharts(write, runChartData(summary, rows, columns));
+  if ('nat' in summary) {
+    // runs with NAT: SNAT port utilisation and drops (docs/nat.md §6)
+    const spec = natPortsSpec('NAT ports and drops', `${summary.scenario}, seed ${summary.seed}, run ${summary.run}`, [{ label: summary.scenario, columns, rows }]);
+    for (const c of await renderAll({ 'nat-ports': spec })) {
+      write(`${CHARTS_DIR}/${c.name}.vl.json`, JSON.stringify(c.spec, null, 1) + '\n');
+      write(`${CHARTS_DIR}/${c.name}.svg`, c.svg);
+      write(`${CHARTS_DIR}/${c.name}.png`, c.png);
+      names.push(c.name);
+    }
+  }
+  return names;
 }
 
 export async function writeCompareCharts(write: WriteFile, c: Comparison): Promise<string[]> {

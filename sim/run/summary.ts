@@ -2,6 +2,7 @@ import { CONNTRACK_S_KEYS, CLASS_NAMES, REASON_NAMES, REASON_NAT_EVICT, type CtS
 import type { FlowOutcomes } from '../traffic/generator.js';
 import { LIFETIME_BOUNDS_S } from './metrics.js';
 import type { Simulation } from './simulation.js';
+import { natSummary } from '../nat/report.js';
 
 const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 const secs = (us: number): number | null => (us < 0 ? null : r6(us / 1e6));
@@ -41,6 +42,13 @@ export function modelCounters(st: CtStats): Record<string, number> {
   const skip = new Set<string>(CONNTRACK_S_KEYS);
   for (const [k, v] of Object.entries(st)) if (!skip.has(k) && typeof v === 'number') out[k] = v;
   return out;
+}
+
+/** Lookups answered only after a re-send, summed over DNS-like generators (the A/AAAA race's symptom). */
+function natGeneratorCounters(sim: Simulation): Record<string, number> {
+  let retried = 0;
+  for (const g of sim.gens) retried += (g as { retriedOk?: number }).retriedOk ?? 0;
+  return { lookups_answered_after_resend: retried };
 }
 
 /** The summary.json of one run: plain data, stable key order. */
@@ -91,6 +99,8 @@ export function runSummary(sim: Simulation) {
     classes: Object.fromEntries(Object.entries(byClass).map(([k, v]) => [k, outcomeSummary(v)])),
     generators: sim.gens.map((g) => ({ index: g.index, kind: g.kind, label: g.label, class: CLASS_NAMES[g.cls], ...outcomeSummary(g.outcomes) })),
     policies: sim.policies.map((p) => ({ name: p.name, ...(p.counters?.() ?? {}) })),
+    // present only when the scenario has a ruleset or models more than one CPU (docs/nat.md §6)
+    ...(sim.nat !== undefined ? { nat: natSummary(sim.nat, ct.stats, sim.scenario.ruleset?.rules, natGeneratorCounters(sim)) } : {}),
     lifetimes: { bounds_s: [...LIFETIME_BOUNDS_S], ...lifetimes },
     events_dispatched: sim.sched.eventsDispatched,
     /** Trajectory fingerprint: a hash over every packet verdict and entry removal, in order (sim/regress/fingerprint.ts). */

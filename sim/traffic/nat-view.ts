@@ -2,7 +2,7 @@ import type { Pkt } from '../conntrack/packet.js';
 import type { FlowPool } from './flow-pool.js';
 
 /**
- * The outside view of a flow behind NAT (docs/nat.md §7): a client's packet leaves the
+ * The outside view of a flow behind NAT (docs/nat.md §6.1): a client's packet leaves the
  * firewall translated (SNAT source, DNAT destination), so the server answers the addresses it
  * saw, and the firewall un-NATs the answer on its way in. Generators fill client packets with
  * the inside addresses (`fromClient`), call `clientPacket(pool, id)` before sending, and fill

@@ -28,6 +28,8 @@ export interface UdpRequestResponseParams {
   /** Client timeout before re-sending the query (µs), and re-sends before giving up. */
   timeoutUs: number;
   retries: number;
+  /** Also ask AAAA: from the same socket right after A (glibc), or from a second socket (single-request-reopen). */
+  aaaa?: 'parallel' | 'reopen';
 }
 
 const QUERY = 0, ANSWER = 1, TIMEOUT = 2;
@@ -46,6 +48,8 @@ export class UdpRequestResponse extends ArrivalGenerator {
   private readonly cRtt: DelaySampler;
   private readonly sRtt: DelaySampler;
   private readonly pool = new FlowPool();
+  /** Lookups answered only after at least one re-send (the "5 s DNS delay"). */
+  retriedOk = 0;
 
   constructor(init: GeneratorInit<UdpRequestResponseParams>) {
     super(init);
@@ -84,7 +88,18 @@ export class UdpRequestResponse extends ArrivalGenerator {
   private query(id: number, ctx: TrafficContext): void {
     const p = this.p, f = this.pool;
     this.fill(ctx, id, true);
-    const v = sendCounted(ctx, this.outcomes);
+    let v = sendCounted(ctx, this.outcomes);
+    if (p.aaaa !== undefined) {
+      // the AAAA query: same socket at the same instant (parallel), or a second socket (port + 1)
+      const xs = f.xsAddr[id]!, xsp = f.xsPort[id]!;
+      this.fill(ctx, id, true);
+      if (p.aaaa === 'reopen') ctx.pkt.sport = (f.cPort[id]! + 1) & 0xffff || 1024;
+      const v2 = sendCounted(ctx, this.outcomes);
+      // remember where the AAAA query went and from which outside port (a, b: server; c: client port)
+      f.a[id] = f.xsAddr[id]!; f.b[id] = f.xsPort[id]!; f.c[id] = f.xcPort[id]!;
+      f.xsAddr[id] = xs; f.xsPort[id] = xsp;
+      if (v2 === 0) v = 0;
+    }
     if (v !== 0 && this.rng.uniform() >= p.loss) {
       f.step[id] = ANSWER;
       ctx.schedule(ctx.now + f.sRtt[id]! + this.delay(this.rng), id);
@@ -96,8 +111,19 @@ export class UdpRequestResponse extends ArrivalGenerator {
 
   private answer(id: number, ctx: TrafficContext): void {
     this.fill(ctx, id, false);
-    const v = sendCounted(ctx, this.outcomes);
-    if (v !== 0 && ctx.ct.lastCtinfo === IP_CT_ESTABLISHED_REPLY) {
+    let v = sendCounted(ctx, this.outcomes);
+    let ok = v !== 0 && ctx.ct.lastCtinfo === IP_CT_ESTABLISHED_REPLY;
+    if (this.p.aaaa !== undefined) {
+      const f = this.pool;
+      this.fill(ctx, id, false);
+      const pkt = ctx.pkt;
+      pkt.src = f.a[id]!; pkt.sport = f.b[id]!; pkt.dport = f.c[id]!;
+      const v2 = sendCounted(ctx, this.outcomes);
+      if (v2 === 0) v = 0;
+      ok = ok && v2 !== 0 && ctx.ct.lastCtinfo === IP_CT_ESTABLISHED_REPLY;
+    }
+    if (ok) {
+      if (this.pool.attempt[id]! > 0) this.retriedOk++;
       this.outcomes.succeeded++;
       this.end(id);
       return;
