@@ -83,6 +83,8 @@ export class LoadedRuleset implements Ruleset {
   readonly packets: Float64Array;
   readonly bytes: Float64Array;
   private readonly ctx = new EvalCtx();
+  /** `numgen inc` counters by rule id (nft_numgen.c starts them at mod - 1, so the first value is the offset). */
+  private readonly incCounter: Uint32Array;
 
   constructor(
     readonly rules: readonly RuleInfo[],
@@ -93,6 +95,22 @@ export class LoadedRuleset implements Ruleset {
   ) {
     this.packets = new Float64Array(rules.length);
     this.bytes = new Float64Array(rules.length);
+    this.incCounter = new Uint32Array(rules.length);
+    for (const r of rules) if (r.nat?.numgen) this.incCounter[r.id] = r.nat.numgen.mod - 1;
+  }
+
+  /**
+   * Index into `rules[id].nat.numgen.addrs` for this packet: `numgen random` maps the 32-bit draw
+   * as reciprocal_scale(draw, mod) = floor(draw · mod / 2^32) (nft_ng_random_gen()); `numgen inc`
+   * ignores it and steps the rule's counter 0, 1, …, mod-1, 0, … (nft_ng_inc_gen()).
+   */
+  numgenIndex(id: number, draw32: number): number {
+    const g = this.rules[id].nat?.numgen;
+    if (g === undefined) throw new Error(`rule ${id} has no numgen map`);
+    if (g.mode === 'random') return Math.floor(((draw32 >>> 0) * g.mod) / 4294967296);
+    const next = this.incCounter[id] + 1 < g.mod ? this.incCounter[id] + 1 : 0;
+    this.incCounter[id] = next;
+    return next;
   }
 
   natLookup(hook: Hook, pkt: Pkt, iif: number, oif: number): number {
@@ -243,6 +261,11 @@ function ruleInfo(id: number, ch: ChainAst, r: RuleAst, index: number, routes: R
   };
   if (n.addr?.l3 === 4) { st.minAddr = n.addr.min | 0; st.maxAddr = n.addr.max | 0; }
   if (n.addr?.l3 === 6) { st.minAddr6 = wordsToBytes(n.addr.min6); st.maxAddr6 = wordsToBytes(n.addr.max6); }
+  if (n.numgen !== undefined) {
+    const g = n.numgen;
+    st.numgen = { mode: g.mode, mod: g.mod, offset: g.offset, addrs: g.addrs.map((x) => (x.l3 === 4 ? x.a : 0)) };
+    if (g.addrs[0].l3 === 6) st.numgen.addrs6 = g.addrs.map((x) => (x.l3 === 6 ? wordsToBytes(x.a6) : new Uint8Array(16)));
+  }
   info.nat = st;
   // masquerade takes the outgoing interface's address; redirect at prerouting the incoming one's
   // (at output it uses 127.0.0.1 / ::1, nf_nat_redirect.c).

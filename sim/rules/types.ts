@@ -62,6 +62,13 @@ export interface NatStatement {
   /** IPv6 range bounds (16 bytes each) when `l3 = 6` and an address is given. */
   minAddr6?: Uint8Array;
   maxAddr6?: Uint8Array;
+  /**
+   * `dnat to numgen random|inc mod N [offset M] map { K : ADDR, ... }`: the address is chosen per
+   * packet (nft_numgen.c), `addrs[k]` for generated value offset + k (IPv4 int32; `addrs6` for
+   * IPv6). Pick with `LoadedRuleset.numgenIndex(ruleId, draw32)`; `minAddr = maxAddr = addrs[0]`
+   * until then.
+   */
+  numgen?: { mode: 'random' | 'inc'; mod: number; offset: number; addrs: number[]; addrs6?: Uint8Array[] };
 }
 
 /** Verdict/terminal action of a rule (issue 13 adds drop, reject, notrack, ...). */
