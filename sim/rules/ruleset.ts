@@ -10,6 +10,13 @@
  * `accept` ends its chain (the next chain still runs), `return` in a base chain applies the
  * chain's policy (accept) and ends it, and a NAT statement ends the lookup (nft_nat_eval() sets
  * up the binding; the core then stops running nat chains for this manip).
+ *
+ * Room for the ruleset issue (filter/raw chains in front of conntrack): the parser already reads
+ * any `type T hook H priority P` and every hook; `compile()` is where other chain types would be
+ * accepted and filed into their own per-hook lists (as `natChains` is), `VERDICT` where drop,
+ * reject, notrack and jump get their codes, `EvalCtx` where a match reads more state (the
+ * conntrack entry for `ct state`, marks), and a `filterLookup(hook, ...)` beside `natLookup`
+ * would walk those lists with the same compiled rules and counters.
  */
 import type { AddrInterner } from '../conntrack/addr.js';
 import type { Pkt } from '../conntrack/packet.js';
