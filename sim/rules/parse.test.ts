@@ -166,6 +166,8 @@ test('errors name file:line:col and what is supported', (t) => {
   t.is(error(chain('snat to 1.2.3.4 counter')), 'r.nft:4:21: "counter" follows a terminal statement (snat), which ends the rule; nothing after it has an effect');
   t.is(error(chain('snat to 1.2.3.4 random persistent')), 'r.nft:4:28: expected "," between NAT flags (e.g. random,persistent), got "persistent"');
   t.is(error(chain('tcp dport 1-2 udp dport 3 accept')), 'r.nft:4:19: conflicting transport protocols in one rule (tcp at 4:5)');
+  t.is(error(chain('meta l4proto { udp, icmp } tcp dport 80 accept')), 'r.nft:4:5: conflicting protocols: this meta l4proto match excludes tcp, which the tcp port match at 4:32 needs, so no packet can match');
+  t.is(error(chain('meta l4proto { tcp, udp } tcp dport 80 accept')), 'no error');
   t.is(error(chain('ip6 saddr ::1 accept')), 'r.nft:4:5: "ip6" matches do not apply in a table of family ip (conflicting protocols)');
   t.is(error('table ip nat {\n  chain c {\n    type nat hook postrouting priority dstnat;\n  }\n}\n'), 'r.nft:3:40: priority "dstnat" is invalid at hook postrouting (nft allows it at prerouting and output)');
   t.is(error('table ip nat {\n  chain c {\n    type nat hook prerouting priority -200;\n  }\n}\n'), 'r.nft:3:39: priority -200 is not above -200 (NF_IP_PRI_CONNTRACK); the kernel refuses a type nat chain that would run before conntrack');

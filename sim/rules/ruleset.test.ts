@@ -162,7 +162,14 @@ const specArb: fc.Arbitrary<Spec> = fc.record({
   l4proto: fc.option(fc.record({ neg: fc.boolean(), protos: fc.array(fc.constantFrom(1, 6, 17), { minLength: 1, maxLength: 2 }) }), { nil: undefined }),
   oifname: fc.option(fc.record({ neg: fc.boolean(), names: fc.array(fc.constantFrom(...IFNAMES), { minLength: 1, maxLength: 2 }) }), { nil: undefined }),
   verdict: fc.constantFrom('snat' as const, 'accept' as const, 'return' as const, 'none' as const),
-}, { requiredKeys: ['verdict'] });
+}, { requiredKeys: ['verdict'] }).map((s) => {
+  // a positive l4proto set that excludes the port match's protocol is refused at load (no packet could match)
+  if (s.l4 && s.l4proto && !s.l4proto.neg) {
+    const p = s.l4.proto === 'tcp' ? 6 : 17;
+    if (!s.l4proto.protos.includes(p)) return { ...s, l4proto: { ...s.l4proto, protos: [...s.l4proto.protos, p] } };
+  }
+  return s;
+});
 
 function render(s: Spec): string {
   const parts: string[] = [];

@@ -341,6 +341,13 @@ function compileRule(id: number, ch: ChainAst, r: RuleAst, routes: Routes | unde
     }
     matches.push(compileMatch(m, routes));
   }
+  if (proto >= 0) {
+    for (const m of r.matches) {
+      if ((m.key === 'meta l4proto' || m.key === 'ip protocol') && !m.neg && !m.protos.lo.some((lo, i) => proto >= lo && proto <= m.protos.hi[i])) {
+        err(m.loc, `conflicting protocols: this ${m.key} match excludes ${proto === IPPROTO_TCP ? 'tcp' : 'udp'}, which the ${proto === IPPROTO_TCP ? 'tcp' : 'udp'} port match at ${protoLoc!.line}:${protoLoc!.col} needs, so no packet can match`);
+      }
+    }
+  }
   const fam = famOfMatches(r, ch.family);
   if (fam === 0) err(r.loc, 'this rule matches both ip and ip6 fields, so no packet can match it (conflicting protocols)');
   // `ip protocol` carries the IPv4 dependency already (famOfMatches); `meta l4proto` applies to both families.
