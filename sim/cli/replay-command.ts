@@ -30,6 +30,8 @@ export interface ReplayCliOptions {
   events?: string;
   ruleset?: string;
   route?: string[];
+  /** Write the final table, `conntrack -L` lines, to this file. */
+  list?: string;
   json?: boolean;
 }
 
@@ -150,6 +152,7 @@ export function runReplay(capture: string, o: ReplayCliOptions): { stdout: strin
     throw e;
   }
   if (o.events !== undefined) writeFileAtomic(o.events, Buffer.concat(chunks));
+  if (o.list !== undefined) writeFileAtomic(o.list, Buffer.from(result.listing.map((l) => l + '\n').join(''), 'utf8'));
   const out = o.events !== undefined ? { ...result, eventsFile: o.events } : result;
   return { stdout: o.json ? JSON.stringify(out, null, 2) + '\n' : formatReplayTable(result, o.events), result };
 }
@@ -201,18 +204,23 @@ export function registerReplay(program: Command): void {
     .addOption(new Option('--events <file>', 'write a conntrack -E style log of every event'))
     .addOption(new Option('--ruleset <file>', 'nft ruleset with type nat chains applied to the capture (docs/rules.md)'))
     .addOption(new Option('--route <prefix=ifname[@addr]>', 'a route: packets to PREFIX leave by IFNAME (whose own address is ADDR, for masquerade); packets from it arrive on IFNAME (repeatable)').argParser(collect))
+    .addOption(new Option('--list <file>', 'write the final table as conntrack -L prints it (one entry per line) to FILE'))
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `
 The model boots 60 s before the first packet (the gc worker is on its steady schedule) and acts
 as the forwarding firewall that saw both directions. Non-IP frames, non-first fragments and
 unusable IP headers are skipped and counted. JSON holds stats (conntrack -S counters), model
 (simulator breakdowns), count, max, buckets, states (like conntrack -L, e.g. "tcp ESTABLISHED
-ASSURED") and timeline ([seconds since the first packet, count]).
+ASSURED"), timeline ([seconds since the first packet, count]) and listing (the final table as
+conntrack -L prints it; --list FILE writes the same lines). With --ruleset the model is a NAT
+gateway: a capture taken on its inside (both directions) is replayed with the replies seen from
+the outside (docs/nat.md §6.1), and JSON gains nat (found, insert_failed, clash_resolve, mappings, …).
 
 Examples:
   $ ctsim replay flood.pcap --sysctl nf_conntrack_max=1024 --idle 75 --json
   $ ctsim replay web.pcapng --sysctl net.netfilter.nf_conntrack_tcp_timeout_time_wait=30 --events ev.log
   $ ctsim replay inside.pcap --ruleset nat.nft --route 10.98.0.0/24=f1 --route 0.0.0.0/0=wan0@203.0.113.1 --json
+  $ ctsim replay docs/captures/nat-gw-inside.pcap --ruleset docs/captures/nat-gw.nft --route 10.98.0.0/24=f1 --route 0.0.0.0/0=wan0@203.0.113.1 --list table.txt
 
 Exit codes: 0 ok; 2 bad input (truncated or corrupt capture, with the packet index; unsupported
 link type; unknown sysctl or a value out of the kernel's range; bad flag; a ruleset outside the

@@ -22,16 +22,20 @@
  */
 import { AddrInterner } from '../conntrack/addr.js';
 import { NF_DROP, type Conntrack } from '../conntrack/conntrack.js';
-import { createConntrack } from '../conntrack/create.js';
+import { createConntrack, DEFAULT_KERNEL_VERSION, parseKernelVersion } from '../conntrack/create.js';
 import { EventLog } from '../conntrack/events-log.js';
 import { GcWorker } from '../conntrack/gc.js';
-import { summariseStates } from '../conntrack/listing.js';
+import { listEntries, summariseStates } from '../conntrack/listing.js';
 import { Malformed, Pkt } from '../conntrack/packet.js';
 import { CONNTRACK_S_KEYS, CtStats } from '../conntrack/stats.js';
 import type { SysctlName } from '../conntrack/sysctl.js';
 import { decodeFrame, DECODE_FRAGMENT, DECODE_IP, DECODE_NON_IP, DECODE_TRUNCATED_LINK } from '../capture/decode.js';
 import { readCapture } from '../capture/pcap-read.js';
 import type { LoadedRuleset, RouteTable } from '../rules/index.js';
+import { RngStreams } from '../core/rng.js';
+import { insideReplyToOutside } from '../nat/inside-view.js';
+import { natSummary } from '../nat/report.js';
+import { setupNat } from '../nat/setup.js';
 
 /** How long before the first frame the simulated kernel boots. */
 export const BOOT_LEAD_SECONDS = 60;
@@ -112,6 +116,10 @@ export interface ReplayResult {
   eventLines?: number;
   /** The `conntrack -E` log (when `events` and no `eventSink`). */
   events?: string;
+  /** The final table as `conntrack -L` prints it, one line per live entry (listing.ts). */
+  listing: string[];
+  /** NAT counters (docs/nat.md §6.2), when a ruleset was given. */
+  nat?: Record<string, number>;
 }
 
 const MODEL_KEYS = Object.keys(new CtStats()).filter((k) => !(CONNTRACK_S_KEYS as readonly string[]).includes(k));
@@ -166,6 +174,10 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
     version: opts.version, hz: opts.hz ?? 250, memory: opts.memory, sysctl: opts.sysctl, seed: opts.seed ?? 1,
     eventListener: events,
   });
+  // NAT (docs/nat.md): a ruleset installs the NAT core; replies of an inside capture are seen
+  // from the outside before they enter (nat/inside-view.ts)
+  const nat = setupNat(ct, { version: parseKernelVersion(opts.version ?? DEFAULT_KERNEL_VERSION), ruleset: opts.ruleset, routes: opts.routes },
+    new RngStreams(opts.seed ?? 1, 0));
   const gc = new GcWorker(ct, opts.gcBucketsPerMs ?? DEFAULT_GC_BUCKETS_PER_MS);
   const verify = opts.verifyChecksums ?? (opts.sysctl?.nf_conntrack_checksum ?? 1) === 1;
   const sampleUs = Math.max(1, Math.round((opts.sampleSeconds ?? 1) * 1e6));
@@ -209,6 +221,7 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
     r.ipPackets++;
     if (pkt.malformed !== 0) r.malformed++;
     ct.setNow(now);
+    if (nat !== undefined) insideReplyToOutside(ct, pkt);
     if (ct.packetIn(pkt) === NF_DROP) r.dropped++;
   }
   const end = now + idleUs;
@@ -236,7 +249,12 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
     hz: ct.hz,
     states: summariseStates(ct),
     timeline: clock.timeline,
+    listing: listEntries(ct, interner),
   };
+  if (nat !== undefined) {
+    const { rules: _r, port_keys: _k, ...counters } = natSummary(nat, ct.stats, opts.ruleset?.rules);
+    out.nat = counters;
+  }
   if (events) {
     out.eventLines = log?.lines ?? 0;
     if (!opts.eventSink) out.events = log?.text() ?? '';
