@@ -134,6 +134,10 @@ table inet any { chain c { type nat hook postrouting priority srcnat + 1
   t.is(lookup(rs, 'postrouting', p6(b, c)), 2);
   t.is(lookup(rs, 'postrouting', p6(c, a)), -1);
   t.is(rs.rules[1].nat!.l3, 6);
+  t.is(rs.natAddr6Id(1), interner.find(new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])));
+  t.true(rs.natAddr6Id(1) > 0);
+  t.is(rs.natAddr6Id(0), -1); // IPv4 statement
+  t.is(rs.natAddr6Id(2), -1); // masquerade: no address in the rule
   t.is(GW.ifaceOf(6, a), GW.find('lan6'));
   t.is(GW.ifaceOf(6, c), GW.find('wan0'));
 });

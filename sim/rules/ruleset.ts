@@ -146,6 +146,21 @@ export class LoadedRuleset implements Ruleset {
     this.ctx.interner = interner;
   }
 
+  /**
+   * The interned id (in the bound interner) of rule `id`'s IPv6 NAT address when the statement
+   * maps to a single address (`minAddr6` = `maxAddr6`, or numgen value `k`), so the NAT core can
+   * put it in a tuple; -1 for an IPv6 range (ids carry no order) or no IPv6 address.
+   */
+  natAddr6Id(id: number, k = -1): number {
+    const n = this.rules[id]?.nat;
+    if (n === undefined || n.l3 !== 6) return -1;
+    if (this.ctx.interner === undefined) throw new Error('Ruleset.natAddr6Id: no AddrInterner bound (call bindInterner first)');
+    if (k >= 0) { const b = n.numgen?.addrs6?.[k]; return b === undefined ? -1 : this.ctx.interner.intern(b, 0); }
+    const a = n.minAddr6, b = n.maxAddr6;
+    if (a === undefined || b === undefined || a.some((x, i) => x !== b[i])) return -1;
+    return this.ctx.interner.intern(a, 0);
+  }
+
   /** The same rules with fresh (zero) counters and its own evaluation state: one per run. */
   clone(): LoadedRuleset {
     const r = new LoadedRuleset(this.rules, this.natChains, this.source);
