@@ -32,7 +32,7 @@ function pkt(src: string, dst: string, proto = IPPROTO_UDP, dport = 53, sport = 
 const lookup = (rs: ReturnType<typeof loadRuleset>, hook: 'prerouting' | 'postrouting', p: Pkt): number =>
   rs.natLookup(hook, p, GW.ifaceOf(p.l3, p.src), GW.ifaceOf(p.l3, p.dst));
 
-test('chains at a hook run in priority order, equal priorities in declaration order (nf_register_net_hook inserts after equals)', (t) => {
+test('chains at a hook run in priority order; of equal priorities the last declared runs first (nf_hook_entries_grow inserts before equals)', (t) => {
   const rs = loadRuleset(`
 table ip a {
   chain late { type nat hook postrouting priority srcnat + 10; snat to 198.51.100.3 }
@@ -42,9 +42,9 @@ table ip b {
   chain mid1 { type nat hook postrouting priority 100; ip daddr 8.8.4.4 snat to 198.51.100.2 }
   chain mid2 { type nat hook postrouting priority 100; ip daddr 8.8.4.4 snat to 198.51.100.4 }
 }`, 'o.nft', GW);
-  t.deepEqual(rs.natChainOrder('postrouting'), ['a/early', 'b/mid1', 'b/mid2', 'a/late']);
+  t.deepEqual(rs.natChainOrder('postrouting'), ['a/early', 'b/mid2', 'b/mid1', 'a/late']);
   t.is(lookup(rs, 'postrouting', pkt('10.0.0.1', '8.8.8.8')), 1); // early, although declared second
-  t.is(lookup(rs, 'postrouting', pkt('10.0.0.1', '8.8.4.4')), 2); // mid1 before mid2 (same priority)
+  t.is(lookup(rs, 'postrouting', pkt('10.0.0.1', '8.8.4.4')), 3); // mid2 (declared after mid1, same priority) runs first
   t.is(lookup(rs, 'postrouting', pkt('10.0.0.1', '1.1.1.1')), 0); // falls through to late
   t.is(rs.natLookup('prerouting', pkt('10.0.0.1', '1.1.1.1'), 0, 2), -1); // no chain at prerouting
 });
@@ -208,7 +208,8 @@ function refLookup(chains: ChainSpec[], src: number, dst: number, proto: number,
   const ids: number[][] = [];
   let next = 0;
   for (const c of chains) ids.push(c.rules.map(() => next++));
-  const order = chains.map((c, i) => ({ c, i })).sort((a, b) => a.c.prio - b.c.prio || a.i - b.i);
+  // equal priorities: the chain declared last runs first (core.c: nf_hook_entries_grow())
+  const order = chains.map((c, i) => ({ c, i })).sort((a, b) => a.c.prio - b.c.prio || b.i - a.i);
   for (const { c, i } of order) {
     for (let k = 0; k < c.rules.length; k++) {
       const s = c.rules[k];

@@ -5,8 +5,8 @@
  * allocates nothing and costs a few comparisons per rule.
  *
  * Evaluation model (docs/rules.md §3): nf_nat_inet_fn() runs the `type nat` chains registered
- * at a hook in priority order (equal priorities in declaration order, as nf_register_net_hook()
- * inserts after equals); inside a chain, rules run in order; a matching rule's `counter` counts,
+ * at a hook in priority order (equal priorities: the chain declared last runs first, because
+ * nf_hook_entries_grow() inserts a new hook before those of equal priority); inside a chain, rules run in order; a matching rule's `counter` counts,
  * `accept` ends its chain (the next chain still runs), `return` in a base chain applies the
  * chain's policy (accept) and ends it, and a NAT statement ends the lookup (nft_nat_eval() sets
  * up the binding; the core then stops running nat chains for this manip).
@@ -246,7 +246,9 @@ function compile(ast: RulesetAst, routes: Routes | undefined, source: { text: st
     });
     perHook[HOOKS.indexOf(b.hook)].push({ priority: b.priority, order, rules });
   });
-  const natChains = perHook.map((cs) => cs.sort((a, b) => a.priority - b.priority || a.order - b.order));
+  // Equal priorities: nf_hook_entries_grow() (core.c) places a newly registered hook before the
+  // existing ones of the same priority, and nft registers base chains in file order.
+  const natChains = perHook.map((cs) => cs.sort((a, b) => a.priority - b.priority || b.order - a.order));
   return new LoadedRuleset(infos, natChains, source);
 }
 
