@@ -20,7 +20,7 @@ async function group(key) {
   const g = GROUPS[key];
   const series = [];
   const runs = g.versions
-    ? g.versions.map((v) => ({ label: `kernel ${v}`, file: `${g.base}.yaml`, set: [`kernel.version=${v}`] }))
+    ? g.versions.map((v) => ({ label: `kernel ${v}`, file: `${g.base}.yaml`, set: [`kernel.version="${v}"`] }))
     : g.variants.map((v) => ({ label: v === '' ? 'baseline' : v, file: v === '' ? `${g.base}.yaml` : `${g.base}-${v}.yaml`, set: [] }));
   for (const r of runs) {
     const path = join(root, 'scenarios', r.file);

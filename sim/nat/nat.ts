@@ -224,7 +224,7 @@ export class Nat implements NatPath {
       // port usage of SNAT rules: the reply tuple (dst:dport → natAddr:port) holds one port of the key
       const proto = tb.l3proto[slot]! & 0xff;
       const rp = tb.rports[slot]!;
-      this.useKey[slot] = this.usage.acquire(tb.rdst![slot]!, tb.rsrc![slot]!, hasPorts(proto) ? rp >>> 16 : 0, tb.l3proto[slot]!, this.ruleSize[r] ?? 64512);
+      this.useKey[slot] = this.usage.acquire(tb.rdst![slot]!, tb.rsrc![slot]!, hasPorts(proto) ? rp >>> 16 : 0, tb.l3proto[slot]!, this.ruleSize[r] ?? 64512, r);
     }
   }
 

@@ -27,16 +27,32 @@ export class PortUsage {
   }
 
   /** One more port in use under the key; returns the key index. */
-  acquire(natAddr: number, dstAddr: number, dport: number, l3proto: number, rangeSize: number): number {
+  /**
+   * Port ranges seen per key, by rule id: a key's size is the sum of the ranges of the rules that
+   * mapped into it (port blocks: one rule per subscriber, disjoint ranges on one address).
+   */
+  private readonly rulesOf: Map<number, number>[] = [];
+
+  acquire(natAddr: number, dstAddr: number, dport: number, l3proto: number, rangeSize: number, rule = 0): number {
+    const k = this.find(natAddr, dstAddr, dport, l3proto);
+    if (++this.inUse[k]! > this.peak[k]!) this.peak[k] = this.inUse[k]!;
+    const m = this.rulesOf[k]!;
+    if (m.get(rule) !== rangeSize) {
+      m.set(rule, rangeSize);
+      let s = 0;
+      for (const v of m.values()) s += v;
+      this.size[k] = Math.min(s, 65536);
+    }
+    return k;
+  }
+
+  private find(natAddr: number, dstAddr: number, dport: number, l3proto: number): number {
     const t = ((dport << 16) | l3proto) | 0;
     let i = this.hash(natAddr, dstAddr, t);
     for (;;) {
       if (this.tail[i] === -1) break;
       if (this.natAddr[i] === natAddr && this.dstAddr[i] === dstAddr && this.tail[i] === t) {
-        const k = this.idx[i]!;
-        if (++this.inUse[k]! > this.peak[k]!) this.peak[k] = this.inUse[k]!;
-        this.size[k] = rangeSize;
-        return k;
+        return this.idx[i]!;
       }
       i = (i + 1) & (this.cap - 1);
     }
@@ -44,7 +60,8 @@ export class PortUsage {
     if (k >= this.inUse.length) this.growDense();
     this.natAddr[i] = natAddr; this.dstAddr[i] = dstAddr; this.tail[i] = t; this.idx[i] = k;
     this.keyNat[k] = natAddr; this.keyDst[k] = dstAddr; this.keyTail[k] = t;
-    this.inUse[k] = 1; this.peak[k] = 1; this.size[k] = rangeSize;
+    this.inUse[k] = 0; this.peak[k] = 0; this.size[k] = 1;
+    this.rulesOf.push(new Map());
     if (this.n * 2 > this.cap) this.rehash();
     return k;
   }
