@@ -53,7 +53,7 @@ test.serial('same scenario and seed twice give byte-identical summary.json and t
   t.is(manifest.resolved_scenario.sysctl.nf_conntrack_max, 2048);
   t.regex(manifest.scenario_sha256, /^[0-9a-f]{64}$/);
   const csv = readFileSync(join(a, 'tiny', 's1-r0', 'timeseries.csv'), 'utf8').trimEnd().split('\n');
-  t.is(csv[0], 'time_s,count,fill,new,drop,early_drop,gc_early_drop,timeouts,invalid,legit_packets,legit_dropped,attack_packets,attack_dropped,kernel_bytes');
+  t.is(csv[0], 'time_s,count,fill,new,drop,early_drop,gc_early_drop,timeouts,invalid,legit_packets,legit_dropped,attack_packets,attack_dropped,kernel_bytes,nat_port_util');
   t.is(csv.length, 1 + 21, 'a sample at 0, 1, …, 20 s');
 });
 
