@@ -435,3 +435,31 @@ test('masquerade entries cost the NAT extension area in kernel bytes (docs/nat.m
   send(ct, 0, udp(new Pkt(), C1, 40000, D, 53));
   t.is(ct.kernelBytes() - b0, 256 + 128);
 });
+
+test('reverse-direction race: v6.12 merges the mirror entries, v6.11 drops (docs/nat.md §2.6.2, §3.2 b)', (t) => {
+  for (const [v, want] of [['6.12', NF_ACCEPT], ['6.11', NF_DROP]] as const) {
+    const { ct } = race(v, new FixedDecider(), [1, 0]);
+    const pkt = new Pkt();
+    send(ct, 0, udp(pkt, D, 53, C1, 40000)); // the server's packet, CPU 1
+    t.is(send(ct, 5, udp(pkt, C1, 40000, D, 53)), want, v); // the client's, CPU 0, inside the window
+    t.is(ct.stats.clash_resolve, want === NF_ACCEPT ? 1 : 0, v);
+  }
+});
+
+test('before v5.0: the whole range is scanned once, the last port unchecked (docs/nat.md §2.5, §2.9)', (t) => {
+  const { ct, nat } = natCt({ decider: masq(0, 20000, 20199), version: '4.19' });
+  occupy(ct, 20000, 20199, 53);
+  const f0 = ct.stats.found;
+  t.is(send(ct, 0, udp(new Pkt(), C1, 40000, D, 53)), NF_DROP);
+  t.is(nat.counters.probes, 200);
+  t.is(ct.stats.found - f0, 199);
+});
+
+test('no ruleset, two CPUs: a same-flow UDP race drops before v4.7 and merges from v4.7 (docs/nat.md §3.2)', (t) => {
+  for (const [v, want] of [['4.6', NF_DROP], ['4.7', NF_ACCEPT]] as const) {
+    const { ct } = race(v, undefined, [0, 1]);
+    const pkt = new Pkt();
+    send(ct, 0, udp(pkt, C1, 40000, D, 53));
+    t.is(send(ct, 5, udp(pkt, C1, 40000, D, 53)), want, v);
+  }
+});
