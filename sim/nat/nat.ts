@@ -159,6 +159,8 @@ export class Nat implements NatPath {
   private tProto = 0;
   /** rports low half of the entry (ICMP: inverted type/code). */
   private tRlow = 0;
+  /** The four address words `find_best_ips_proto()` hashes (IPv4 in the first; reused). */
+  private readonly words = [0, 0, 0, 0];
   /** Whether the last search ended on a used tuple. */
   private searchFailed = false;
 
@@ -440,7 +442,9 @@ export class Nat implements NatPath {
       a = range.minAddr;
     } else {
       const init = (range.flags & NF_NAT_RANGE_PERSISTENT) !== 0 ? 0 : bswap32(this.tDst);
-      const j = jhash2([bswap32(this.tSrc), 0, 0, 0], init);
+      const w = this.words;
+      w[0] = bswap32(this.tSrc);
+      const j = jhash2(w, init);
       const min = range.minAddr >>> 0, max = range.maxAddr >>> 0;
       a = (min + reciprocalScale32(j, max - min + 1)) | 0;
     }
