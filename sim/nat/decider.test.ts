@@ -49,3 +49,15 @@ test('snat to an address range picks the address by hash of (source, destination
   // expected from an independent lookup3 implementation (see nat.test.ts)
   t.is(pkt.src, ip(203, 0, 113, 4));
 });
+
+test('dnat to numgen random picks an endpoint per packet from the run\'s draws (docs/nat.md §1.8, §3.3)', (t) => {
+  const rules = 'table ip nat {\n chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n  udp dport 53 dnat to numgen random mod 2 map { 0 : 10.244.1.10, 1 : 10.244.2.10 }\n }\n}\n';
+  const { ct } = gateway(rules, ['10.0.0.0/8=lan0']);
+  const pkt = new Pkt();
+  const seen = new Set<number>();
+  for (let i = 0; i < 40; i++) {
+    send(ct, i, udp(pkt, ip(10, 0, 1, i), 40000, ip(10, 96, 0, 10), 53));
+    seen.add(pkt.dst);
+  }
+  t.deepEqual([...seen].sort(), [ip(10, 244, 1, 10), ip(10, 244, 2, 10)].sort());
+});

@@ -14,7 +14,11 @@ export class RulesetDecider implements NatDecider {
   /** Masquerade/redirect found no address on the interface (packets dropped). */
   noAddressDrops = 0;
 
-  constructor(readonly ruleset: Ruleset, readonly routes: Routes | undefined) {}
+  /**
+   * `draw32` gives uniform uint32 draws for `numgen random` maps (nft_numgen.c:
+   * `get_random_u32()`, one per packet that reaches the rule).
+   */
+  constructor(readonly ruleset: Ruleset, readonly routes: Routes | undefined, private readonly draw32: () => number = () => 0) {}
 
   decide(hook: number, pkt: Pkt, range: NatRange, out: { masq: boolean }): number {
     const r = this.routes;
@@ -42,6 +46,14 @@ export class RulesetDecider implements NatDecider {
       range.minAddr = a;
       range.maxAddr = a;
       out.masq = st.kind === 'masquerade';
+    } else if (st.numgen !== undefined && pkt.l3 === 4) {
+      // dnat to numgen … map { k : ADDR }: one address per packet (kube-proxy's endpoint choice)
+      const pick = (this.ruleset as { numgenIndex?: (id: number, draw32: number) => number }).numgenIndex;
+      const k = pick === undefined ? 0 : pick.call(this.ruleset, id, this.draw32());
+      const a = st.numgen.addrs[k]!;
+      range.flags |= NF_NAT_RANGE_MAP_IPS;
+      range.minAddr = a;
+      range.maxAddr = a;
     } else if (st.l3 === 6) {
       // IPv6 addresses are interned ids in the model; the statement's 16-byte bounds are not
       // mapped to ids, so an IPv6 snat/dnat keeps the address and applies only its port range

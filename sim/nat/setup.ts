@@ -24,10 +24,11 @@ export function setupNat(ct: Conntrack, s: NatSetup, streams: RngStreams): Nat |
   const cpus = s.cpus ?? 1;
   if (s.ruleset === undefined && cpus <= 1) return undefined;
   const rnd = streams.get('nat/random');
+  const numgen = streams.get('nat/numgen');
   const nat = new Nat(ct, {
     version: s.version,
     randomU16: () => rnd.below(65536),
-    decider: s.ruleset === undefined ? undefined : new RulesetDecider(s.ruleset, s.routes),
+    decider: s.ruleset === undefined ? undefined : new RulesetDecider(s.ruleset, s.routes, () => numgen.int32() >>> 0),
     sysctl: ct.sys,
     bysourceSeed: streams.get('nat/bysource-key').int32(),
   });
