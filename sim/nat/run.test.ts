@@ -49,3 +49,42 @@ test('without a ruleset and with one CPU there is no nat block and the column is
   const u = columns.indexOf('nat_port_util');
   t.true(rows.every((r) => r[u] === 0));
 });
+
+const DNS = (version: string, aaaa: string) => `
+name: dns-small
+duration: 15s
+kernel: { memory: 256MiB, version: "${version}", cpus: 8, confirm_delay: 20us }
+routes:
+  - { prefix: 10.0.0.0/8, iface: cni0 }
+ruleset: |
+  table ip nat {
+    chain pre {
+      type nat hook prerouting priority dstnat; policy accept;
+      ip daddr 10.96.0.10 udp dport 53 dnat to 10.244.1.10
+    }
+  }
+traffic:
+  - kind: udp-request-response
+    clients: 10.2.0.0/24
+    server: 10.96.0.10
+    rate: 50
+    aaaa: ${aaaa}
+    answer_delay: 1
+`;
+
+const natOf = (s: ReturnType<typeof runScenarioInMemory>['summary']) => s.nat as unknown as Record<string, number>;
+
+test('glibc A/AAAA from one socket: on 4.19 raced AAAA queries are dropped and answered after the 5 s re-send; single-request-reopen avoids the race (docs/nat.md §3.3)', (t) => {
+  const par = natOf(runScenarioInMemory(scenarioFromYaml(DNS('4.19', 'parallel'))).summary);
+  t.true(par['drop']! > 0);
+  t.is(par['drop'], par['insert_failed']);
+  t.true(par['lookups_answered_after_resend']! > 0);
+  const reopen = natOf(runScenarioInMemory(scenarioFromYaml(DNS('4.19', 'reopen'))).summary);
+  t.is(reopen['insert_failed'], 0);
+  t.is(reopen['lookups_answered_after_resend'], 0);
+  const merged = runScenarioInMemory(scenarioFromYaml(DNS('6.12', 'parallel'))).summary;
+  t.true(natOf(merged)['clash_resolve']! > 0);
+  t.is(natOf(merged)['drop'], 0);
+  t.is(natOf(merged)['lookups_answered_after_resend'], 0);
+  t.is(merged.generators[0]!.failed, 0);
+});
