@@ -2,6 +2,7 @@ import test from 'ava';
 import { NF_ACCEPT, NF_DROP } from '../conntrack/conntrack.js';
 import { createConntrack } from '../conntrack/create.js';
 import { Pkt } from '../conntrack/packet.js';
+import { AddrInterner, parseIPv6 } from '../conntrack/addr.js';
 import { ip, send, udp } from '../conntrack/testing.js';
 import { RngStreams } from '../core/rng.js';
 import { buildRoutes, loadRuleset, parseRouteArg, type RouteEntry } from '../rules/index.js';
@@ -60,4 +61,19 @@ test('dnat to numgen random picks an endpoint per packet from the run\'s draws (
     seen.add(pkt.dst);
   }
   t.deepEqual([...seen].sort(), [ip(10, 244, 1, 10), ip(10, 244, 2, 10)].sort());
+});
+
+test('IPv6: snat to one address maps to its interned id once an interner is bound (docs/nat.md §2.4)', (t) => {
+  const built = buildRoutes(['fd00::/64=lan0', '::/0=wan0'].map((a) => parseRouteArg(a) as RouteEntry));
+  if (!built.ok) throw new Error('routes');
+  const rules = 'table ip6 nat {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname "wan0" snat to 2001:db8::1\n }\n}\n';
+  const ruleset = loadRuleset(rules, 'v6.nft', built.routes);
+  const ct = createConntrack({ seed: 3, sysctl: { nf_conntrack_max: 4096, nf_conntrack_buckets: 1024 } });
+  const interner = new AddrInterner();
+  setupNat(ct, { version: [6, 12], ruleset, routes: built.routes, interner }, new RngStreams(3, 0));
+  const pkt = udp(new Pkt(), interner.intern(parseIPv6('fd00::5')), 40000, interner.intern(parseIPv6('2001:db8:1::53')), 53);
+  pkt.l3 = 6;
+  t.is(send(ct, 0, pkt), NF_ACCEPT);
+  t.is(pkt.src, interner.intern(parseIPv6('2001:db8::1')));
+  t.is(pkt.sport, 40000);
 });

@@ -1,3 +1,4 @@
+import type { AddrInterner } from '../conntrack/addr.js';
 import type { Conntrack } from '../conntrack/conntrack.js';
 import type { RngStreams } from '../core/rng.js';
 import type { Routes, Ruleset } from '../rules/types.js';
@@ -13,6 +14,8 @@ export interface NatSetup {
   /** CPUs and confirm delay (µs) of the race model (docs/nat.md §3.3); 1 CPU = no race. */
   cpus?: number;
   confirmDelayUs?: number;
+  /** The interner of the packets' IPv6 ids (replay): lets IPv6 packets be routed and IPv6 NAT addresses map. */
+  interner?: AddrInterner;
 }
 
 /**
@@ -25,10 +28,12 @@ export function setupNat(ct: Conntrack, s: NatSetup, streams: RngStreams): Nat |
   if (s.ruleset === undefined && cpus <= 1) return undefined;
   const rnd = streams.get('nat/random');
   const numgen = streams.get('nat/numgen');
+  const decider = s.ruleset === undefined ? undefined : new RulesetDecider(s.ruleset, s.routes, () => numgen.int32() >>> 0);
+  if (decider !== undefined && s.interner !== undefined) decider.bindInterner(s.interner);
   const nat = new Nat(ct, {
     version: s.version,
     randomU16: () => rnd.below(65536),
-    decider: s.ruleset === undefined ? undefined : new RulesetDecider(s.ruleset, s.routes, () => numgen.int32() >>> 0),
+    decider,
     sysctl: ct.sys,
     bysourceSeed: streams.get('nat/bysource-key').int32(),
   });

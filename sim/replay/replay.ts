@@ -174,16 +174,17 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
     version: opts.version, hz: opts.hz ?? 250, memory: opts.memory, sysctl: opts.sysctl, seed: opts.seed ?? 1,
     eventListener: events,
   });
-  // NAT (docs/nat.md): a ruleset installs the NAT core; replies of an inside capture are seen
-  // from the outside before they enter (nat/inside-view.ts)
-  const nat = setupNat(ct, { version: parseKernelVersion(opts.version ?? DEFAULT_KERNEL_VERSION), ruleset: opts.ruleset, routes: opts.routes },
-    new RngStreams(opts.seed ?? 1, 0));
   const gc = new GcWorker(ct, opts.gcBucketsPerMs ?? DEFAULT_GC_BUCKETS_PER_MS);
   const verify = opts.verifyChecksums ?? (opts.sysctl?.nf_conntrack_checksum ?? 1) === 1;
   const sampleUs = Math.max(1, Math.round((opts.sampleSeconds ?? 1) * 1e6));
   const idleUs = Math.max(0, Math.round((opts.idleSeconds ?? 0) * 1e6));
   const origin = BOOT_LEAD_SECONDS * 1e6;
   const interner = new AddrInterner();
+  // NAT (docs/nat.md): a ruleset installs the NAT core; replies of an inside capture are seen
+  // from the outside before they enter (nat/inside-view.ts)
+  const nat = setupNat(ct, {
+    version: parseKernelVersion(opts.version ?? DEFAULT_KERNEL_VERSION), ruleset: opts.ruleset, routes: opts.routes, interner,
+  }, new RngStreams(opts.seed ?? 1, 0));
   const clock = new Clock(ct, gc, origin, sampleUs);
   let log: EventLog | undefined;
 
