@@ -60,7 +60,7 @@ test.serial('same scenario and seed twice give byte-identical summary.json and t
   t.is(manifest.resolved_scenario.sysctl.nf_conntrack_max, 2048);
   t.regex(manifest.scenario_sha256, /^[0-9a-f]{64}$/);
   const csv = readFileSync(join(one(join(a, 'tiny'), 's1-r0-'), 'timeseries.csv'), 'utf8').trimEnd().split('\n');
-  t.is(csv[0], 'time_s,count,fill,new,drop,early_drop,gc_early_drop,timeouts,invalid,legit_packets,legit_dropped,attack_packets,attack_dropped,kernel_bytes,legit_started,legit_succeeded,legit_failed,legit_failed_never_admitted,legit_failed_dropped,legit_failed_broken,legit_failed_reset,legit_failed_timeout,id,scenario,policy,seed,run');
+  t.is(csv[0], 'time_s,count,fill,new,drop,early_drop,gc_early_drop,timeouts,invalid,legit_packets,legit_dropped,attack_packets,attack_dropped,kernel_bytes,legit_started,legit_succeeded,legit_failed,legit_failed_never_admitted,legit_failed_dropped,legit_failed_broken,legit_failed_reset,legit_failed_timeout,nat_port_util,id,scenario,policy,seed,run');
   t.true(csv[1]!.endsWith(`,${manifest.id},tiny,kernel,1,0`), 'identifying columns appended');
   t.is(csv.length, 1 + 21, 'a sample at 0, 1, …, 20 s');
 });

@@ -19,6 +19,7 @@ import { InputError } from '../io/errors.js';
 import { readInputFile, writeFileAtomic } from '../io/files.js';
 import { formatConntrackSLine } from '../conntrack/stats.js';
 import { makeCaseProgress, progressMode } from './progress.js';
+import { buildRoutes, loadRuleset, parseRouteArg, RulesetError, type RouteEntry } from '../rules/index.js';
 
 /** Flags of `ctsim replay` as commander hands them over (strings; `--seed`/`--json` may be global). */
 export interface ReplayCliOptions {
@@ -31,6 +32,10 @@ export interface ReplayCliOptions {
   idle?: string;
   sample?: string;
   events?: string;
+  ruleset?: string;
+  route?: string[];
+  /** Write the final table, `conntrack -L` lines, to this file. */
+  list?: string;
   json?: boolean;
 }
 
@@ -113,6 +118,27 @@ export function replayOptionsFrom(o: ReplayCliOptions): ReplayOptions {
   }
   opts.events = o.events !== undefined;
   opts.maxGapSeconds = LIMITS.replayGapSeconds;
+  if (o.route !== undefined && o.route.length > 0) {
+    const entries: RouteEntry[] = [];
+    for (const r of o.route) {
+      const e = parseRouteArg(r);
+      if (typeof e === 'string') throw new InputError(`--route ${r}: ${e}`);
+      entries.push(e);
+    }
+    const built = buildRoutes(entries);
+    const route = o.route;
+    if (!built.ok) throw new InputError(built.issues.map((i) => `--route ${route[i.index]}: ${i.message.replace(/routes\[(\d+)\]/g, (_, n: string) => `--route ${route[Number(n)]}`)}`));
+    opts.routes = built.routes;
+  }
+  if (o.ruleset !== undefined) {
+    const text = readInputFile(o.ruleset, 'ruleset file').toString('utf8');
+    try {
+      opts.ruleset = loadRuleset(text, o.ruleset, opts.routes);
+    } catch (e) {
+      if (e instanceof RulesetError) throw new InputError(e.message);
+      throw e;
+    }
+  }
   return opts;
 }
 
@@ -141,6 +167,7 @@ export function runReplay(capture: string, o: ReplayCliOptions): { stdout: strin
     bar?.stop();
   }
   if (o.events !== undefined) writeFileAtomic(o.events, Buffer.concat(chunks));
+  if (o.list !== undefined) writeFileAtomic(o.list, Buffer.from(result.listing.map((l) => l + '\n').join(''), 'utf8'));
   const out = o.events !== undefined ? { ...result, eventsFile: o.events } : result;
   return { stdout: o.json ? JSON.stringify(out, null, 2) + '\n' : formatReplayTable(result, o.events), result };
 }
@@ -209,13 +236,19 @@ export function registerReplay(program: Command): void {
     .addOption(new Option('--sample <seconds>', 'timeline sampling period (default 1)'))
     .addOption(new Option('--max-gap <seconds>', 'largest forward jump between consecutive packet timestamps to simulate (default 3600)'))
     .addOption(new Option('--events <file>', 'write a conntrack -E style log of every event'))
+    .addOption(new Option('--ruleset <file>', 'nft ruleset with type nat chains applied to the capture (docs/rules.md)'))
+    .addOption(new Option('--route <prefix=ifname[@addr]>', 'a route: packets to PREFIX leave by IFNAME (whose own address is ADDR, for masquerade); packets from it arrive on IFNAME (repeatable)').argParser(collect))
+    .addOption(new Option('--list <file>', 'write the final table as conntrack -L prints it (one entry per line) to FILE'))
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `
 The model boots 60 s before the first packet (the gc worker is on its steady schedule) and acts
 as the forwarding firewall that saw both directions. Non-IP frames, non-first fragments and
 unusable IP headers are skipped and counted. JSON holds stats (conntrack -S counters), model
 (simulator breakdowns), count, max, buckets, states (like conntrack -L, e.g. "tcp ESTABLISHED
-ASSURED") and timeline ([seconds since the first packet, count]).
+ASSURED"), timeline ([seconds since the first packet, count]) and listing (the final table as
+conntrack -L prints it; --list FILE writes the same lines). With --ruleset the model is a NAT
+gateway: a capture taken on its inside (both directions) is replayed with the replies seen from
+the outside (docs/nat.md §6.1), and JSON gains nat (found, insert_failed, clash_resolve, mappings, …).
 
 Checksums are verified when nf_conntrack_checksum is 1 (the default). Offloaded (partial)
 TCP/UDP checksums, which a capture of a host's own traffic shows for every packet it sent, are
@@ -228,9 +261,16 @@ Examples:
   $ ctsim replay scenarios/captures/syn-flood.pcap --sysctl nf_conntrack_max=99 --idle 75 --json
   $ ctsim replay scenarios/captures/web.pcap --sysctl net.netfilter.nf_conntrack_tcp_timeout_time_wait=30 --events ev.log
   $ ctsim replay my-host.pcapng --sysctl nf_conntrack_checksum=0
+  $ ctsim replay inside.pcap --ruleset nat.nft --route 10.98.0.0/24=f1 --route 0.0.0.0/0=wan0@203.0.113.1 --json
+  $ ctsim replay docs/captures/nat-gw-inside.pcap --ruleset docs/captures/nat-gw.nft --route 10.98.0.0/24=f1 --route 0.0.0.0/0=wan0@203.0.113.1 --list table.txt
 
 Exit codes: 0 ok; 2 bad input (truncated or corrupt capture, with the packet index; unsupported
-link type; unknown sysctl or a value out of the kernel's range; bad flag); 1 run failed.`)
+link type; unknown sysctl or a value out of the kernel's range; bad flag; a ruleset outside the
+supported subset, as file:line:col; an ambiguous --route); 1 run failed.
+
+Routes: a packet enters on the interface that routes its source and leaves by the one that
+routes its destination (longest prefix; 0.0.0.0/0 is the default route). The ruleset's
+interface names (iif, oif, iifname, oifname) must be interfaces of the routes.`)
     .action((capture: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<ReplayCliOptions & { quiet?: boolean }>();
       const { stdout, result } = runReplay(capture, o);

@@ -67,6 +67,38 @@ export interface PressureHooks {
   gcVisit?: (slot: number) => boolean;
 }
 
+/** `NatPath.confirmClash` results. */
+export const CONFIRM_INSERT = 0;
+export const CONFIRM_DROP = 1;
+export const CONFIRM_MERGED = 2;
+export const CONFIRM_CLASH_INSERTED = 3;
+
+/**
+ * Where NAT and the modelled multi-CPU race plug into the packet path (sim/nat implements it;
+ * undefined when neither is configured, and then the path is exactly the plain conntrack one).
+ */
+export interface NatPath {
+  /**
+   * The NAT hooks for one packet attached to `slot` after the tracker accepted it: DNAT at
+   * PRE_ROUTING, SNAT at POST_ROUTING (decisions on unconfirmed entries, translation of the
+   * packet in place). Returns NF_ACCEPT or NF_DROP.
+   */
+  packet(slot: number, dir: number, isNew: boolean, pkt: Pkt): number;
+  /**
+   * Confirm-time clash check and resolution (docs/nat.md §3) for an unconfirmed entry whose
+   * chains are `ob` (ORIGINAL) and `rb` (REPLY). Returns CONFIRM_*; after CONFIRM_MERGED the
+   * packet belongs to `winner`; after CONFIRM_DROP the counters are already updated.
+   */
+  confirmClash(slot: number, ob: number, rb: number, pkt: Pkt): number;
+  winner: number;
+  /** An entry was linked into the table (normal or reply-only insertion). */
+  linked(slot: number): void;
+  /** A slot is about to be freed (bysource removal, NAT counters). */
+  freed(slot: number): void;
+  /** Kernel bytes NAT adds beyond the conntrack entries (extension areas, bysource array). */
+  extraBytes(): number;
+}
+
 /** What `chooseVictims` returns to fall back to the kernel's early_drop. */
 export const KERNEL_EARLY_DROP = -1;
 
@@ -121,6 +153,36 @@ export class Conntrack {
   owner: Uint16Array;
   flow: Int32Array;
 
+  /** NAT / race path (sim/nat); undefined: plain conntrack. */
+  nat: NatPath | undefined;
+  /**
+   * The modelled multi-CPU race (docs/nat.md §3.3): a new entry stays invisible to lookups from
+   * other CPUs until `pendUntil[slot]` (µs). Null when one CPU is modelled.
+   */
+  pendUntil: Float64Array | null = null;
+  pendCpu: Uint8Array | null = null;
+  /** CPU the current packet is processed on, and how long a first packet stays unconfirmed. */
+  curCpu = 0;
+  raceDelayUs = 0;
+  private raceCpus = 1;
+  private raceDraw: (() => number) | undefined;
+
+  /** Models `cpus` CPUs with a confirm delay of `delayUs`; `draw` gives uniform [0,1) draws for each packet's CPU. */
+  enableRace(cpus: number, delayUs: number, draw: () => number): void {
+    if (cpus <= 1) return;
+    this.raceCpus = cpus;
+    this.raceDelayUs = delayUs;
+    this.raceDraw = draw;
+    const cap = this.table.capacity;
+    this.pendUntil = new Float64Array(cap);
+    this.pendCpu = new Uint8Array(cap);
+  }
+
+  /** Whether lookups from the current CPU skip this entry (unconfirmed on another CPU). */
+  invisible(slot: number): boolean {
+    return this.pendUntil !== null && this.pendUntil[slot]! > this.nowUs && this.pendCpu![slot] !== this.curCpu;
+  }
+
   // what the last packetIn did (read by generators)
   lastSlot = -1;
   lastCtinfo = IP_CT_NONE;
@@ -148,7 +210,7 @@ export class Conntrack {
   private readonly ecache: boolean;
   readonly entryBytes: number;
   private readonly out = new TrackerOut();
-  private readonly sys: SysctlValues;
+  readonly sys: SysctlValues;
   private readonly random: () => number;
 
   constructor(cfg: ConntrackConfig) {
@@ -205,6 +267,10 @@ export class Conntrack {
     this.tpol = g8(this.tpol);
     this.extMask = g8(this.extMask);
     const o = new Uint16Array(c); o.set(this.owner); this.owner = o;
+    if (this.pendUntil !== null) {
+      const pu = new Float64Array(c); pu.set(this.pendUntil); this.pendUntil = pu;
+      this.pendCpu = g8(this.pendCpu!);
+    }
     this.flow = g32(this.flow);
     const old = this.tcp;
     const nt = new TcpStore(c);
@@ -220,7 +286,8 @@ export class Conntrack {
 
   /** Kernel bytes the table uses now: bucket array plus every counted entry (§10.3). */
   kernelBytes(): number {
-    return this.table.nbuckets * BUCKET_HEAD_BYTES + this.count * this.entryBytes + this.extExtraBytes;
+    const natBytes = this.nat === undefined ? 0 : this.nat.extraBytes();
+    return this.table.nbuckets * BUCKET_HEAD_BYTES + this.count * this.entryBytes + this.extExtraBytes + natBytes;
   }
 
   /**
@@ -266,6 +333,7 @@ export class Conntrack {
 
   /** Returns a slot to the free list and decrements the count. @see nf_conntrack_free */
   private release(slot: number): void {
+    if (this.nat !== undefined) this.nat.freed(slot);
     this.tpol[slot] = 0;
     const m = this.extMask[slot]!;
     if (m !== 0) {
@@ -277,7 +345,7 @@ export class Conntrack {
   }
 
   /** Frees an entry that never made it into the hash (no events). @see nf_conntrack_free */
-  private freeUnconfirmed(slot: number): void {
+  freeUnconfirmed(slot: number): void {
     this.release(slot);
     this.stats.freed_unconfirmed++;
   }
@@ -306,10 +374,12 @@ export class Conntrack {
         node = next;
         continue;
       }
-      if (tb.l3proto[slot] === l3proto) {
+      if (tb.l3proto[slot] === l3proto && (this.pendUntil === null || !this.invisible(slot))) {
         if ((node & 1) === 0) {
           if (tb.src[slot] === src && tb.dst[slot] === dst && tb.ports[slot] === ports) return node;
-        } else if (tb.dst[slot] === src && tb.src[slot] === dst && tb.rports[slot] === ports) {
+        } else if (tb.rsrc === null) {
+          if (tb.dst[slot] === src && tb.src[slot] === dst && tb.rports[slot] === ports) return node;
+        } else if (tb.rsrc[slot] === src && tb.rdst![slot] === dst && tb.rports[slot] === ports) {
           return node;
         }
       }
@@ -381,6 +451,7 @@ export class Conntrack {
       return NF_ACCEPT;
     }
     const proto = pkt.proto;
+    if (this.raceDraw !== undefined) this.curCpu = Math.floor(this.raceDraw() * this.raceCpus);
     if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
       const r = this.icmpPre(pkt);
       if (r >= 0) return r;
@@ -409,6 +480,10 @@ export class Conntrack {
         tb.dst[slot] = pkt.dst;
         tb.ports[slot] = ports;
         tb.rports[slot] = rports;
+        if (tb.rsrc !== null) {
+          tb.rsrc[slot] = pkt.dst;
+          tb.rdst![slot] = pkt.src;
+        }
         tb.l3proto[slot] = l3proto;
         tb.timeout[slot] = 0;
         this.cls[slot] = pkt.cls;
@@ -450,6 +525,10 @@ export class Conntrack {
       let events = out.events;
       tb.status[slot] |= out.setStatus;
       const ctinfo = dir === 1 ? IP_CT_ESTABLISHED_REPLY : (status & IPS_SEEN_REPLY) !== 0 ? IP_CT_ESTABLISHED : IP_CT_NEW;
+      if (this.nat !== undefined && this.nat.packet(slot, dir, isNew, pkt) === NF_DROP) {
+        if (isNew) this.freeUnconfirmed(slot);
+        return NF_DROP;
+      }
       if (out.kill) {
         // the tracker deletes the entry itself (nf_ct_kill_acct), before nf_conntrack_in sets
         // SEEN_REPLY: the DESTROY event of a refused connection still says [UNREPLIED]
@@ -463,8 +542,14 @@ export class Conntrack {
         events |= 1 << IPCT_REPLY;
       }
       if (isNew) {
-        if (!this.confirm(slot, hash)) return NF_DROP;
-        events |= 1 << IPCT_NEW;
+        const c = this.confirm(slot, hash, pkt);
+        if (c < 0) return NF_DROP;
+        if (c === 0) events |= 1 << IPCT_NEW;
+        else {
+          // merged into the entry that confirmed first (docs/nat.md §3.2 b)
+          slot = this.nat!.winner;
+          events = 0;
+        }
       }
       this.lastSeen[slot] = this.now32;
       this.lastSlot = slot;
@@ -541,10 +626,10 @@ export class Conntrack {
    * timeout becomes absolute. Returns false (entry freed) when a chain is too long.
    * @see __nf_conntrack_confirm
    */
-  private confirm(slot: number, hash: number): boolean {
+  private confirm(slot: number, hash: number, pkt: Pkt): number {
     const tb = this.table;
     const ob = reciprocalScale(hash, tb.nbuckets);
-    const rb = tb.bucketOf(tb.dst[slot], tb.src[slot], tb.rports[slot], tb.l3proto[slot]);
+    const rb = tb.bucketOf(tb.replySrc(slot), tb.replyDst(slot), tb.rports[slot], tb.l3proto[slot]);
     if (this.chainLimit !== 'none') {
       const limit = this.chainLimit === 'new'
         ? MIN_CHAINLEN + Math.floor(this.random() * MAX_CHAINLEN)
@@ -554,17 +639,45 @@ export class Conntrack {
         this.stats.chaintoolong++;
         this.stats.insert_failed++;
         this.freeUnconfirmed(slot);
-        return false;
+        return -1;
+      }
+    }
+    const nat = this.nat;
+    if (nat !== undefined) {
+      const r = nat.confirmClash(slot, ob, rb, pkt);
+      if (r === CONFIRM_DROP) {
+        this.freeUnconfirmed(slot);
+        return -1;
+      }
+      if (r === CONFIRM_MERGED) {
+        this.freeUnconfirmed(slot);
+        return 1;
+      }
+      if (r === CONFIRM_CLASH_INSERTED) {
+        // reply-only insertion: the ORIGINAL node stays unhashed; the fixed 1 s timeout is set
+        tb.linkHead(slot * 2 + 1, rb);
+        this.linked(slot);
+        return 0;
       }
     }
     tb.timeout[slot] = (tb.timeout[slot] + this.now32) | 0;
     tb.linkHead(slot * 2, ob);
     tb.linkHead(slot * 2 + 1, rb);
+    this.linked(slot);
+    return 0;
+  }
+
+  private linked(slot: number): void {
+    const tb = this.table;
     tb.status[slot] |= IPS_CONFIRMED;
     this.born[slot] = this.now32;
+    if (this.pendUntil !== null) {
+      this.pendUntil[slot] = this.nowUs + this.raceDelayUs;
+      this.pendCpu![slot] = this.curCpu;
+    }
     this.stats.confirmed++;
+    this.nat?.linked(slot);
     this.observer?.confirmed?.(slot);
-    return true;
   }
 
   /** Runs the L4 tracker for one packet (§4–§6). */

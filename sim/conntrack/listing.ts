@@ -99,7 +99,10 @@ export function formatEntryWith(ct: Conntrack, slot: number, interner: AddrInter
   if (f.state && proto === IPPROTO_TCP) s += `${TCP_STATE_NAMES[ct.tcp.state[slot]] ?? '?'} `;
   s += `src=${src} dst=${dst}${l4Fields(proto, tb.ports[slot])} `;
   if ((status & IPS_SEEN_REPLY) === 0) s += '[UNREPLIED] ';
-  s += `src=${dst} dst=${src}${l4Fields(proto, tb.rports[slot])}`;
+  // the REPLY tuple (NAT rewrites it: docs/nat.md §1.5)
+  const rsrc = tb.rsrc === null ? dst : interner.format(l3, tb.replySrc(slot));
+  const rdst = tb.rsrc === null ? src : interner.format(l3, tb.replyDst(slot));
+  s += `src=${rsrc} dst=${rdst}${l4Fields(proto, tb.rports[slot])}`;
   if ((status & IPS_ASSURED) !== 0) s += ' [ASSURED]';
   if (f.markUse) s += ' mark=0 use=1';
   return s;

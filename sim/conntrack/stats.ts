@@ -74,8 +74,10 @@ export const REASON_TCP_REOPEN = 6;
 export const REASON_POLICY = 7;
 export const REASON_PROBE = 8;
 export const REASON_FLUSH = 9;
+/** Killed by the v6.5+ SNAT TIME_WAIT eviction (`nf_nat_used_tuple_harder()`, docs/nat.md §2.6.3). */
+export const REASON_NAT_EVICT = 10;
 export const REASON_NAMES = [
-  'timeout', 'timeout', 'timeout', 'early_drop', 'gc_95', 'tcp_rst', 'tcp_reopen', 'policy', 'probe', 'flush',
+  'timeout', 'timeout', 'timeout', 'early_drop', 'gc_95', 'tcp_rst', 'tcp_reopen', 'policy', 'probe', 'flush', 'nat_evict',
 ] as const;
 
 /**

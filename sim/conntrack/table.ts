@@ -39,6 +39,13 @@ export class ConntrackTable {
   rports: Int32Array;
   /** (l3 << 8) | protonum. */
   l3proto: Uint16Array;
+  /**
+   * REPLY-tuple addresses, allocated only when NAT is configured (`enableNat`); null otherwise,
+   * and then the REPLY addresses are the ORIGINAL ones swapped. NAT rewrites them before
+   * confirm (`nf_conntrack_alter_reply()`), so the REPLY node hashes on the translated tuple.
+   */
+  rsrc: Int32Array | null = null;
+  rdst: Int32Array | null = null;
 
   /** IPS_* status bits. */
   status: Uint16Array;
@@ -74,6 +81,25 @@ export class ConntrackTable {
     this.nbuckets = n;
     this.heads = new Int32Array(n).fill(-1);
     this.chainLen = new Int32Array(n);
+  }
+
+  /** Allocates the REPLY-address arrays (NAT configured); entries already present get swapped addresses. */
+  enableNat(): void {
+    if (this.rsrc !== null) return;
+    this.rsrc = new Int32Array(this.capacity);
+    this.rdst = new Int32Array(this.capacity);
+    this.rsrc.set(this.dst);
+    this.rdst.set(this.src);
+  }
+
+  /** REPLY-tuple source address of a slot. */
+  replySrc(s: number): number {
+    return this.rsrc !== null ? this.rsrc[s]! : this.dst[s]!;
+  }
+
+  /** REPLY-tuple destination address of a slot. */
+  replyDst(s: number): number {
+    return this.rdst !== null ? this.rdst[s]! : this.src[s]!;
   }
 
   /** Slots currently handed out (confirmed or not). */
@@ -121,7 +147,7 @@ export class ConntrackTable {
     const s = node >> 1;
     return (node & 1) === 0
       ? this.bucketOf(this.src[s], this.dst[s], this.ports[s], this.l3proto[s])
-      : this.bucketOf(this.dst[s], this.src[s], this.rports[s], this.l3proto[s]);
+      : this.bucketOf(this.replySrc(s), this.replyDst(s), this.rports[s], this.l3proto[s]);
   }
 
   /** Inserts a node at the head of a bucket's chain. */
@@ -182,6 +208,10 @@ export class ConntrackTable {
     this.l3proto = g16(this.l3proto, cap);
     this.status = g16(this.status, cap);
     this.timeout = g32(this.timeout, cap);
+    if (this.rsrc !== null) {
+      this.rsrc = g32(this.rsrc, cap);
+      this.rdst = g32(this.rdst!, cap);
+    }
     this.capacity = cap;
     this.threadFree(old, cap);
     this.onGrow?.(cap);

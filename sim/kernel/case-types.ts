@@ -61,6 +61,11 @@ export interface KernelCase {
   global?: { max?: number; buckets?: number };
   /** Per-netns sysctls of the firewall namespace. */
   sysctl?: Partial<Record<SysctlName, number>>;
+  /**
+   * A NAT ruleset (nft text) loaded in the firewall namespace, and by the model with the lab's
+   * routes (vfc: 10.200.1.0/24 @ 10.200.1.1, vfs: 10.200.2.0/24 @ 10.200.2.1). docs/nat.md.
+   */
+  nat?: string;
   /** Run `conntrack -E` and compare event streams. */
   events: boolean;
   /** Client and server drop all input (crafted sequences). */

@@ -89,7 +89,7 @@ async function kernelSide(c: KernelCase, ctx: HarnessContext, dir: string, seria
   activeGuard = guard;
   const bg: Background[] = [];
   try {
-    lab.up({ sinks: c.sinks, sysctl: c.sysctl ?? {} });
+    lab.up({ sinks: c.sinks, sysctl: c.sysctl ?? {}, ...(c.nat !== undefined ? { nat: c.nat } : {}) });
     if (c.global?.max !== undefined) guard.set('nf_conntrack_max', c.global.max);
     if (c.global?.buckets !== undefined) guard.set('nf_conntrack_buckets', c.global.buckets);
     const max = guard.get('nf_conntrack_max');

@@ -51,6 +51,8 @@ export interface LabOptions {
   sinks: boolean;
   /** Per-netns sysctls of the firewall namespace (net.netfilter.<name>). */
   sysctl: Readonly<Record<string, number>>;
+  /** A NAT ruleset (nft text) for the firewall namespace. */
+  nat?: string;
 }
 
 /** One set of namespaces; `down()` is synchronous, idempotent and never throws. */
@@ -120,6 +122,7 @@ export class Lab {
       this.writeSysctl(this.fw, 'net.ipv4.ip_forward', 1);
       for (const [k, v] of Object.entries(opts.sysctl)) this.writeSysctl(this.fw, `net.netfilter.${k}`, v);
       this.run(this.fw, this.nft, ['-f', '-'], FIREWALL_RULESET);
+      if (opts.nat !== undefined) this.run(this.fw, this.nft, ['-f', '-'], opts.nat);
       if (opts.sinks) {
         this.run(this.c, this.nft, ['-f', '-'], SINK_RULESET);
         this.run(this.s, this.nft, ['-f', '-'], SINK_RULESET);

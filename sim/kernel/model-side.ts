@@ -9,6 +9,7 @@
  * correct checksums anyway.
  */
 import { replayCapture, type ReplayOptions } from '../replay/replay.js';
+import { buildRoutes, loadRuleset } from '../rules/index.js';
 import type { KernelCase, KernelObs, ModelObs, ModelRun } from './case-types.js';
 import { parseEvents } from './parse.js';
 
@@ -29,8 +30,18 @@ export function runModel(c: KernelCase, bytes: Uint8Array, fileName: string, k: 
     sysctl: { ...c.sysctl, nf_conntrack_max: k.max, nf_conntrack_buckets: k.buckets },
     hz: env.hz, version: env.version, sampleSeconds: MODEL_SAMPLE_SECONDS, verifyChecksums: false, idleSeconds: idle,
   };
+  if (c.nat !== undefined) {
+    // the lab's interfaces as routes, and the case's NAT ruleset (docs/nat.md)
+    const built = buildRoutes([
+      { prefix: '10.200.1.0/24', iface: 'vfc', addr: '10.200.1.1' },
+      { prefix: '10.200.2.0/24', iface: 'vfs', addr: '10.200.2.1' },
+    ]);
+    if (!built.ok) throw new Error('kernel-diff: lab routes do not build');
+    base.routes = built.routes;
+    base.ruleset = loadRuleset(c.nat, `${c.name}.nft`, built.routes);
+  }
   const one = (seed: number, events: boolean, idleSeconds: number): ModelRun => {
-    const result = replayCapture(bytes, fileName, { ...base, seed, events, idleSeconds });
+    const result = replayCapture(bytes, fileName, { ...base, seed, events, idleSeconds, ...(base.ruleset ? { ruleset: base.ruleset.clone() as typeof base.ruleset } : {}) });
     const run: ModelRun = { seed, result };
     if (events) run.events = parseEvents(result.events ?? '');
     return run;

@@ -22,15 +22,20 @@
  */
 import { AddrInterner } from '../conntrack/addr.js';
 import { NF_DROP, type Conntrack } from '../conntrack/conntrack.js';
-import { createConntrack, DEFAULT_KERNEL_VERSION } from '../conntrack/create.js';
+import { createConntrack, DEFAULT_KERNEL_VERSION, parseKernelVersion } from '../conntrack/create.js';
 import { EventLog } from '../conntrack/events-log.js';
 import { GcWorker } from '../conntrack/gc.js';
-import { summariseStates } from '../conntrack/listing.js';
+import { listEntries, summariseStates } from '../conntrack/listing.js';
 import { Malformed, Pkt } from '../conntrack/packet.js';
 import { CONNTRACK_S_KEYS, CtStats } from '../conntrack/stats.js';
 import type { SysctlName } from '../conntrack/sysctl.js';
 import { decodeFrame, DECODE_FRAGMENT, DECODE_IP, DECODE_NON_IP, DECODE_TRUNCATED_LINK } from '../capture/decode.js';
 import { readCapture } from '../capture/pcap-read.js';
+import type { LoadedRuleset, RouteTable } from '../rules/index.js';
+import { RngStreams } from '../core/rng.js';
+import { insideReplyToOutside } from '../nat/inside-view.js';
+import { natSummary } from '../nat/report.js';
+import { setupNat } from '../nat/setup.js';
 
 /** How long before the first frame the simulated kernel boots. */
 export const BOOT_LEAD_SECONDS = 60;
@@ -76,6 +81,10 @@ export interface ReplayOptions {
   verifyChecksums?: boolean;
   /** Called every 16384 frames with the bytes of the capture read so far (a progress bar; cannot change the replay). */
   onProgress?: (bytesRead: number, bytesTotal: number) => void;
+  /** NAT rules (`--ruleset FILE`), loaded against `routes`; one replay uses it once (its counters are the replay's). */
+  ruleset?: LoadedRuleset;
+  /** Route table (`--route PREFIX=IFNAME[@ADDR]`): interfaces of packets by longest prefix. */
+  routes?: RouteTable;
 }
 
 /** What a replay produced. Keys are built in this order, so JSON output is stable. */
@@ -126,6 +135,10 @@ export interface ReplayResult {
   events?: string;
   /** Loud warnings about the capture (e.g. a large share of malformed packets). */
   warnings: string[];
+  /** The final table as `conntrack -L` prints it, one line per live entry (listing.ts). */
+  listing: string[];
+  /** NAT counters (docs/nat.md §6.2), when a ruleset was given. */
+  nat?: Record<string, number>;
 }
 
 /** Share of malformed IP packets from which a replay warns. */
@@ -220,6 +233,11 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
   const idleUs = Math.max(0, Math.round((opts.idleSeconds ?? 0) * 1e6));
   const origin = BOOT_LEAD_SECONDS * 1e6;
   const interner = new AddrInterner();
+  // NAT (docs/nat.md): a ruleset installs the NAT core; replies of an inside capture are seen
+  // from the outside before they enter (nat/inside-view.ts)
+  const nat = setupNat(ct, {
+    version: parseKernelVersion(opts.version ?? DEFAULT_KERNEL_VERSION), ruleset: opts.ruleset, routes: opts.routes, interner,
+  }, new RngStreams(opts.seed ?? 1, 0));
   const clock = new Clock(ct, gc, origin, sampleUs);
   let log: EventLog | undefined;
 
@@ -268,6 +286,7 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
       r.checksumPartial++;
     }
     ct.setNow(now);
+    if (nat !== undefined) insideReplyToOutside(ct, pkt);
     if (ct.packetIn(pkt) === NF_DROP) r.dropped++;
   }
   const end = now + idleUs;
@@ -297,7 +316,12 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
     states: summariseStates(ct),
     timeline: clock.timeline,
     warnings: malformedWarnings(r),
+    listing: listEntries(ct, interner),
   };
+  if (nat !== undefined) {
+    const { rules: _r, port_keys: _k, ...counters } = natSummary(nat, ct.stats, opts.ruleset?.rules);
+    out.nat = counters;
+  }
   if (events) {
     out.eventLines = log?.lines ?? 0;
     if (!opts.eventSink) out.events = log?.text() ?? '';

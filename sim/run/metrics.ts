@@ -48,7 +48,11 @@ export class Metrics implements ConntrackObserver {
     // legitimate flow outcomes in the interval: started, succeeded, failed, and failed by reason
     'legit_started', 'legit_succeeded', 'legit_failed', 'legit_failed_never_admitted', 'legit_failed_dropped',
     'legit_failed_broken', 'legit_failed_reset', 'legit_failed_timeout',
+    'nat_port_util',
   ] as const;
+
+  /** Highest SNAT port utilisation over (NAT address, destination, protocol) keys now (docs/nat.md §6); 0 without NAT. */
+  natUtil: (() => number) | undefined;
 
   /** Takes one sample at the current time. Rates are per interval (differences of counters). */
   sample(timeUs: number): void {
@@ -76,7 +80,7 @@ export class Metrics implements ConntrackObserver {
     const bytes = ct.kernelBytes();
     this.rows.push([
       timeUs / 1e6, ct.count, ct.max > 0 ? Math.round((ct.count / ct.max) * 1e6) / 1e6 : 0,
-      ...d, bytes, ...df,
+      ...d, bytes, ...df, this.natUtil === undefined ? 0 : Math.round(this.natUtil() * 1e6) / 1e6,
     ]);
   }
 }

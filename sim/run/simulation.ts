@@ -12,6 +12,9 @@ import type { GeneratorKind } from '../traffic/registry.js';
 import { installPolicies, type Policy, type PolicyKind } from '../../policies/index.js';
 import { Metrics } from './metrics.js';
 import { FP_CHECKPOINT_EVERY, Fingerprint, type TraceRecorder } from './fingerprint.js';
+import type { Nat } from '../nat/nat.js';
+import { setupNat } from '../nat/setup.js';
+import { parseKernelVersion } from '../conntrack/create.js';
 
 const KIND_GC = 0;
 const KIND_SAMPLE = 1;
@@ -40,6 +43,8 @@ export class Simulation implements TrafficContext {
   readonly pkt = new Pkt();
   /** IPv6 addresses of this run as int32 ids (generators and captures share it; listings format with it). */
   readonly addrs = new AddrInterner();
+  /** The NAT core, when the scenario has a ruleset or models more than one CPU (docs/nat.md). */
+  readonly nat: Nat | undefined;
   readonly endUs: number;
   private readonly sampleUs: number;
 
@@ -51,6 +56,10 @@ export class Simulation implements TrafficContext {
       seed: sc.seed, run, eventListener: false,
       ...(sc.kernel.hashsize !== undefined ? { hashsize: sc.kernel.hashsize } : {}),
     });
+    this.nat = setupNat(this.ct, {
+      version: parseKernelVersion(sc.kernel.version), ruleset: sc.ruleset?.clone(), routes: sc.routes,
+      cpus: sc.kernel.cpus, confirmDelayUs: sc.kernel.confirm_delay,
+    }, streams);
     this.gc = new GcWorker(this.ct, sc.kernel.gc_buckets_per_ms);
     this.endUs = sc.duration;
     this.sampleUs = sc.sample_interval;
@@ -73,6 +82,8 @@ export class Simulation implements TrafficContext {
       endpointsAlive: (slot) => this.endpointsAlive(slot),
     });
     this.metrics = new Metrics(this.ct, this.gens);
+    const nat = this.nat;
+    if (nat !== undefined) this.metrics.natUtil = () => nat.usage.maxUtilisation();
     // The metrics observe the table; destroyed entries also feed the trajectory fingerprint.
     const m = this.metrics;
     this.ct.observer = {

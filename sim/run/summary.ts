@@ -1,8 +1,9 @@
-import { CONNTRACK_S_KEYS, CLASS_NAMES, REASON_NAMES, type CtStats } from '../conntrack/stats.js';
+import { CONNTRACK_S_KEYS, CLASS_NAMES, REASON_NAMES, REASON_NAT_EVICT, type CtStats } from '../conntrack/stats.js';
 import { FAIL_REASONS, FlowOutcomes } from '../traffic/generator.js';
 import { latencySummary } from '../core/latency.js';
 import { LIFETIME_BOUNDS_S } from './metrics.js';
 import type { Simulation } from './simulation.js';
+import { natSummary } from '../nat/report.js';
 
 const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 const secs = (us: number): number | null => (us < 0 ? null : r6(us / 1e6));
@@ -68,6 +69,13 @@ export function modelCounters(st: CtStats): Record<string, number> {
   return out;
 }
 
+/** Lookups answered only after a re-send, summed over DNS-like generators (the A/AAAA race's symptom). */
+function natGeneratorCounters(sim: Simulation): Record<string, number> {
+  let retried = 0;
+  for (const g of sim.gens) retried += (g as { retriedOk?: number }).retriedOk ?? 0;
+  return { lookups_answered_after_resend: retried };
+}
+
 /** The summary.json of one run: plain data, stable key order. */
 export function runSummary(sim: Simulation) {
   const ct = sim.ct;
@@ -81,6 +89,8 @@ export function runSummary(sim: Simulation) {
   const evictions: Record<string, Record<string, number>> = {};
   m.evictions.forEach((perClass, reason) => {
     const name = REASON_NAMES[reason]!;
+    // reasons only NAT produces appear when they happened (keeps NAT-free summaries unchanged)
+    if (reason === REASON_NAT_EVICT && perClass.every((n) => n === 0)) return;
     evictions[name] ??= { total: 0, none: 0, legit: 0, attack: 0 };
     perClass.forEach((n, c) => { evictions[name]![CLASS_NAMES[c]!]! += n; evictions[name]!.total! += n; });
   });
@@ -117,6 +127,8 @@ export function runSummary(sim: Simulation) {
     classes: Object.fromEntries(Object.entries(byClass).map(([k, v]) => [k, outcomeSummary(v)])),
     generators: sim.gens.map((g) => ({ index: g.index, kind: g.kind, label: g.label, class: CLASS_NAMES[g.cls], ...outcomeSummary(g.outcomes) })),
     policies: sim.policies.map((p) => ({ name: p.name, ...(p.counters?.() ?? {}) })),
+    // present only when the scenario has a ruleset or models more than one CPU (docs/nat.md §6)
+    ...(sim.nat !== undefined ? { nat: natSummary(sim.nat, ct.stats, sim.scenario.ruleset?.rules, natGeneratorCounters(sim)) } : {}),
     lifetimes: { bounds_s: [...LIFETIME_BOUNDS_S], ...lifetimes },
     events_dispatched: sim.sched.eventsDispatched,
     /** Trajectory fingerprint: a hash over every packet verdict and entry removal, in order (sim/run/fingerprint.ts). */

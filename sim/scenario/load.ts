@@ -8,6 +8,7 @@ import { canonicalSysctlName } from '../conntrack/sysctl.js';
 import { formatDuration } from '../core/time.js';
 import { LIMITS } from '../io/limits.js';
 import { MSG } from './messages.js';
+import { attachRules } from './rules-input.js';
 import { type Scenario, type ScenarioRegistry, buildScenarioSchema } from './scenario.js';
 import { type Issue, type Path, type PathSeg, SAFE_NAME_EXPECTS, formatPath, isMapping, isSafeName } from './schema-dsl.js';
 
@@ -15,6 +16,8 @@ import { type Issue, type Path, type PathSeg, SAFE_NAME_EXPECTS, formatPath, isM
 export interface ScenarioIssue {
   readonly file: string;
   readonly line?: number;
+  /** Column on `line` (set for problems inside an inline ruleset). */
+  readonly col?: number;
   readonly path: string;
   readonly message: string;
 }
@@ -27,7 +30,7 @@ export const COMMAND_LINE = 'command line';
 
 /** `file:line: path: message`, leaving out the line when unknown and the path when empty. */
 export function formatIssue(i: ScenarioIssue): string {
-  const where = i.line === undefined ? i.file : `${i.file}:${i.line}`;
+  const where = i.line === undefined ? i.file : i.col === undefined ? `${i.file}:${i.line}` : `${i.file}:${i.line}:${i.col}`;
   return i.path === '' ? `${where}: ${i.message}` : `${where}: ${i.path}: ${i.message}`;
 }
 
@@ -77,13 +80,20 @@ export function loadScenario(text: string, fileName: string, registry: ScenarioR
   for (const i of found) issues.push(placeIssue(doc, lineAt, applied, i, fileName));
   if (issues.length > 0 || out === undefined) return { ok: false, issues: sortIssues(issues) };
   for (const i of meaningIssues(out as unknown as Scenario)) issues.push(placeIssue(doc, lineAt, applied, i, fileName));
+  const rulesetFromCli = applied.some((a) => a.at[0] === 'ruleset');
+  for (const r of attachRules(out as Record<string, unknown>, doc, text, (o) => lineCounter.linePos(o), fileName, rulesetFromCli)) {
+    if (r.file !== undefined) issues.push({ file: r.file, line: r.line!, col: r.col!, path: '', message: `${r.message} (the ruleset of ${fileName})` });
+    else if (r.scenarioLine !== undefined) issues.push({ file: fileName, line: r.scenarioLine, col: r.col!, path: formatPath(r.path), message: r.message });
+    else issues.push(placeIssue(doc, lineAt, applied, { at: r.path, path: formatPath(r.path), message: r.message }, fileName));
+  }
   if (issues.length > 0) return { ok: false, issues: sortIssues(issues) };
   const { name, ...rest } = out;
   const finalName = name ?? scenarioBaseName(fileName);
   if (!isSafeName(finalName)) {
     return { ok: false, issues: [{ file: fileName, path: 'name', message: `the file's base name "${finalName}" cannot name a results folder; give the scenario a name: ${SAFE_NAME_EXPECTS}` }] };
   }
-  return { ok: true, scenario: { name: finalName, ...rest }, raw };
+  // attachRules replaced `routes`/`ruleset` with the built route table and the loaded ruleset.
+  return { ok: true, scenario: { name: finalName, ...rest } as unknown as Scenario, raw };
 }
 
 /**

@@ -10,7 +10,9 @@ import { toInput } from './schema-dsl.js';
 
 /** The scenario as a plain object in input form (keys in schema order). */
 export function resolvedInput(sc: Scenario, registry: ScenarioRegistry): Record<string, unknown> {
-  return toInput(buildScenarioSchema(registry), sc) as Record<string, unknown>;
+  // the loaded ruleset and the built route table print as what was written (their toJSON)
+  const rules = JSON.parse(JSON.stringify({ ruleset: sc.ruleset, routes: sc.routes })) as Record<string, unknown>;
+  return toInput(buildScenarioSchema(registry), { ...sc, ...rules } as never) as Record<string, unknown>;
 }
 
 /** The scenario as YAML a user could have written (with a header comment). */

@@ -18,7 +18,7 @@ test('defaults are filled', (t) => {
     runs: 1,
     duration: 60_000_000,
     sample_interval: 1_000_000,
-    kernel: { version: '6.12', hz: 250, memory: 24 * 2 ** 30, gc_buckets_per_ms: 8192 },
+    kernel: { version: '6.12', hz: 250, memory: 24 * 2 ** 30, gc_buckets_per_ms: 8192, cpus: 1, confirm_delay: 0 },
     sysctl: {},
     traffic: [{ kind: 'web-clients', class: 'legit', rate: 100, think_time: 5_000_000, proto: 'tcp' }],
     policies: [{ name: 'kernel' }],
@@ -51,7 +51,7 @@ test('given values win over defaults; durations resolve to µs, memory to bytes'
   t.is(s.runs, 3);
   t.is(s.duration, 120_000_000);
   t.is(s.sample_interval, 250_000);
-  t.deepEqual(s.kernel, { version: '5.15', hz: 1000, memory: 512 * 2 ** 20, hashsize: 16384, gc_buckets_per_ms: 100 });
+  t.deepEqual(s.kernel, { version: '5.15', hz: 1000, memory: 512 * 2 ** 20, hashsize: 16384, gc_buckets_per_ms: 100, cpus: 1, confirm_delay: 0 });
   t.deepEqual(s.sysctl, { nf_conntrack_max: 65536, nf_conntrack_tcp_timeout_syn_recv: 30 });
   t.deepEqual(s.traffic, [
     { kind: 'syn-flood', class: 'attack', label: 'flood', rate: 20000 },

@@ -11,6 +11,8 @@ import {
   type Issue, type Path,
 } from './schema-dsl.js';
 import { closest } from './suggest.js';
+import { rulesFields } from './rules-input.js';
+import type { LoadedRuleset, RouteTable } from '../rules/index.js';
 
 /** Which side of the experiment a generator's flows are on; outcomes are reported per class. */
 export type TrafficClass = 'legit' | 'attack';
@@ -68,6 +70,10 @@ export const scenarioDefaults = {
     memory: '24GiB',
     /** Buckets the gc worker scans per ms of CPU time. @defaultValue 8192 */
     gc_buckets_per_ms: 8192,
+    /** CPUs processing packets in parallel (docs/nat.md §3.3); 1 = no race. @defaultValue 1 */
+    cpus: 1,
+    /** How long a first packet's entry stays unconfirmed (docs/nat.md §3.3). @defaultValue "0us" */
+    confirm_delay: '0us',
   },
   /** Policies applied, in order. @defaultValue ["kernel"] */
   policies: ['kernel'],
@@ -171,11 +177,14 @@ export function buildScenarioSchema(registry: ScenarioRegistry) {
           memory: bytes({ min: 1, default: D.kernel.memory, doc: 'host RAM (e.g. "24GiB"); sizes the table defaults by the kernel rule' }),
           hashsize: opt(num({ int: true, min: 1, doc: 'the nf_conntrack module parameter hashsize= (overrides the memory-derived bucket count)' })),
           gc_buckets_per_ms: num({ int: true, min: 1, default: D.kernel.gc_buckets_per_ms, doc: 'buckets the gc worker scans per ms of CPU time' }),
+          cpus: num({ int: true, min: 1, max: 255, default: D.kernel.cpus, doc: 'CPUs processing packets in parallel: with more than one, a new entry stays invisible to packets on other CPUs for confirm_delay, so first packets can race (docs/nat.md §3.3)' }),
+          confirm_delay: duration({ min: 0, default: D.kernel.confirm_delay, doc: 'how long a first packet stays unconfirmed (between the conntrack hook and confirm) when cpus > 1, e.g. "20us"' }),
         },
         { default: {}, doc: 'the simulated kernel build and host' },
       ),
       sysctl: sysctlSchema(),
       traffic: arr(trafficItem, { minItems: 1, doc: 'traffic generators, each selected by its kind' }),
+      ...rulesFields(),
       policies: arr(policyItem, { default: D.policies, doc: 'table-pressure policies: a name, or a mapping with name and parameters' }),
       policy_params: record<string, PolicySpec>(policyItem, {
         default: {},
@@ -215,4 +224,10 @@ export type ScenarioSchema = ReturnType<typeof buildScenarioSchema>;
  * sysctls by canonical kernel name (only those the file sets), traffic and policies with their
  * parameters defaulted.
  */
-export type Scenario = Omit<Infer<ScenarioSchema>, 'name'> & { name: string };
+export type Scenario = Omit<Infer<ScenarioSchema>, 'name' | 'routes' | 'ruleset'> & {
+  name: string;
+  /** The route table of `routes:` (interfaces, longest prefix), absent when the scenario has none. */
+  routes?: RouteTable;
+  /** The loaded `ruleset:` (inline or from its file); shared by the runs: use `ruleset.clone()` per run for counters. */
+  ruleset?: LoadedRuleset;
+};

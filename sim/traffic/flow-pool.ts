@@ -16,6 +16,7 @@ export function openClientFlow(f: FlowPool, p: ClientFlowSpec, rng: Rng): number
   f.cPort[id] = ephemeralPort(rng);
   f.sAddr[id] = randomIn(p.server, rng, p.addrs);
   f.sPort[id] = p.port;
+  f.xcAddr[id] = f.cAddr[id]!; f.xcPort[id] = f.cPort[id]!; f.xsAddr[id] = f.sAddr[id]!; f.xsPort[id] = p.port;
   return id;
 }
 
@@ -35,6 +36,11 @@ export class FlowPool {
   sAddr: Int32Array;
   cPort: Int32Array;
   sPort: Int32Array;
+  /** The same four as the far side sees them after NAT (nat-view.ts); equal to the above without NAT. */
+  xcAddr: Int32Array;
+  xsAddr: Int32Array;
+  xcPort: Int32Array;
+  xsPort: Int32Array;
   /** Generator-defined step, attempt counter, and two sequence numbers. */
   step: Uint8Array;
   attempt: Uint8Array;
@@ -63,6 +69,10 @@ export class FlowPool {
     this.sAddr = new Int32Array(capacity);
     this.cPort = new Int32Array(capacity);
     this.sPort = new Int32Array(capacity);
+    this.xcAddr = new Int32Array(capacity);
+    this.xsAddr = new Int32Array(capacity);
+    this.xcPort = new Int32Array(capacity);
+    this.xsPort = new Int32Array(capacity);
     this.step = new Uint8Array(capacity);
     this.attempt = new Uint8Array(capacity);
     this.seqC = new Int32Array(capacity);
@@ -106,6 +116,8 @@ export class FlowPool {
     const g64 = (x: Float64Array) => { const y = new Float64Array(n); y.set(x); return y; };
     this.cAddr = g32(this.cAddr); this.sAddr = g32(this.sAddr);
     this.cPort = g32(this.cPort); this.sPort = g32(this.sPort);
+    this.xcAddr = g32(this.xcAddr); this.xsAddr = g32(this.xsAddr);
+    this.xcPort = g32(this.xcPort); this.xsPort = g32(this.xsPort);
     this.step = g8(this.step); this.attempt = g8(this.attempt);
     this.seqC = g32(this.seqC); this.seqS = g32(this.seqS);
     this.a = g32(this.a); this.b = g32(this.b); this.c = g32(this.c);

@@ -1,3 +1,4 @@
+import { afterSend } from './nat-view.js';
 import { Rng } from '../core/rng.js';
 import { AddrInterner } from '../conntrack/addr.js';
 import { familyOf, SourcePicker, type Prefix, type SourceSpec } from './addresses.js';
@@ -121,6 +122,7 @@ export interface GeneratorInit<P> {
 export function sendCounted(ctx: TrafficContext, out: FlowOutcomes): number {
   out.packets++;
   const v = ctx.send(ctx.pkt);
+  afterSend(ctx.pkt);
   if (v === 0) {
     out.dropped++;
     if (out.firstDropUs < 0) out.firstDropUs = ctx.now;

@@ -1,3 +1,4 @@
+import { clientPacket, fillFromServer } from './nat-view.js';
 import { IP_CT_ESTABLISHED_REPLY, IP_CT_NEW, IP_CT_NONE } from '../conntrack/conntrack.js';
 import { IPPROTO_TCP, IPPROTO_UDP, TH_ACK, TH_PSH, TH_RST, TH_SYN } from '../conntrack/constants.js';
 import { makeMicrosSampler, makeSampler, type Distribution } from '../core/distributions.js';
@@ -126,9 +127,10 @@ export class IdleNatFlows extends BaseGenerator {
     const c = f.seqC[id]! + 1 + f.a[id]!, s = f.seqS[id]! + 1 + f.b[id]!;
     if (fromClient) {
       pkt.src = f.cAddr[id]!; pkt.sport = f.cPort[id]!; pkt.dst = f.sAddr[id]!; pkt.dport = f.sPort[id]!;
+      clientPacket(f, id);
       pkt.seq = c >>> 0; pkt.ack = s >>> 0;
     } else {
-      pkt.src = f.sAddr[id]!; pkt.sport = f.sPort[id]!; pkt.dst = f.cAddr[id]!; pkt.dport = f.cPort[id]!;
+      fillFromServer(f, id, pkt);
       pkt.seq = s >>> 0; pkt.ack = c >>> 0;
     }
     if (this.proto === IPPROTO_TCP) {

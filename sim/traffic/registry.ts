@@ -123,6 +123,10 @@ export const GENERATORS: Record<string, GeneratorKind> = {
       loss: num({ min: 0, max: 1, default: 0, doc: 'query: probability a query is never answered' }),
       timeout: duration({ exclusiveMin: 0, default: '5s', doc: 'query: client timeout before re-sending' }),
       retries: num({ int: true, min: 0, max: 20, default: 2, doc: 'query: re-sends before giving up' }),
+      aaaa: str({
+        enum: ['none', 'parallel', 'reopen'], default: 'none',
+        doc: 'query: also ask AAAA. parallel: A and AAAA back to back from one socket (glibc, musl: the same 5-tuple, which can race at confirm, docs/nat.md §3.3); reopen: AAAA from a second socket (resolv.conf single-request-reopen); a lookup succeeds when both answers arrive',
+      }),
       flow_duration: distribution({ default: { dist: 'exponential', mean: 60 }, doc: 'one-way/stream: seconds each flow lasts' }),
       interval: distribution({ default: 1000, doc: 'one-way/stream: ms between the client\'s packets' }),
     }, { doc: 'UDP request/response, one-way and streams' }),
@@ -134,7 +138,10 @@ export const GENERATORS: Record<string, GeneratorKind> = {
       }
       return new UdpRequestResponse({
         ...init,
-        params: { ...base, answerDelay: g<Distribution>(s, 'answer_delay'), loss: g(s, 'loss'), timeoutUs: g(s, 'timeout'), retries: g(s, 'retries') },
+        params: {
+          ...base, answerDelay: g<Distribution>(s, 'answer_delay'), loss: g(s, 'loss'), timeoutUs: g(s, 'timeout'), retries: g(s, 'retries'),
+          ...(s.aaaa !== undefined && s.aaaa !== 'none' ? { aaaa: g<'parallel' | 'reopen'>(s, 'aaaa') } : {}),
+        },
       });
     },
   },

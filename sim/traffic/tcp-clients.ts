@@ -1,3 +1,4 @@
+import { clientPacket, fillFromServer } from './nat-view.js';
 import { IP_CT_ESTABLISHED_REPLY, IP_CT_NEW, IP_CT_NONE } from '../conntrack/conntrack.js';
 import { IPPROTO_TCP, TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN } from '../conntrack/constants.js';
 import { makeMicrosSampler, makeSampler, type Distribution } from '../core/distributions.js';
@@ -139,8 +140,9 @@ export class TcpClients extends ArrivalGenerator {
     const pkt = this.head(ctx, IPPROTO_TCP, f.serial[id]!);
     if (fromClient) {
       pkt.src = f.cAddr[id]!; pkt.sport = f.cPort[id]!; pkt.dst = f.sAddr[id]!; pkt.dport = f.sPort[id]!;
+      clientPacket(f, id);
     } else {
-      pkt.src = f.sAddr[id]!; pkt.sport = f.sPort[id]!; pkt.dst = f.cAddr[id]!; pkt.dport = f.cPort[id]!;
+      fillFromServer(f, id, pkt);
     }
     pkt.tcpFlags = flags;
     pkt.seq = seq >>> 0;

@@ -1,3 +1,4 @@
+import { clientPacket, fillFromServer } from './nat-view.js';
 import { IP_CT_ESTABLISHED_REPLY } from '../conntrack/conntrack.js';
 import { IPPROTO_UDP } from '../conntrack/constants.js';
 import { makeMicrosSampler, type Distribution } from '../core/distributions.js';
@@ -28,6 +29,8 @@ export interface UdpRequestResponseParams {
   /** Client timeout before re-sending the query (µs), and re-sends before giving up. */
   timeoutUs: number;
   retries: number;
+  /** Also ask AAAA: from the same socket right after A (glibc), or from a second socket (single-request-reopen). */
+  aaaa?: 'parallel' | 'reopen';
 }
 
 const QUERY = 0, ANSWER = 1, TIMEOUT = 2;
@@ -56,6 +59,8 @@ export class UdpRequestResponse extends ArrivalGenerator {
   private readonly cRtt: DelaySampler;
   private readonly sRtt: DelaySampler;
   private readonly pool = new FlowPool();
+  /** Lookups answered only after at least one re-send (the "5 s DNS delay"). */
+  retriedOk = 0;
 
   constructor(init: GeneratorInit<UdpRequestResponseParams>) {
     super(init);
@@ -89,14 +94,25 @@ export class UdpRequestResponse extends ArrivalGenerator {
   private fill(ctx: TrafficContext, id: number, fromClient: boolean): void {
     const f = this.pool;
     const pkt = this.head(ctx, IPPROTO_UDP, f.serial[id]!);
-    if (fromClient) { pkt.src = f.cAddr[id]!; pkt.sport = f.cPort[id]!; pkt.dst = f.sAddr[id]!; pkt.dport = f.sPort[id]!; pkt.len = 70; }
-    else { pkt.src = f.sAddr[id]!; pkt.sport = f.sPort[id]!; pkt.dst = f.cAddr[id]!; pkt.dport = f.cPort[id]!; pkt.len = 130; }
+    if (fromClient) { pkt.src = f.cAddr[id]!; pkt.sport = f.cPort[id]!; pkt.dst = f.sAddr[id]!; pkt.dport = f.sPort[id]!; pkt.len = 70; clientPacket(f, id); }
+    else { fillFromServer(f, id, pkt); pkt.len = 130; }
   }
 
   private query(id: number, ctx: TrafficContext): void {
     const p = this.p, f = this.pool;
     this.fill(ctx, id, true);
-    const v = sendCounted(ctx, this.outcomes);
+    let v = sendCounted(ctx, this.outcomes);
+    if (p.aaaa !== undefined) {
+      // the AAAA query: same socket at the same instant (parallel), or a second socket (port + 1)
+      const xs = f.xsAddr[id]!, xsp = f.xsPort[id]!;
+      this.fill(ctx, id, true);
+      if (p.aaaa === 'reopen') ctx.pkt.sport = (f.cPort[id]! + 1) & 0xffff || 1024;
+      const v2 = sendCounted(ctx, this.outcomes);
+      // remember where the AAAA query went and from which outside port (a, b: server; c: client port)
+      f.a[id] = f.xsAddr[id]!; f.b[id] = f.xsPort[id]!; f.c[id] = f.xcPort[id]!;
+      f.xsAddr[id] = xs; f.xsPort[id] = xsp;
+      if (v2 === 0) v = 0;
+    }
     if (v !== 0) this.flowAdmitted(f.serial[id]!);
     else f.beh[id] = f.beh[id]! | QUERY_DROPPED;
     if (v !== 0 && this.rng.uniform() >= p.loss) {
@@ -110,9 +126,20 @@ export class UdpRequestResponse extends ArrivalGenerator {
 
   private answer(id: number, ctx: TrafficContext): void {
     this.fill(ctx, id, false);
-    const v = sendCounted(ctx, this.outcomes);
+    let v = sendCounted(ctx, this.outcomes);
     const f = this.pool;
-    if (v !== 0 && ctx.ct.lastCtinfo === IP_CT_ESTABLISHED_REPLY) {
+    let ok = v !== 0 && ctx.ct.lastCtinfo === IP_CT_ESTABLISHED_REPLY;
+    if (this.p.aaaa !== undefined) {
+      // the AAAA answer, to the port the AAAA query left from
+      this.fill(ctx, id, false);
+      const pkt = ctx.pkt;
+      pkt.src = f.a[id]!; pkt.sport = f.b[id]!; pkt.dport = f.c[id]!;
+      const v2 = sendCounted(ctx, this.outcomes);
+      if (v2 === 0) v = 0;
+      ok = ok && v2 !== 0 && ctx.ct.lastCtinfo === IP_CT_ESTABLISHED_REPLY;
+    }
+    if (ok) {
+      if (f.attempt[id]! > 0) this.retriedOk++;
       // the answer reaches the client cr/2 from now; its first query left cr/2 before startUs
       this.outcomes.resolve!.record(ctx.now - f.startUs[id]! + f.cRtt[id]!);
       this.flowSucceeded(f.serial[id]!);

@@ -1,3 +1,4 @@
+import { clientPacket, fillFromServer } from './nat-view.js';
 import { IP_CT_ESTABLISHED_REPLY, IP_CT_NONE } from '../conntrack/conntrack.js';
 import { IPPROTO_UDP } from '../conntrack/constants.js';
 import { makeMicrosSampler, type Distribution } from '../core/distributions.js';
@@ -81,8 +82,8 @@ export class UdpStream extends ArrivalGenerator {
   private fill(ctx: TrafficContext, id: number, fromClient: boolean): void {
     const f = this.pool;
     const pkt = this.head(ctx, IPPROTO_UDP, f.serial[id]!);
-    if (fromClient) { pkt.src = f.cAddr[id]!; pkt.sport = f.cPort[id]!; pkt.dst = f.sAddr[id]!; pkt.dport = f.sPort[id]!; }
-    else { pkt.src = f.sAddr[id]!; pkt.sport = f.sPort[id]!; pkt.dst = f.cAddr[id]!; pkt.dport = f.cPort[id]!; }
+    if (fromClient) { pkt.src = f.cAddr[id]!; pkt.sport = f.cPort[id]!; pkt.dst = f.sAddr[id]!; pkt.dport = f.sPort[id]!; clientPacket(f, id); }
+    else fillFromServer(f, id, pkt);
     pkt.len = 200;
   }
 

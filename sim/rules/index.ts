@@ -1,0 +1,8 @@
+/**
+ * The rule language and the interface model (docs/rules.md): `loadRuleset(text, file, routes)`
+ * parses and compiles an nft-subset ruleset; `buildRoutes(entries)` builds the route table that
+ * gives packets their interfaces. The contract types are in types.ts.
+ */
+export * from './types.js';
+export { loadRuleset, LoadedRuleset, RulesetError, type RulesetOrigin } from './ruleset.js';
+export { buildRoutes, parseRouteArg, RouteTable, type RouteEntry, type RouteIssue } from './routes.js';

@@ -1,0 +1,443 @@
+/**
+ * From a parsed ruleset to a matcher: checks what needs the whole rule or the routes (hooks of
+ * each statement, priorities, transport context of port mappings, interface names, masquerade
+ * addresses) and compiles every match to a closure over typed arrays, so that `natLookup`
+ * allocates nothing and costs a few comparisons per rule.
+ *
+ * Evaluation model (docs/rules.md §3): nf_nat_inet_fn() runs the `type nat` chains registered
+ * at a hook in priority order (equal priorities: the chain declared last runs first, because
+ * nf_hook_entries_grow() inserts a new hook before those of equal priority); inside a chain, rules run in order; a matching rule's `counter` counts,
+ * `accept` ends its chain (the next chain still runs), `return` in a base chain applies the
+ * chain's policy (accept) and ends it, and a NAT statement ends the lookup (nft_nat_eval() sets
+ * up the binding; the core then stops running nat chains for this manip).
+ *
+ * Room for the ruleset issue (filter/raw chains in front of conntrack): the parser already reads
+ * any `type T hook H priority P` and every hook; `compile()` is where other chain types would be
+ * accepted and filed into their own per-hook lists (as `natChains` is), `VERDICT` where drop,
+ * reject, notrack and jump get their codes, `EvalCtx` where a match reads more state (the
+ * conntrack entry for `ct state`, marks), and a `filterLookup(hook, ...)` beside `natLookup`
+ * would walk those lists with the same compiled rules and counters.
+ */
+import type { AddrInterner } from '../conntrack/addr.js';
+import type { Pkt } from '../conntrack/packet.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../conntrack/constants.js';
+import { RuleSyntaxError } from './lexer.js';
+import { type ChainAst, type Intervals, type Intervals6, type MatchAst, type NamePattern, type RuleAst, type RulesetAst, parseRuleset } from './parse.js';
+import {
+  type Hook, type NatStatement, type RuleInfo, type Routes, type Ruleset, HOOKS,
+  NF_NAT_RANGE_MAP_IPS, NF_NAT_RANGE_PROTO_SPECIFIED,
+} from './types.js';
+import { wordsToBytes } from './addr.js';
+
+/** A ruleset problem located in a file: `file:line:col: message`. */
+export class RulesetError extends Error {
+  constructor(readonly file: string, readonly line: number, readonly col: number, readonly detail: string) {
+    super(`${file}:${line}:${col}: ${detail}`);
+    this.name = 'RulesetError';
+  }
+}
+
+/** Where the ruleset text sits in its file (an inline ruleset inside a scenario file). */
+export interface RulesetOrigin {
+  /** Added to every line (the text's first line is file line `lineOffset + 1`). */
+  lineOffset?: number;
+  /** Added to every column (the indentation a YAML block scalar strips). */
+  colOffset?: number;
+}
+
+/** Per-packet evaluation state, one per ruleset, reused for every lookup. */
+class EvalCtx {
+  pkt!: Pkt;
+  iif = -1;
+  oif = -1;
+  interner: AddrInterner | undefined;
+  private readonly buf = new Uint8Array(16);
+  private readonly s6 = new Int32Array(4);
+  private readonly d6 = new Int32Array(4);
+  s6ok = false;
+  d6ok = false;
+
+  src6(): Int32Array { if (!this.s6ok) { this.load(this.pkt.src, this.s6); this.s6ok = true; } return this.s6; }
+  dst6(): Int32Array { if (!this.d6ok) { this.load(this.pkt.dst, this.d6); this.d6ok = true; } return this.d6; }
+
+  private load(id: number, w: Int32Array): void {
+    if (this.interner === undefined) throw new Error('Ruleset: an ip6 saddr/daddr match needs the AddrInterner of the packets (call bindInterner first)');
+    const b = this.buf;
+    this.interner.writeBytes(id, b, 0);
+    for (let k = 0; k < 4; k++) w[k] = (b[4 * k] << 24) | (b[4 * k + 1] << 16) | (b[4 * k + 2] << 8) | b[4 * k + 3];
+  }
+}
+
+type Match = (c: EvalCtx) => boolean;
+
+interface CompiledRule {
+  id: number;
+  /** Bit 1: IPv4 packets may match; bit 2: IPv6. */
+  fam: number;
+  /** Required L4 protocol (a `tcp`/`udp` match's dependency), -1 none. */
+  proto: number;
+  matches: Match[];
+  /** 0 none, 1 accept, 2 return, 3 nat. */
+  verdict: number;
+}
+
+interface CompiledChain { priority: number; order: number; rules: CompiledRule[] }
+
+const VERDICT = { none: 0, accept: 1, return: 2, nat: 3 } as const;
+
+/** A loaded ruleset; see the `Ruleset` contract in types.ts. */
+export class LoadedRuleset implements Ruleset {
+  readonly packets: Float64Array;
+  readonly bytes: Float64Array;
+  private readonly ctx = new EvalCtx();
+  /** `numgen inc` counters by rule id (nft_numgen.c starts them at mod - 1, so the first value is the offset). */
+  private readonly incCounter: Uint32Array;
+
+  constructor(
+    readonly rules: readonly RuleInfo[],
+    /** Per hook (HOOKS order): the `type nat` chains, in evaluation order. */
+    private readonly natChains: readonly (readonly CompiledChain[])[],
+    /** The ruleset's source: its text, and the file it came from. */
+    readonly source: { text: string; file: string; inline: boolean },
+  ) {
+    this.packets = new Float64Array(rules.length);
+    this.bytes = new Float64Array(rules.length);
+    this.incCounter = new Uint32Array(rules.length);
+    for (const r of rules) if (r.nat?.numgen) this.incCounter[r.id] = r.nat.numgen.mod - 1;
+  }
+
+  /**
+   * Index into `rules[id].nat.numgen.addrs` for this packet: `numgen random` maps the 32-bit draw
+   * as reciprocal_scale(draw, mod) = floor(draw · mod / 2^32) (nft_ng_random_gen()); `numgen inc`
+   * ignores it and steps the rule's counter 0, 1, …, mod-1, 0, … (nft_ng_inc_gen()).
+   */
+  numgenIndex(id: number, draw32: number): number {
+    const g = this.rules[id].nat?.numgen;
+    if (g === undefined) throw new Error(`rule ${id} has no numgen map`);
+    if (g.mode === 'random') return Math.floor(((draw32 >>> 0) * g.mod) / 4294967296);
+    const next = this.incCounter[id] + 1 < g.mod ? this.incCounter[id] + 1 : 0;
+    this.incCounter[id] = next;
+    return next;
+  }
+
+  natLookup(hook: Hook, pkt: Pkt, iif: number, oif: number): number {
+    const chains = this.natChains[hookIndex(hook)];
+    if (chains.length === 0) return -1;
+    const c = this.ctx;
+    c.pkt = pkt; c.iif = iif; c.oif = oif; c.s6ok = false; c.d6ok = false;
+    const famBit = pkt.l3 === 4 ? 1 : 2;
+    for (let ci = 0; ci < chains.length; ci++) {
+      const rules = chains[ci].rules;
+      rule: for (let ri = 0; ri < rules.length; ri++) {
+        const r = rules[ri];
+        if ((r.fam & famBit) === 0 || (r.proto >= 0 && pkt.proto !== r.proto)) continue;
+        const m = r.matches;
+        for (let k = 0; k < m.length; k++) if (!m[k](c)) continue rule;
+        this.packets[r.id] += 1;
+        this.bytes[r.id] += pkt.len;
+        if (r.verdict === 3) return r.id;
+        if (r.verdict !== 0) break; // accept or return: this chain ends, the next one runs
+      }
+    }
+    return -1;
+  }
+
+  bindInterner(interner: AddrInterner): void {
+    this.ctx.interner = interner;
+  }
+
+  /**
+   * The interned id (in the bound interner) of rule `id`'s IPv6 NAT address when the statement
+   * maps to a single address (`minAddr6` = `maxAddr6`, or numgen value `k`), so the NAT core can
+   * put it in a tuple; -1 for an IPv6 range (ids carry no order) or no IPv6 address.
+   */
+  natAddr6Id(id: number, k = -1): number {
+    const n = this.rules[id]?.nat;
+    if (n === undefined || n.l3 !== 6) return -1;
+    if (this.ctx.interner === undefined) throw new Error('Ruleset.natAddr6Id: no AddrInterner bound (call bindInterner first)');
+    if (k >= 0) { const b = n.numgen?.addrs6?.[k]; return b === undefined ? -1 : this.ctx.interner.intern(b, 0); }
+    const a = n.minAddr6, b = n.maxAddr6;
+    if (a === undefined || b === undefined || a.some((x, i) => x !== b[i])) return -1;
+    return this.ctx.interner.intern(a, 0);
+  }
+
+  /** The same rules with fresh (zero) counters and its own evaluation state: one per run. */
+  clone(): LoadedRuleset {
+    const r = new LoadedRuleset(this.rules, this.natChains, this.source);
+    r.ctx.interner = this.ctx.interner;
+    return r;
+  }
+
+  /** The `type nat` chains at `hook`, by table/chain name, in evaluation order (docs, tests). */
+  natChainOrder(hook: Hook): string[] {
+    return this.natChains[hookIndex(hook)].map((ch) => {
+      const r = this.rules.find((x) => ch.rules.length > 0 && x.id === ch.rules[0].id);
+      return r ? `${r.table}/${r.chain}` : '';
+    });
+  }
+
+  /** Prints as its source: the text of an inline ruleset, the path of a ruleset file. */
+  toJSON(): string {
+    return this.source.inline ? this.source.text : this.source.file;
+  }
+}
+
+function hookIndex(h: Hook): number {
+  switch (h) {
+    case 'prerouting': return 0;
+    case 'input': return 1;
+    case 'forward': return 2;
+    case 'output': return 3;
+    case 'postrouting': return 4;
+  }
+  throw new Error(`unknown hook ${String(h)}`);
+}
+
+/** Which hooks each NAT statement may run at (nft_nat.c nft_nat_validate(), nft_masq.c, nft_redir.c). */
+const NAT_HOOKS: Readonly<Record<string, readonly Hook[]>> = {
+  snat: ['postrouting', 'input'],
+  dnat: ['prerouting', 'output'],
+  masquerade: ['postrouting'],
+  redirect: ['prerouting', 'output'],
+};
+/** Hooks a `type nat` chain may use (nft_chain_nat.c: hook_mask). */
+const NAT_CHAIN_HOOKS: readonly Hook[] = ['prerouting', 'input', 'output', 'postrouting'];
+/** NF_IP_PRI_CONNTRACK: a nat chain must run after conntrack (nf_tables_api.c: nft_chain_parse_hook()). */
+const NF_IP_PRI_CONNTRACK = -200;
+
+/**
+ * Parses and checks ruleset `text` (from `file`) against `routes` and compiles it. Throws
+ * RulesetError (`file:line:col: message`) on anything outside the subset or inconsistent.
+ */
+export function loadRuleset(text: string, file: string, routes: Routes | undefined, origin: RulesetOrigin & { inline?: boolean } = {}): LoadedRuleset {
+  const lo = origin.lineOffset ?? 0, co = origin.colOffset ?? 0;
+  try {
+    return compile(parseRuleset(text), routes, { text, file, inline: origin.inline ?? false }, lo);
+  } catch (e) {
+    if (e instanceof RuleSyntaxError) throw new RulesetError(file, e.line + lo, e.col + co, e.detail);
+    throw e;
+  }
+}
+
+const err = (loc: { line: number; col: number }, msg: string): never => { throw new RuleSyntaxError(loc.line, loc.col, msg); };
+
+function compile(ast: RulesetAst, routes: Routes | undefined, source: { text: string; file: string; inline: boolean }, lineOffset: number): LoadedRuleset {
+  const infos: RuleInfo[] = [];
+  const perHook: { priority: number; order: number; rules: CompiledRule[] }[][] = HOOKS.map(() => []);
+  ast.chains.forEach((ch, order) => {
+    if (!ch.base) err(ch.loc, `chain ${ch.name} has no "type ... hook ... priority ...;": regular chains need jump/goto, which this subset does not have`);
+    const b = ch.base!;
+    if (b.type !== 'nat') {
+      err(b.typeLoc, b.type === 'filter' || b.type === 'route'
+        ? `"type ${b.type}" chains are not supported in this version; supported: type nat`
+        : `unknown chain type "${b.type}"; supported: type nat`);
+    }
+    if (!NAT_CHAIN_HOOKS.includes(b.hook)) err(b.hookLoc, `a type nat chain cannot use hook ${b.hook}; supported: ${NAT_CHAIN_HOOKS.join(', ')}`);
+    if (b.priority <= NF_IP_PRI_CONNTRACK) {
+      err(b.priorityLoc, `priority ${b.priority} is not above ${NF_IP_PRI_CONNTRACK} (NF_IP_PRI_CONNTRACK); the kernel refuses a type nat chain that would run before conntrack`);
+    }
+    const rules = ch.rules.map((r, index) => {
+      const id = infos.length;
+      const compiled = compileRule(id, ch, r, routes);
+      const info = ruleInfo(id, ch, r, index, routes);
+      info.line += lineOffset;
+      infos.push(info);
+      return compiled;
+    });
+    perHook[HOOKS.indexOf(b.hook)].push({ priority: b.priority, order, rules });
+  });
+  // Equal priorities: nf_hook_entries_grow() (core.c) places a newly registered hook before the
+  // existing ones of the same priority, and nft registers base chains in file order.
+  const natChains = perHook.map((cs) => cs.sort((a, b) => a.priority - b.priority || b.order - a.order));
+  return new LoadedRuleset(infos, natChains, source);
+}
+
+function ruleInfo(id: number, ch: ChainAst, r: RuleAst, index: number, routes: Routes | undefined): RuleInfo {
+  const b = ch.base!;
+  const info: RuleInfo = {
+    id, table: ch.table, chain: ch.name, hook: b.hook, priority: b.priority, index, line: r.loc.line, text: r.text,
+    family: ch.family, counter: r.counter, verdict: r.verdict,
+  };
+  const n = r.nat;
+  if (n === undefined) return info;
+  const hooks = NAT_HOOKS[n.kind];
+  if (!hooks.includes(b.hook)) err(n.loc, `${n.kind} is not allowed at hook ${b.hook}; it runs at ${hooks.join(' or ')}`);
+  // A port mapping needs a transport protocol match before it (nftables evaluate.c: "transport protocol mapping is only valid after transport protocol match").
+  if (n.ports !== undefined && !hasTransport(r)) {
+    err(n.ports.loc, 'a port mapping needs a transport protocol match before it in the rule (e.g. meta l4proto { tcp, udp }, tcp dport 80, ip protocol udp)');
+  }
+  let l3: 4 | 6;
+  const ruleFam = famOfMatches(r, ch.family);
+  if (n.kind === 'snat' || n.kind === 'dnat') {
+    if (n.addr === undefined && n.explicitFamily) l3 = n.family === 'ip6' ? 6 : 4;
+    else if (n.addr !== undefined) l3 = n.addr.l3;
+    else l3 = ruleFam === 2 ? 6 : 4;
+    if (n.addr !== undefined && ch.family === 'inet' && !n.explicitFamily && famOfMatches({ ...r, nat: undefined }, ch.family) === 3) {
+      err(n.loc, `specify "${n.kind} ip" or "${n.kind} ip6" in an inet table to disambiguate (or match ip/ip6 addresses before it)`);
+    }
+    if (n.addr !== undefined && (ruleFam & (n.addr.l3 === 4 ? 1 : 2)) === 0) err(n.addr.loc, `an IPv${n.addr.l3} address in a rule that only matches IPv${n.addr.l3 === 4 ? 6 : 4} packets`);
+  } else {
+    l3 = ruleFam === 2 ? 6 : 4;
+  }
+  const st: NatStatement = {
+    kind: n.kind, l3, flags: n.flags | (n.addr ? NF_NAT_RANGE_MAP_IPS : 0) | (n.ports ? NF_NAT_RANGE_PROTO_SPECIFIED : 0),
+    minAddr: 0, maxAddr: 0, minPort: n.ports?.min ?? 0, maxPort: n.ports?.max ?? 0,
+  };
+  if (n.addr?.l3 === 4) { st.minAddr = n.addr.min | 0; st.maxAddr = n.addr.max | 0; }
+  if (n.addr?.l3 === 6) { st.minAddr6 = wordsToBytes(n.addr.min6); st.maxAddr6 = wordsToBytes(n.addr.max6); }
+  if (n.numgen !== undefined) {
+    const g = n.numgen;
+    st.numgen = { mode: g.mode, mod: g.mod, offset: g.offset, addrs: g.addrs.map((x) => (x.l3 === 4 ? x.a : 0)) };
+    if (g.addrs[0].l3 === 6) st.numgen.addrs6 = g.addrs.map((x) => (x.l3 === 6 ? wordsToBytes(x.a6) : new Uint8Array(16)));
+  }
+  info.nat = st;
+  // masquerade takes the outgoing interface's address; redirect at prerouting the incoming one's
+  // (at output it uses 127.0.0.1 / ::1, nf_nat_redirect.c).
+  const side = n.kind === 'masquerade' ? 'out' : n.kind === 'redirect' && b.hook === 'prerouting' ? 'in' : undefined;
+  if (side !== undefined) {
+    if (routes === undefined) {
+      err(n.loc, `${n.kind} takes the address of the ${side === 'out' ? 'outgoing' : 'incoming'} interface, and no routes were declared (routes: in a scenario, --route PREFIX=IFNAME@ADDR in replay)`);
+    } else if ((ruleFam & 1) !== 0) checkIfaceAddr(r, routes!, n.loc, n.kind, side);
+  }
+  return info;
+}
+
+/** Does the rule carry a transport protocol (tcp/udp match, or a positive l4proto / ip protocol match)? */
+function hasTransport(r: RuleAst): boolean {
+  return r.matches.some((m) => m.key.startsWith('tcp ') || m.key.startsWith('udp ') || ((m.key === 'meta l4proto' || m.key === 'ip protocol') && !m.neg));
+}
+
+/** Families the rule's matches allow: bit 1 IPv4, bit 2 IPv6. */
+function famOfMatches(r: RuleAst, family: string): number {
+  let fam = family === 'ip' ? 1 : family === 'ip6' ? 2 : 3;
+  for (const m of r.matches) {
+    if (m.key.startsWith('ip ')) fam &= 1;
+    else if (m.key.startsWith('ip6 ')) fam &= 2;
+  }
+  if (r.nat?.explicitFamily) fam &= r.nat.family === 'ip6' ? 2 : 1;
+  else if (r.nat?.addr) fam &= r.nat.addr.l3 === 4 ? 1 : 2;
+  return fam;
+}
+
+/**
+ * Masquerade takes the outgoing interface's address, redirect the incoming one's; with none the
+ * kernel drops the packet (nf_nat_masquerade.c: "... ate my IP address"; nf_nat_redirect.c).
+ * Refused at load when an interface the rule names (positive oif/oifname, iif/iifname matches)
+ * has no IPv4 address, or when none of the interfaces has one. Packets that leave (or enter) by
+ * an interface without address under an unrestricted rule are the NAT core's runtime drop.
+ */
+function checkIfaceAddr(r: RuleAst, routes: Routes, loc: { line: number; col: number }, kind: string, side: 'in' | 'out'): void {
+  const keys = side === 'out' ? ['oif', 'oifname'] : ['iif', 'iifname'];
+  let candidates = Array.from({ length: routes.count }, (_, i) => i);
+  let named = false;
+  for (const m of r.matches) {
+    if (keys.includes(m.key) && !m.neg && 'names' in m) { candidates = candidates.filter((i) => nameMatches(m.names, routes.name(i))); named = true; }
+  }
+  const without = candidates.filter((i) => routes.addr(i) === undefined);
+  if (candidates.length === 0) err(loc, `${kind}: no declared interface matches the rule's ${keys.join('/')} match`);
+  if (named ? without.length > 0 : without.length === candidates.length) {
+    const which = without.map((i) => routes.name(i)).join(', ');
+    const eg = routes.name(without[0]);
+    err(loc, `${kind} needs an address on the ${side === 'out' ? 'outgoing' : 'incoming'} interface, and ${which} has none; declare it with the route (e.g. --route 0.0.0.0/0=${eg}@203.0.113.1, or addr: in routes:)`);
+  }
+}
+
+function nameMatches(names: readonly NamePattern[], name: string): boolean {
+  return names.some((p) => (p.wildcard ? name.startsWith(p.name) : name === p.name));
+}
+
+function compileRule(id: number, ch: ChainAst, r: RuleAst, routes: Routes | undefined): CompiledRule {
+  let proto = -1;
+  let protoLoc: { line: number; col: number } | undefined;
+  const matches: Match[] = [];
+  for (const m of r.matches) {
+    if (m.key.startsWith('tcp ') || m.key.startsWith('udp ')) {
+      const p = m.key.startsWith('tcp ') ? IPPROTO_TCP : IPPROTO_UDP;
+      if (proto >= 0 && proto !== p) err(m.loc, `conflicting transport protocols in one rule (${proto === IPPROTO_TCP ? 'tcp' : 'udp'} at ${protoLoc!.line}:${protoLoc!.col})`);
+      proto = p; protoLoc = m.loc;
+    }
+    matches.push(compileMatch(m, routes));
+  }
+  if (proto >= 0) {
+    for (const m of r.matches) {
+      if ((m.key === 'meta l4proto' || m.key === 'ip protocol') && !m.neg && !m.protos.lo.some((lo, i) => proto >= lo && proto <= m.protos.hi[i])) {
+        err(m.loc, `conflicting protocols: this ${m.key} match excludes ${proto === IPPROTO_TCP ? 'tcp' : 'udp'}, which the ${proto === IPPROTO_TCP ? 'tcp' : 'udp'} port match at ${protoLoc!.line}:${protoLoc!.col} needs, so no packet can match`);
+      }
+    }
+  }
+  const fam = famOfMatches(r, ch.family);
+  if (fam === 0) err(r.loc, 'this rule matches both ip and ip6 fields, so no packet can match it (conflicting protocols)');
+  // `ip protocol` carries the IPv4 dependency already (famOfMatches); `meta l4proto` applies to both families.
+  return { id, fam, proto, matches, verdict: VERDICT[r.verdict] };
+}
+
+function compileMatch(m: MatchAst, routes: Routes | undefined): Match {
+  const neg = m.neg;
+  switch (m.key) {
+    case 'ip saddr': { const f = in4(m.v4); return neg ? (c) => !f(c.pkt.src) : (c) => f(c.pkt.src); }
+    case 'ip daddr': { const f = in4(m.v4); return neg ? (c) => !f(c.pkt.dst) : (c) => f(c.pkt.dst); }
+    case 'ip6 saddr': { const f = in6(m.v6); return (c) => f(c.src6()) !== neg; }
+    case 'ip6 daddr': { const f = in6(m.v6); return (c) => f(c.dst6()) !== neg; }
+    case 'tcp sport': case 'udp sport': { const f = inN(m.ports); return neg ? (c) => !f(c.pkt.sport) : (c) => f(c.pkt.sport); }
+    case 'tcp dport': case 'udp dport': { const f = inN(m.ports); return neg ? (c) => !f(c.pkt.dport) : (c) => f(c.pkt.dport); }
+    case 'meta l4proto': case 'ip protocol': { const f = inN(m.protos); return neg ? (c) => !f(c.pkt.proto) : (c) => f(c.pkt.proto); }
+    case 'iif': case 'oif': case 'iifname': case 'oifname': {
+      // A table over the interfaces (index iface + 1; 0 is "no device", whose name is "").
+      if (routes === undefined) err(m.loc, `${m.key} needs interfaces, and no routes were declared (routes: in a scenario, --route PREFIX=IFNAME in replay)`);
+      const byName = m.key === 'iifname' || m.key === 'oifname';
+      for (const p of m.names) {
+        if (!p.wildcard && routes!.find(p.name) < 0) {
+          err(p.loc, `unknown interface "${p.name}"${byName ? '' : ' (iif/oif need an existing interface)'}; the routes declare: ${listIfaces(routes!)}`);
+        }
+      }
+      const table = new Uint8Array(routes!.count + 1);
+      for (let i = 0; i < routes!.count; i++) table[i + 1] = nameMatches(m.names, routes!.name(i)) !== neg ? 1 : 0;
+      table[0] = (byName && nameMatches(m.names, '')) !== neg ? 1 : 0;
+      // iif/oif compare ifindex: no device never equals an interface, so `oif != eth0` holds without a device as nft_meta stores 0.
+      return m.key === 'iif' || m.key === 'iifname' ? (c) => table[c.iif + 1] === 1 : (c) => table[c.oif + 1] === 1;
+    }
+  }
+}
+
+function listIfaces(routes: Routes): string {
+  return Array.from({ length: routes.count }, (_, i) => routes.name(i)).join(', ') || '(none)';
+}
+
+/** Membership in sorted disjoint intervals of IPv4 addresses (as int32, compared unsigned). */
+function in4(v: Intervals): (a: number) => boolean {
+  const lo = Uint32Array.from(v.lo), hi = Uint32Array.from(v.hi);
+  if (lo.length === 1) { const l = lo[0], h = hi[0]; return (a) => { const x = a >>> 0; return x >= l && x <= h; }; }
+  return (a) => search(lo, hi, a >>> 0);
+}
+
+/** Membership in sorted disjoint intervals of small non-negative integers (ports, protocols). */
+function inN(v: Intervals): (a: number) => boolean {
+  const lo = Int32Array.from(v.lo), hi = Int32Array.from(v.hi);
+  if (lo.length === 1) { const l = lo[0], h = hi[0]; return (x) => x >= l && x <= h; }
+  return (x) => search(lo, hi, x);
+}
+
+function search(lo: Uint32Array | Int32Array, hi: Uint32Array | Int32Array, x: number): boolean {
+  let a = 0, b = lo.length - 1;
+  while (a <= b) {
+    const m = (a + b) >> 1;
+    if (x < lo[m]) b = m - 1;
+    else if (x > hi[m]) a = m + 1;
+    else return true;
+  }
+  return false;
+}
+
+function in6(v: Intervals6): (w: Int32Array) => boolean {
+  const n = v.lo.length;
+  const lo = new Uint32Array(4 * n), hi = new Uint32Array(4 * n);
+  for (let i = 0; i < n; i++) for (let k = 0; k < 4; k++) { lo[4 * i + k] = v.lo[i][k] >>> 0; hi[4 * i + k] = v.hi[i][k] >>> 0; }
+  const cmp = (w: Int32Array, t: Uint32Array, o: number): number => {
+    for (let k = 0; k < 4; k++) { const x = w[k] >>> 0, y = t[o + k]; if (x !== y) return x < y ? -1 : 1; }
+    return 0;
+  };
+  return (w) => {
+    for (let i = 0; i < n; i++) if (cmp(w, lo, 4 * i) >= 0 && cmp(w, hi, 4 * i) <= 0) return true;
+    return false;
+  };
+}
