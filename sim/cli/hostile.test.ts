@@ -247,3 +247,12 @@ test.serial('a temporary folder left by a dead process is removed by the next ru
   t.false(existsSync(stale), 'the dead process\'s folder is gone');
   t.true(existsSync(live), 'a live process\'s folder is kept');
 });
+
+test.serial('a reference to a missing capture is reported at the scenario file, line and path', async (t) => {
+  const d = dir();
+  const f = join(d, 'c.yaml');
+  writeFileSync(f, 'duration: 5s\nkernel: { memory: 64MiB }\ntraffic:\n  - kind: capture\n    file: ./nope.pcap\n');
+  const r = await quiet(['validate', f]);
+  t.is(r.code, 2, r.err);
+  t.regex(r.err, /c\.yaml:5: traffic\[0\]\.file: cannot read capture ".*nope\.pcap": no such file/);
+});

@@ -9,7 +9,7 @@ import { NF_DROP } from './conntrack.js';
 import { createConntrack } from './create.js';
 import { Pkt } from './packet.js';
 import { defaultSizing } from './sizing.js';
-import { ip, portFor, send, tcp } from './testing.js';
+import { icmpEcho, ip, portFor, send, tcp } from './testing.js';
 
 const A = ip(10, 0, 0, 1);
 const B = ip(10, 0, 0, 2);
@@ -126,3 +126,19 @@ test('§1.8 chain length limit 50 (lowest draw): chains of 51 nodes accept, 52 r
 test('§1.8 chain length limit 79 (highest draw): chains of 80 nodes accept, 81 refuse', (t) => {
   t.deepEqual(fillChain(0.99999), { inserted: 81, chaintoolong: 1, insertFailed: 1 });
 });
+
+/**
+ * §6.1: only ECHO (8), TIMESTAMP (13), INFO_REQUEST (15) and ADDRESS (17) may create an ICMP
+ * entry; their replies (0, 14, 16, 18) and types past NR_ICMP_TYPES (18) may not.
+ */
+const ICMP_NEW: [number, boolean][] = [
+  [0, false], [8, true], [13, true], [14, false], [15, true], [16, false], [17, true], [18, false], [19, false], [255, false],
+];
+for (const [type, creates] of ICMP_NEW) {
+  test(`§6.1 ICMP type ${type} ${creates ? 'creates' : 'does not create'} an entry`, (t) => {
+    const ct = createConntrack({ version: '6.12', hz: 250, sysctl: { nf_conntrack_max: 64, nf_conntrack_buckets: 512 }, seed: 1 });
+    send(ct, 1000, icmpEcho(new Pkt(), A, B, 99, type)); // type in the tuple's dport, as decode writes it
+
+    t.is(ct.count, creates ? 1 : 0);
+  });
+}
