@@ -318,7 +318,7 @@ test('expired entries met by the probe are reaped and do not block a port (docs/
   t.is(ct.stats.reaped_lookup, 1);
 });
 
-// ---------------------------------------------------------------- the race (§3)
+// ---------------------------------------------------------------- the race (docs/nat.md §3)
 
 /** A conntrack with 2 CPUs and a 50 µs confirm delay; `cpus` scripts each packet's CPU. */
 function race(version: string, decider: FixedDecider | undefined, cpus: number[]) {

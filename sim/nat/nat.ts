@@ -345,7 +345,7 @@ export class Nat implements NatPath {
     return ((this.tDport << 16) | this.tSport) | 0;
   }
 
-  // ---------------------------------------------------------------- get_unique_tuple (§2.2)
+  // ---------------------------------------------------------------- get_unique_tuple (docs/nat.md §2.2)
 
   /** `get_unique_tuple()`: leaves the chosen tuple in the working registers. */
   private getUniqueTuple(slot: number, range: NatRange, manip: number): void {
@@ -517,7 +517,7 @@ export class Nat implements NatPath {
     }
   }
 
-  // ---------------------------------------------------------------- taken predicates (§2.6)
+  // ---------------------------------------------------------------- taken predicates (docs/nat.md §2.6)
 
   /**
    * `nf_nat_used_tuple()` → `nf_conntrack_tuple_taken()`: is invert(working tuple) in the table?
@@ -604,7 +604,7 @@ export class Nat implements NatPath {
     return false;
   }
 
-  // ---------------------------------------------------------------- bysource (§1.6)
+  // ---------------------------------------------------------------- bysource (docs/nat.md §1.6)
 
   private bsBucket(l3p: number, src: number, sport: number): number {
     let h = Math.imul(src ^ this.bsSeed, 0x9e3779b1);
@@ -642,7 +642,7 @@ export class Nat implements NatPath {
     return out;
   }
 
-  // ---------------------------------------------------------------- translation (§1.7)
+  // ---------------------------------------------------------------- translation (docs/nat.md §1.7)
 
   /** `nf_nat_packet()` for one manip: rewrites the packet from the entry's tuples. */
   private manipPkt(slot: number, dir: number, manip: number, pkt: Pkt): void {
@@ -676,7 +676,7 @@ export class Nat implements NatPath {
     }
   }
 
-  // ---------------------------------------------------------------- confirm-time clashes (§3.2)
+  // ---------------------------------------------------------------- confirm-time clashes (docs/nat.md §3.2)
 
   confirmClash(slot: number, ob: number, rb: number, pkt: Pkt): number {
     const tb = this.ct.table;

@@ -38,7 +38,7 @@ const error = (text: string, routes: RouteTable | null = ROUTES): string => {
   try { load(text, routes); return 'no error'; } catch (e) { return (e as Error).message; }
 };
 
-// ---- statements (§4) ----
+// ---- statements (docs/rules.md §4) ----
 
 test('snat to ADDR: MAP_IPS, min = max, no ports (nft_nat.c: address given → NF_NAT_RANGE_MAP_IPS)', (t) => {
   t.deepEqual(nat('snat to 203.0.113.5'), { kind: 'snat', l3: 4, flags: NF_NAT_RANGE_MAP_IPS, minAddr: ip('203.0.113.5'), maxAddr: ip('203.0.113.5'), minPort: 0, maxPort: 0 });
@@ -103,7 +103,7 @@ test('counter, accept and return set the rule verdict; counter alone continues',
   t.deepEqual(rs.rules.map((r) => [r.counter, r.verdict]), [[true, 'none'], [false, 'accept'], [false, 'return']]);
 });
 
-// ---- matches (§2) ----
+// ---- matches (docs/rules.md §2) ----
 
 test('rule info: ids in file order, chain, hook, priority, index, line, text', (t) => {
   const rs = load('table ip nat {\n  chain post {\n    type nat hook postrouting priority srcnat + 5; policy accept;\n    ip saddr 10.0.0.0/8   counter   snat to 203.0.113.1\n    oifname "wan0" masquerade\n  }\n}\n');
@@ -148,7 +148,7 @@ test('sets may span lines and end with a comma', (t) => {
   t.is(rs.rules[0].line, 4);
 });
 
-// ---- errors with exact line:column (§6) ----
+// ---- errors with exact line:column (docs/rules.md §6) ----
 
 test('errors name file:line:col and what is supported', (t) => {
   // line 4 is "    <rule>": the rule starts at column 5
