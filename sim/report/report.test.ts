@@ -139,8 +139,8 @@ if (!haveChromium && !inCi) console.log(`report.test: ${CHROMIUM} not found, the
     await page.waitForFunction(() => (window as unknown as { ctsimReport?: { done: boolean } }).ctsimReport?.done === true, null, { timeout: 30_000 });
     const state = await page.evaluate(() => (window as unknown as { ctsimReport: { total: number; rendered: number; failed: number; errors: string[] } }).ctsimReport);
     t.is(state.failed, 0, state.errors.join('\n'));
-    t.is(state.rendered, 13);
-    t.is(state.total, 13);
+    t.is(state.rendered, 15);
+    t.is(state.total, 15);
     const charts = await page.$$eval('div.chart', (els) => els.map((el) => {
       const svg = el.querySelector('svg');
       const box = svg?.getBoundingClientRect();
@@ -150,7 +150,7 @@ if (!haveChromium && !inCi) console.log(`report.test: ${CHROMIUM} not found, the
         marks: el.querySelectorAll('svg .mark-line path, svg .mark-rect path, svg .mark-symbol path, svg .mark-rule line, svg .mark-text text').length,
       };
     }));
-    t.is(charts.length, 13);
+    t.is(charts.length, 15);
     for (const c of charts) {
       t.is(c.rendered, 'true', c.id);
       t.true(c.width > 100 && c.height > 50, `${c.id}: drawn with a size (${c.width}×${c.height})`);
