@@ -1,9 +1,6 @@
-import { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE } from '../sim/conntrack/constants.js';
-import { TIMEOUT_POLICY_FIELDS } from '../sim/conntrack/timeout-policy.js';
-import { num, obj, opt, record, str } from '../sim/scenario/schema-dsl.js';
+import { IPPROTO_UDP, IPPROTO_UDPLITE } from '../sim/conntrack/constants.js';
 import type { PolicyKind } from './policy.js';
-
-const PROTO_NUM: Record<string, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP };
+import { thresholdRule, thresholdRuleSchema } from './threshold-rule.js';
 
 /**
  * The paper's proposal, `-m conntrack --table-above 75 -j CT --timeout <policy>`: a new entry
@@ -16,27 +13,19 @@ const PROTO_NUM: Record<string, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP }
  */
 export const ctTimeoutAbovePolicy: PolicyKind = {
   summary: 'above N% occupancy, new matching flows get a named timeout policy attached at creation, for life',
-  schema: obj({
-    above: num({ min: 0, max: 1, default: 0.75, doc: 'fill fraction above which new entries get the policy' }),
-    proto: str({ enum: ['tcp', 'udp'], default: 'tcp' }),
-    dport: opt(num({ int: true, min: 0, max: 65535, doc: 'only new flows to this destination port' })),
-    timeouts: record(num({ min: 0, doc: 'seconds' }), { default: { established: 600 }, doc: 'the timeout policy, by nfct name (tcp: established, …; udp: unreplied, replied)' }),
+  schema: thresholdRuleSchema({
+    above: 'fill fraction above which new entries get the policy',
+    dport: 'only new flows to this destination port',
+    timeouts: 'the timeout policy, by nfct name (tcp: established, …; udp: unreplied, replied)',
   }),
   create: (p) => {
-    const above = p['above'] as number;
-    const proto = p['proto'] as string;
-    const dport = (p['dport'] as number | undefined) ?? -1;
-    const timeouts = p['timeouts'] as Record<string, number>;
-    for (const k of Object.keys(timeouts)) {
-      if (!TIMEOUT_POLICY_FIELDS[proto]!.includes(k)) throw new RangeError(`ct-timeout-above: ${proto} has no timeout "${k}" (known: ${TIMEOUT_POLICY_FIELDS[proto]!.join(', ')})`);
-    }
+    const { above, proto, pnum, dport, timeouts } = thresholdRule('ct-timeout-above', p);
     let attached = 0;
     return {
       name: 'ct-timeout-above',
       install: ({ ct, hooks }) => {
         const idx = ct.addTimeoutPolicy('ct-timeout-above', proto, timeouts);
         const limit = Math.floor(ct.max * above);
-        const pnum = PROTO_NUM[proto]!;
         hooks.timeoutPolicyFor = (pkt) => {
           // ct.count already includes the entry being created
           if (ct.count - 1 <= limit) return 0;

@@ -1,9 +1,6 @@
 import { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE } from '../sim/conntrack/constants.js';
-import { TIMEOUT_POLICY_FIELDS } from '../sim/conntrack/timeout-policy.js';
-import { num, obj, opt, record, str } from '../sim/scenario/schema-dsl.js';
 import type { PolicyKind } from './policy.js';
-
-const PROTO_NUM: Record<string, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP };
+import { thresholdRule, thresholdRuleSchema } from './threshold-rule.js';
 
 /**
  * Occupancy-dependent timeouts re-evaluated at every refresh: while the count is above `above`
@@ -19,20 +16,13 @@ const PROTO_NUM: Record<string, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP }
  */
 export const thresholdTimeoutPolicy: PolicyKind = {
   summary: 'while above N% occupancy, every refresh of a matching flow (old ones too) uses a named timeout set',
-  schema: obj({
-    above: num({ min: 0, max: 1, default: 0.75, doc: 'fill fraction above which the rule applies' }),
-    proto: str({ enum: ['tcp', 'udp'], default: 'tcp' }),
-    dport: opt(num({ int: true, min: 0, max: 65535, doc: 'only entries with this original destination port' })),
-    timeouts: record(num({ min: 0, doc: 'seconds' }), { default: { established: 600 }, doc: 'the timeout set, by nfct name (tcp: established, …; udp: unreplied, replied)' }),
+  schema: thresholdRuleSchema({
+    above: 'fill fraction above which the rule applies',
+    dport: 'only entries with this original destination port',
+    timeouts: 'the timeout set, by nfct name (tcp: established, …; udp: unreplied, replied)',
   }),
   create: (p) => {
-    const above = p['above'] as number;
-    const proto = p['proto'] as string;
-    const dport = (p['dport'] as number | undefined) ?? -1;
-    const timeouts = p['timeouts'] as Record<string, number>;
-    for (const k of Object.keys(timeouts)) {
-      if (!TIMEOUT_POLICY_FIELDS[proto]!.includes(k)) throw new RangeError(`threshold-timeout: ${proto} has no timeout "${k}" (known: ${TIMEOUT_POLICY_FIELDS[proto]!.join(', ')})`);
-    }
+    const { above, proto, pnum, dport, timeouts } = thresholdRule('threshold-timeout', p);
     return {
       name: 'threshold-timeout',
       install: ({ ct, hooks }) => {
@@ -40,7 +30,6 @@ export const thresholdTimeoutPolicy: PolicyKind = {
         const set = ct.timeoutSets[idx]!;
         const def = ct.timeoutSets[0]!;
         const limit = Math.floor(ct.max * above);
-        const pnum = PROTO_NUM[proto]!;
         hooks.timeout = (slot, to) => {
           if (ct.count <= limit) return to;
           const l4 = ct.table.l3proto[slot]! & 0xff;
