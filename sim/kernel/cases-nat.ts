@@ -65,7 +65,7 @@ export const natSnatUdpSilent: KernelCase = {
   title: 'SNAT to a 10-port range, 20 silent UDP flows to one destination: 10 mappings, 10 insert_failed',
   reference: 'docs/nat.md §2.5, §2.7',
   nat: snatRules(`meta l4proto udp snat to ${NATA}:20000-20009`),
-  events: false, sinks: true, seeds: 8, expectSeconds: 4,
+  events: false, sinks: true, seeds: 100, expectSeconds: 4,
   plan: () => ({ duration: 1.5, sampleMs: 100, steps: sequence(0.1, 0.02, Array.from({ length: 20 }, (_, i) => udp(41000 + i))) }),
   check: (k, m) => [
     ...natCounters(k, m),
@@ -103,7 +103,7 @@ export const natSnatTcp: KernelCase = {
   title: 'SNAT to a 10-port range, 12 TCP SYNs to one destination: 10 mappings, 2 insert_failed',
   reference: 'docs/nat.md §2.5, §2.7',
   nat: snatRules(`meta l4proto tcp snat to ${NATA}:20000-20009`),
-  events: false, sinks: true, seeds: 8, expectSeconds: 4,
+  events: false, sinks: true, seeds: 100, expectSeconds: 4,
   plan: () => ({ duration: 1.2, sampleMs: 100, steps: sequence(0.1, 0.02, Array.from({ length: 12 }, (_, i) => syn(42000 + i))) }),
   check: (k, m) => [
     ...natCounters(k, m),
@@ -130,7 +130,7 @@ function masqCase(name: string, flags: string): KernelCase {
     title: `masquerade${random ? ` ${flags}` : ''}, 30 UDP flows: ${random ? 'random ports (≈ none preserved)' : 'every client port preserved'}`,
     reference: 'docs/nat.md §2.2, §4',
     nat: snatRules(`meta l4proto udp masquerade${random ? ` ${flags}` : ''}`),
-    events: false, sinks: true, seeds: random ? 8 : 1, expectSeconds: 4,
+    events: false, sinks: true, seeds: random ? 100 : 1, expectSeconds: 4,
     plan: () => ({ duration: 1.5, sampleMs: 100, steps: sequence(0.1, 0.01, Array.from({ length: 30 }, (_, i) => udp(43000 + i))) }),
     check: (k, m) => {
       const out = [...natCounters(k, m), exact('mapped flows', k.entries.length, modelEntries(m).length)];

@@ -75,7 +75,7 @@ export const overflowDefault: KernelCase = {
   name: 'overflow-default-buckets',
   title: `SYN flood (${FLOOD}) into nf_conntrack_max=${OVERFLOW_MAX}, default buckets: drop vs early_drop`,
   reference: '§2.1, §2.3',
-  global: { max: OVERFLOW_MAX }, events: false, sinks: true, seeds: 30, expectSeconds: 4,
+  global: { max: OVERFLOW_MAX }, events: false, sinks: true, seeds: 200, expectSeconds: 4,
   plan: overflowPlan, check: overflowChecks, summary: overflowSummary,
 };
 
@@ -84,7 +84,7 @@ export const overflowFew: KernelCase = {
   name: 'overflow-few-buckets',
   title: `SYN flood (${FLOOD}) into nf_conntrack_max=${OVERFLOW_MAX}, 512 buckets: early_drop dominates`,
   reference: '§2.1, §1.5',
-  global: { max: OVERFLOW_MAX, buckets: 512 }, events: false, sinks: true, seeds: 30, expectSeconds: 4,
+  global: { max: OVERFLOW_MAX, buckets: 512 }, events: false, sinks: true, seeds: 200, expectSeconds: 4,
   plan: overflowPlan, check: overflowChecks, summary: overflowSummary,
 };
 
