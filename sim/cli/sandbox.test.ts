@@ -5,7 +5,7 @@
  * gives the same results in the sandbox (worker thread) as in this thread.
  */
 import test from 'ava';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../cli.js';
@@ -89,4 +89,30 @@ test.serial('a well-behaved user policy: the sandbox (worker) gives byte-identic
   sim.runToEnd();
   t.is(viaWorker, toJson(runSummary(sim)));
   t.true(JSON.parse(viaWorker).table.first_table_full_s !== null, 'the table filled, so chooseVictims ran');
+});
+
+// ---- sweep and regress load user policies too (--policy FILE): the same watchdog ----
+
+for (const workers of ['1', '2']) {
+  test.serial(`sweep --workers ${workers}: a looping hook is stopped by the watchdog, exit 1 naming policy, hook and case`, async (t) => {
+    const f = policy(`sweepspin${workers}`, 'hooks.chooseVictims = () => { for (;;) { /* spin */ } };');
+    const sw = join(d, `sweep-${workers}.yaml`);
+    writeFileSync(sw, `name: spin${workers}\nscenarios: [./full.yaml]\npolicies: [kernel, sweepspin${workers}]\nseeds: [1]\nruns: 1\n`);
+    const out = join(d, `out-sweep-${workers}`);
+    const r = await quiet(['sweep', sw, '--policy', f, '--workers', workers, '--out', out, '--no-store', '--quiet', '--hook-timeout', '0.5']);
+    t.is(r.code, 1, r.err);
+    t.regex(r.err, new RegExp(`policy sweepspin${workers} \\(.*sweepspin${workers}\\.mjs\\): chooseVictims did not return within 0\\.5 s \\(the --hook-timeout limit\\); the sweep was stopped in case 1 \\(full\\|sweepspin${workers}\\|\\|s1\\|r0\\)`));
+    t.is(r.err.trim().split('\n').length, 1, 'one line');
+    t.false(existsSync(join(out, `spin${workers}`, 'sweep')), 'no sweep folder written');
+  });
+}
+
+test.serial('sweep: a user policy\'s bad return value in a worker is a UserPolicyError (exit 1, one line), not a crash', async (t) => {
+  const f = policy('sweepnan', 'hooks.timeout = () => NaN;');
+  const sw = join(d, 'sweep-nan.yaml');
+  writeFileSync(sw, 'name: nan\nscenarios: [./full.yaml]\npolicies: [sweepnan]\nseeds: [1]\nruns: 1\n');
+  const r = await quiet(['sweep', sw, '--policy', f, '--workers', '2', '--out', join(d, 'out-sweep-nan'), '--no-store', '--quiet']);
+  t.is(r.code, 1, r.err);
+  t.regex(r.err, /^ctsim: policy sweepnan \(.*\): timeout returned NaN for slot \d+/);
+  t.is(r.err.trim().split('\n').length, 1, 'one line, no stack trace');
 });
