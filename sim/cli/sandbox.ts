@@ -11,6 +11,7 @@ import { InputError, UserPolicyError } from '../io/errors.js';
 import { hookTimeoutMessage, newHookMonitor, watchHooks } from '../io/hook-watchdog.js';
 import type { armRunDetailed, CompareMetric, PolicyArm } from '../run/compare.js';
 import type { RunSummary } from '../run/summary.js';
+import type { RegressOptions, RegressReport } from '../regress/regress.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { POLICIES } from '../../policies/index.js';
 import type { SandboxTask } from './sandbox-worker.js';
@@ -18,9 +19,10 @@ import type { SandboxTask } from './sandbox-worker.js';
 /** Whether a list of policy names includes one that is not built in (a user module). */
 export const usesUserPolicy = (names: readonly string[]): boolean => names.some((n) => !(n in POLICIES));
 
-type Done = { type: 'done'; summary?: RunSummary; rows?: number[][]; metrics?: Record<CompareMetric, number | null>; arm?: ReturnType<typeof armRunDetailed> };
+type Done = { type: 'done'; report?: RegressReport; summary?: RunSummary; rows?: number[][]; metrics?: Record<CompareMetric, number | null>; arm?: ReturnType<typeof armRunDetailed> };
 
-function inWorker(task: Omit<SandboxTask, 'monitor'>, onOther?: (msg: { type: string } & Record<string, unknown>) => void): Promise<Done> {
+function inWorker(task: Omit<SandboxTask, 'monitor'>, onOther?: (msg: { type: string } & Record<string, unknown>) => void,
+  lost = 'the run was stopped and nothing was written'): Promise<Done> {
   const monitor = newHookMonitor();
   const who = new Map<number, string>();
   return new Promise<Done>((resolve, reject) => {
@@ -34,7 +36,7 @@ function inWorker(task: Omit<SandboxTask, 'monitor'>, onOther?: (msg: { type: st
     };
     const stop = watchHooks(monitor, (id) => who.get(id), (name, hook) => {
       void w.terminate();
-      finish(() => reject(new UserPolicyError(hookTimeoutMessage(name, hook, 'the run was stopped and nothing was written'))));
+      finish(() => reject(new UserPolicyError(hookTimeoutMessage(name, hook, lost))));
     });
     w.on('message', (msg: { type: string } & Record<string, unknown>) => {
       if (msg.type === 'policy') who.set(msg['id'] as number, msg['who'] as string);
@@ -63,4 +65,21 @@ export async function sandboxArm(sc: Scenario, arm: PolicyArm, run: number, poli
   Promise<ReturnType<typeof armRunDetailed>> {
   const d = await inWorker({ kind: 'arm', sc, run, arm, policyFiles: [...policyFiles], scenarioPaths: [...scenarioPaths] });
   return d.arm!;
+}
+
+/**
+ * `ctsim regress` with a user policy module: the whole suite runs in one worker under the hook
+ * watchdog; the progress callbacks of `o` are called here. Baselines (--update) are written by
+ * the worker once every case ran, as in this thread.
+ */
+export async function sandboxRegress(suiteFile: string, o: RegressOptions, policyFiles: readonly string[], scenarioPaths: readonly string[]): Promise<RegressReport> {
+  const d = await inWorker({
+    kind: 'regress', suite: suiteFile, regress: { update: o.update === true, explain: o.explain === true, only: [...(o.only ?? [])] },
+    policyFiles: [...policyFiles], scenarioPaths: [...scenarioPaths],
+  }, (msg) => {
+    if (msg.type === 'case') o.onCase?.(msg['name'] as string, msg['i'] as number, msg['n'] as number);
+    else if (msg.type === 'tick') o.onTick?.(msg['t'] as number, msg['end'] as number);
+    else if (msg.type === 'caseDone') o.onCaseDone?.(msg['name'] as string, msg['i'] as number, msg['n'] as number, msg['simUs'] as number);
+  }, 'the regression suite was stopped and no baseline was written');
+  return d.report!;
 }
