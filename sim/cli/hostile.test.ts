@@ -135,6 +135,12 @@ test.serial('limits: a sweep of a million cases is refused at once; --dry-run --
   const r = await quiet(['sweep', join(d, 'big.yaml'), '--dry-run', '--out', d]);
   t.is(r.code, 2, r.err);
   t.regex(r.err, /big\.yaml: the sweep expands to 1,000,000 cases; the limit is 100,000 .*--max-cases 1000000/);
+  // counted, not expanded: 10 combinations validated, a million keys never built for the text
+  const ok = await quiet(['sweep', join(d, 'big.yaml'), '--dry-run', '--max-cases', '1000000', '--out', d]);
+  t.is(ok.code, 0, ok.err);
+  t.regex(ok.out, /^sweep big: 1000000 of 1000000 cases would run → /);
+  t.regex(ok.out, /\n {2}0: s\|\(scenario\)\|sysctl\.nf_conntrack_max=1000\|s1\|r0\n/);
+  t.regex(ok.out, /\n {2}49: s\|\(scenario\)\|sysctl\.nf_conntrack_max=1000\|s1\|r49\n {2}… 999950 more/);
 });
 
 test.serial('limits: a capture whose time jumps by a year names the packet and offers --max-gap', async (t) => {
