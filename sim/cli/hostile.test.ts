@@ -238,13 +238,14 @@ for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   });
 }
 
-test('SIGINT during one long compare run: exit 130 at once, says which comparison and run were lost, leaves no temporary folder', async (t) => {
+for (const sandbox of [false, true]) test(`SIGINT during one long compare run${sandbox ? ' (a user policy: in the sandbox worker)' : ''}: exit 130 at once, says which comparison and run were lost, leaves no temporary folder`, async (t) => {
   const d = dir();
   const f = join(d, 'long.yaml');
   writeFileSync(f, LONG);
   const out = join(d, 'res');
-  // one arm, one run of minutes: before, the signal was only handled when that run ended
-  const child = spawn(process.execPath, [CLI, 'compare', f, '--policies', 'kernel', '--runs', '1', '--out', out, '--no-charts', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // one run of minutes: before, the signal was only handled when that run ended
+  const user = sandbox ? ['--policy', join(process.cwd(), 'policies', 'examples', 'syn-sent-first.mjs')] : [];
+  const child = spawn(process.execPath, [CLI, 'compare', f, ...user, '--policies', sandbox ? 'kernel,syn-sent-first' : 'kernel', '--runs', '1', '--out', out, '--no-charts', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
   await new Promise((r) => setTimeout(r, 4000)); // well inside the run
@@ -253,7 +254,7 @@ test('SIGINT during one long compare run: exit 130 at once, says which compariso
   const rc = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   t.is(rc, 130, err);
   t.true(Date.now() - sent < 20_000, 'stopped within a slice of the run, not at its end');
-  t.regex(err, /ctsim: stopped by SIGINT: the comparison of long \(→ .*long\/compare-s1-[0-9a-f]{10}; 0 of 1 runs done, kernel run 1\/1 in progress\) was not finished and nothing of it was written/);
+  t.regex(err, /ctsim: stopped by SIGINT: the comparison of long \(→ .*long\/compare-s1-[0-9a-f]{10}; 0 of [12] runs done, kernel run 1\/1 in progress\) was not finished and nothing of it was written/);
   t.false(existsSync(out) && tree(out).some((p) => p.includes('.ctsim-tmp-')), 'no temporary folder left');
 });
 
