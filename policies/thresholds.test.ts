@@ -64,3 +64,42 @@ test('adaptive-timeout: at count = end every entry expires at once; at end − 1
   gc.run(Math.round((scaled9 / HZ) * S));
   t.is(ct.count, 8, 'idle exactly 7.5 s: expired; then 8 entries scale to 15 s');
 });
+
+test('keepalive: probes at exactly ⌊max × above⌋ entries, not one entry below (count < limit skips)', (t) => {
+  // policies/keepalive.ts gcVisit: `if (probing.has(slot) || ct.count < limit) return false` with
+  // limit = ⌊max × above⌋, i.e. it probes while count ≥ ⌊max × above⌋ (at the threshold too,
+  // unlike threshold-timeout, which needs count > ⌊max × above⌋).
+  // max 10, above 0.45 → ⌊4.5⌋ = 4; idle 2 s = 500 jiffies at HZ 250.
+  const max = 10, above = 0.45, limit = 4, idleJ = 2 * HZ;
+  const mk = (n: number): { ct: Conntrack; slots: number[]; probes: number[] } => {
+    const ct = createConntrack({ hz: HZ, seed: 4, sysctl: { nf_conntrack_max: max, nf_conntrack_buckets: 512 } });
+    const issues: unknown[] = [];
+    const v = POLICIES['keepalive']!.schema.validate({ above, idle: '2s', rtt: '50ms' }, ['policies', 0], issues as never);
+    if (issues.length) throw new Error(JSON.stringify(issues));
+    const streams = new RngStreams(1, 0);
+    const probes: number[] = [];
+    installPolicies([{ name: 'keepalive', ...(v as object) }], POLICIES, {
+      ct, rng: (s) => streams.get(s), now: () => ct.nowUs, schedule: (_i: number, at: number) => { probes.push(at); }, endpointsAlive: () => true,
+    });
+    const slots: number[] = [];
+    for (let h = 1; h <= n; h++) slots.push(est(ct, 0, h));
+    return { ct, slots, probes };
+  };
+  const at = mk(limit);
+  t.is(at.ct.count, 4);
+  at.ct.setNow(Math.round((idleJ / HZ) * S));
+  t.is(at.ct.idle(at.slots[0]!), idleJ, 'idle exactly `idle`');
+  t.false(at.ct.hooks.gcVisit!(at.slots[0]!), 'the hook never evicts by itself');
+  t.deepEqual(at.probes, [2 * S + 50_000], 'count 4 = limit: probed, answer awaited for rtt');
+  const below = mk(limit - 1);
+  t.is(below.ct.count, 3);
+  below.ct.setNow(Math.round((idleJ / HZ) * S));
+  t.false(below.ct.hooks.gcVisit!(below.slots[0]!));
+  t.deepEqual(below.probes, [], 'count 3 = limit − 1: not probed');
+  // and at the limit, one jiffy short of `idle`: not probed either
+  const short = mk(limit);
+  short.ct.setNow(Math.round(((idleJ - 1) / HZ) * S));
+  t.is(short.ct.idle(short.slots[0]!), idleJ - 1);
+  short.ct.hooks.gcVisit!(short.slots[0]!);
+  t.deepEqual(short.probes, []);
+});

@@ -5,7 +5,7 @@ import { comparisonId, environment, inputFiles, policyModules, runId } from '../
 import { recordComparisonDir, resultsRoot } from '../store/results.js';
 import { withStore } from '../store/store.js';
 import { Command } from 'commander';
-import { compareSteps, type Comparison } from '../run/compare.js';
+import { armRunSlices, compareSteps, type Comparison } from '../run/compare.js';
 import { noteWritten, setActivity, yieldToSignals } from '../io/interrupt.js';
 import { sandboxArm, usesUserPolicy } from './sandbox.js';
 import { parseArms } from '../run/arms.js';
@@ -54,17 +54,31 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
     let c: Comparison;
     try {
       const steps = compareSteps(sc, arms, runs, reg, o.baseline, undefined, {
-        onTick: (t, end) => bar.tick(t, end),
         onRunDone: (arm, r) => bar.done(`${arm} run ${r + 1}/${runs}`, sc.duration),
       });
       // a user policy module: each run goes to a worker thread under the hook watchdog
       const sandboxed = arms.some((a) => usesUserPolicy(a.policies.map((p) => p.name)));
       let given: Awaited<ReturnType<typeof sandboxArm>> | undefined;
+      let finished = 0;
       for (;;) {
         await yieldToSignals();
         const st = steps.next(given);
         if (st.done) { c = st.value; break; }
-        given = sandboxed ? await sandboxArm(sc, st.value.spec, st.value.run, o.policy ?? [], [path]) : undefined;
+        setActivity(`the comparison of ${sc.name} (→ ${dir}; ${finished} of ${arms.length * runs} runs done, ` +
+          `${st.value.arm} run ${st.value.run + 1}/${runs} in progress)`);
+        if (sandboxed) given = await sandboxArm(sc, st.value.spec, st.value.run, o.policy ?? [], [path]);
+        else {
+          // in this thread, in slices, yielding to the event loop in between so that a signal
+          // stops the run at once rather than when it ends (the result is the same)
+          const it = armRunSlices(sc, st.value.spec, st.value.run, reg);
+          for (;;) {
+            const r = it.next();
+            if (r.done) { given = r.value; break; }
+            bar.tick(r.value, sc.duration);
+            await yieldToSignals();
+          }
+        }
+        finished++;
       }
     } finally {
       bar.stop();

@@ -135,6 +135,12 @@ test.serial('limits: a sweep of a million cases is refused at once; --dry-run --
   const r = await quiet(['sweep', join(d, 'big.yaml'), '--dry-run', '--out', d]);
   t.is(r.code, 2, r.err);
   t.regex(r.err, /big\.yaml: the sweep expands to 1,000,000 cases; the limit is 100,000 .*--max-cases 1000000/);
+  // counted, not expanded: 10 combinations validated, a million keys never built for the text
+  const ok = await quiet(['sweep', join(d, 'big.yaml'), '--dry-run', '--max-cases', '1000000', '--out', d]);
+  t.is(ok.code, 0, ok.err);
+  t.regex(ok.out, /^sweep big: 1000000 of 1000000 cases would run → /);
+  t.regex(ok.out, /\n {2}0: s\|\(scenario\)\|sysctl\.nf_conntrack_max=1000\|s1\|r0\n/);
+  t.regex(ok.out, /\n {2}49: s\|\(scenario\)\|sysctl\.nf_conntrack_max=1000\|s1\|r49\n {2}… 999950 more/);
 });
 
 test.serial('limits: a capture whose time jumps by a year names the packet and offers --max-gap', async (t) => {
@@ -231,6 +237,26 @@ for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     t.false(existsSync(out) && tree(out).some((p) => p.includes('.ctsim-tmp-')), 'no temporary folder left');
   });
 }
+
+for (const sandbox of [false, true]) test(`SIGINT during one long compare run${sandbox ? ' (a user policy: in the sandbox worker)' : ''}: exit 130 at once, says which comparison and run were lost, leaves no temporary folder`, async (t) => {
+  const d = dir();
+  const f = join(d, 'long.yaml');
+  writeFileSync(f, LONG);
+  const out = join(d, 'res');
+  // one run of minutes: before, the signal was only handled when that run ended
+  const user = sandbox ? ['--policy', join(process.cwd(), 'policies', 'examples', 'syn-sent-first.mjs')] : [];
+  const child = spawn(process.execPath, [CLI, 'compare', f, ...user, '--policies', sandbox ? 'kernel,syn-sent-first' : 'kernel', '--runs', '1', '--out', out, '--no-charts', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+  await new Promise((r) => setTimeout(r, 4000)); // well inside the run
+  const sent = Date.now();
+  child.kill('SIGINT');
+  const rc = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  t.is(rc, 130, err);
+  t.true(Date.now() - sent < 20_000, 'stopped within a slice of the run, not at its end');
+  t.regex(err, /ctsim: stopped by SIGINT: the comparison of long \(→ .*long\/compare-s1-[0-9a-f]{10}; 0 of [12] runs done, kernel run 1\/1 in progress\) was not finished and nothing of it was written/);
+  t.false(existsSync(out) && tree(out).some((p) => p.includes('.ctsim-tmp-')), 'no temporary folder left');
+});
 
 test.serial('a temporary folder left by a dead process is removed by the next run in that folder', async (t) => {
   const d = dir();

@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, Option } from 'commander';
-import { DEFAULT_SUITE, loadSuite, runRegress, scenarioPath } from '../regress/regress.js';
+import { DEFAULT_SUITE, loadSuite, runRegress, scenarioPath, type RegressOptions as RunOptions } from '../regress/regress.js';
+import { sandboxRegress, usesUserPolicy } from './sandbox.js';
 import { finalLine, formatMarkdown, formatText } from '../regress/report.js';
 import { collect } from './common.js';
 import { packageRoot, registriesFor } from '../io/scenario-files.js';
@@ -57,12 +58,16 @@ Exit codes: 0 passed (or baselines rewritten), 1 a regression, 2 bad input.`)
       let bar: CaseProgress | undefined;
       let report: ReturnType<typeof runRegress>;
       try {
-        report = runRegress(suite, reg, {
+        const ro: RunOptions = {
           update: o.update === true, explain: o.explain === true, only: o.case ?? [], clock: () => performance.now(),
           onCase: (_name, _i, n) => { bar ??= makeCaseProgress('regress', n, mode); },
           onTick: (t, end) => bar?.tick(t, end),
           onCaseDone: (name, _i, _n, simUs) => bar?.done(name, simUs),
-        });
+        };
+        // a user policy module: the suite runs in a worker thread under the hook watchdog (--hook-timeout)
+        report = usesUserPolicy(Object.keys(reg.policies))
+          ? await sandboxRegress(suite.file, ro, o.policy ?? [], suite.cases.map((c) => scenarioPath(suite, c)))
+          : runRegress(suite, reg, ro);
       } finally {
         bar?.stop();
       }

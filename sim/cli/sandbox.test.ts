@@ -5,7 +5,7 @@
  * gives the same results in the sandbox (worker thread) as in this thread.
  */
 import test from 'ava';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../cli.js';
@@ -89,4 +89,58 @@ test.serial('a well-behaved user policy: the sandbox (worker) gives byte-identic
   sim.runToEnd();
   t.is(viaWorker, toJson(runSummary(sim)));
   t.true(JSON.parse(viaWorker).table.first_table_full_s !== null, 'the table filled, so chooseVictims ran');
+});
+
+// ---- sweep and regress load user policies too (--policy FILE): the same watchdog ----
+
+for (const workers of ['1', '2']) {
+  test.serial(`sweep --workers ${workers}: a looping hook is stopped by the watchdog, exit 1 naming policy, hook and case`, async (t) => {
+    const f = policy(`sweepspin${workers}`, 'hooks.chooseVictims = () => { for (;;) { /* spin */ } };');
+    const sw = join(d, `sweep-${workers}.yaml`);
+    writeFileSync(sw, `name: spin${workers}\nscenarios: [./full.yaml]\npolicies: [kernel, sweepspin${workers}]\nseeds: [1]\nruns: 1\n`);
+    const out = join(d, `out-sweep-${workers}`);
+    const r = await quiet(['sweep', sw, '--policy', f, '--workers', workers, '--out', out, '--no-store', '--quiet', '--hook-timeout', '0.5']);
+    t.is(r.code, 1, r.err);
+    t.regex(r.err, new RegExp(`policy sweepspin${workers} \\(.*sweepspin${workers}\\.mjs\\): chooseVictims did not return within 0\\.5 s \\(the --hook-timeout limit\\); the sweep was stopped in case 1 \\(full\\|sweepspin${workers}\\|\\|s1\\|r0\\)`));
+    t.is(r.err.trim().split('\n').length, 1, 'one line');
+    t.false(existsSync(join(out, `spin${workers}`, 'sweep')), 'no sweep folder written');
+  });
+}
+
+test.serial('sweep: a user policy\'s bad return value in a worker is a UserPolicyError (exit 1, one line), not a crash', async (t) => {
+  const f = policy('sweepnan', 'hooks.timeout = () => NaN;');
+  const sw = join(d, 'sweep-nan.yaml');
+  writeFileSync(sw, 'name: nan\nscenarios: [./full.yaml]\npolicies: [sweepnan]\nseeds: [1]\nruns: 1\n');
+  const r = await quiet(['sweep', sw, '--policy', f, '--workers', '2', '--out', join(d, 'out-sweep-nan'), '--no-store', '--quiet']);
+  t.is(r.code, 1, r.err);
+  t.regex(r.err, /^ctsim: policy sweepnan \(.*\): timeout returned NaN for slot \d+/);
+  t.is(r.err.trim().split('\n').length, 1, 'one line, no stack trace');
+});
+
+test.serial('regress with a user policy: a looping hook is stopped by the watchdog, exit 1 naming policy and hook, no baseline written', async (t) => {
+  const f = policy('regspin', 'hooks.gcVisit = () => { for (;;) { /* spin */ } };');
+  const sd = mkdtempSync(join(d, 'suite-'));
+  const suite = join(sd, 'suite.yaml');
+  writeFileSync(suite, `cases:\n  - { name: spin, scenario: ${FULL}, policies: [regspin] }\n`);
+  const r = await quiet(['regress', '--suite', suite, '--policy', f, '--update', '--quiet', '--hook-timeout', '0.5']);
+  t.is(r.code, 1, r.err);
+  t.regex(r.err, /policy regspin \(.*regspin\.mjs\): gcVisit did not return within 0\.5 s \(the --hook-timeout limit\); the regression suite was stopped and no baseline was written/);
+  t.false(existsSync(join(sd, 'spin.json')));
+});
+
+test.serial('regress with a well-behaved user policy (in the sandbox): baselines written, then the check passes with the in-thread fingerprint', async (t) => {
+  const ex = join(process.cwd(), 'policies', 'examples', 'syn-sent-first.mjs');
+  const sd = mkdtempSync(join(d, 'suite-'));
+  const suite = join(sd, 'suite.yaml');
+  writeFileSync(suite, `cases:\n  - { name: ok, scenario: ${FULL}, policies: [syn-sent-first] }\n`);
+  const u = await quiet(['regress', '--suite', suite, '--policy', ex, '--update', '--quiet']);
+  t.is(u.code, 0, u.err);
+  const c = await quiet(['regress', '--suite', suite, '--policy', ex, '--quiet']);
+  t.is(c.code, 0, c.err);
+  t.regex(c.out, /regress: 1 passed, 0 failed/);
+  const kind = await loadUserPolicy(ex);
+  const reg = { generators: GENERATORS, policies: { ...POLICIES, 'syn-sent-first': kind } };
+  const sim = new Simulation(loadScenarioFile(FULL, ['policies=["syn-sent-first"]'], reg), 0, reg);
+  sim.runToEnd();
+  t.is((JSON.parse(readFileSync(join(sd, 'ok.json'), 'utf8')) as { fingerprint: string }).fingerprint, sim.fingerprint, 'the worker\'s fingerprint is this thread\'s');
 });

@@ -8,10 +8,10 @@
  */
 import { Worker } from 'node:worker_threads';
 import { InputError, UserPolicyError } from '../io/errors.js';
-import { LIMITS } from '../io/limits.js';
-import { HOOK_NAMES } from '../io/user-policy.js';
+import { hookTimeoutMessage, newHookMonitor, watchHooks } from '../io/hook-watchdog.js';
 import type { armRunDetailed, CompareMetric, PolicyArm } from '../run/compare.js';
 import type { RunSummary } from '../run/summary.js';
+import type { RegressOptions, RegressReport } from '../regress/regress.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { POLICIES } from '../../policies/index.js';
 import type { SandboxTask } from './sandbox-worker.js';
@@ -19,36 +19,25 @@ import type { SandboxTask } from './sandbox-worker.js';
 /** Whether a list of policy names includes one that is not built in (a user module). */
 export const usesUserPolicy = (names: readonly string[]): boolean => names.some((n) => !(n in POLICIES));
 
-type Done = { type: 'done'; summary?: RunSummary; rows?: number[][]; metrics?: Record<CompareMetric, number | null>; arm?: ReturnType<typeof armRunDetailed> };
+type Done = { type: 'done'; report?: RegressReport; summary?: RunSummary; rows?: number[][]; metrics?: Record<CompareMetric, number | null>; arm?: ReturnType<typeof armRunDetailed> };
 
-function inWorker(task: Omit<SandboxTask, 'monitor'>): Promise<Done> {
-  const monitor = new SharedArrayBuffer(3 * 4);
-  const m = new Int32Array(monitor);
+function inWorker(task: Omit<SandboxTask, 'monitor'>, onOther?: (msg: { type: string } & Record<string, unknown>) => void,
+  lost = 'the run was stopped and nothing was written'): Promise<Done> {
+  const monitor = newHookMonitor();
   const who = new Map<number, string>();
-  const limitMs = LIMITS.hookSeconds * 1000;
   return new Promise<Done>((resolve, reject) => {
     const w = new Worker(new URL('./sandbox-worker.js', import.meta.url), { workerData: { ...task, monitor } });
     let settled = false;
-    let lastSeq = -1;
-    let since = performance.now();
     const finish = (f: () => void): void => {
       if (settled) return;
       settled = true;
-      clearInterval(timer);
+      stop();
       f();
     };
-    const timer = setInterval(() => {
-      const hook = Atomics.load(m, 0);
-      const seq = Atomics.load(m, 1);
-      const now = performance.now();
-      if (hook === 0 || seq !== lastSeq) { lastSeq = seq; since = now; return; }
-      if (now - since > limitMs) {
-        const name = who.get(Atomics.load(m, 2)) ?? 'a user policy';
-        void w.terminate();
-        finish(() => reject(new UserPolicyError(`${name}: ${HOOK_NAMES[hook] ?? 'a hook'} did not return within ${LIMITS.hookSeconds} s ` +
-          `(the --hook-timeout limit); the run was stopped and nothing was written`)));
-      }
-    }, Math.min(100, Math.max(10, limitMs / 10)));
+    const stop = watchHooks(monitor, (id) => who.get(id), (name, hook) => {
+      void w.terminate();
+      finish(() => reject(new UserPolicyError(hookTimeoutMessage(name, hook, lost))));
+    });
     w.on('message', (msg: { type: string } & Record<string, unknown>) => {
       if (msg.type === 'policy') who.set(msg['id'] as number, msg['who'] as string);
       else if (msg.type === 'done') finish(() => resolve(msg as unknown as Done));
@@ -58,7 +47,7 @@ function inWorker(task: Omit<SandboxTask, 'monitor'>): Promise<Done> {
         if (!msg['input']) e.stack = msg['stack'] as string;
         void w.terminate();
         finish(() => reject(e));
-      }
+      } else onOther?.(msg);
     });
     w.on('error', (e) => finish(() => reject(e)));
     w.on('exit', (code) => finish(() => reject(new Error(`the simulation worker exited with code ${code} before finishing`))));
@@ -76,4 +65,21 @@ export async function sandboxArm(sc: Scenario, arm: PolicyArm, run: number, poli
   Promise<ReturnType<typeof armRunDetailed>> {
   const d = await inWorker({ kind: 'arm', sc, run, arm, policyFiles: [...policyFiles], scenarioPaths: [...scenarioPaths] });
   return d.arm!;
+}
+
+/**
+ * `ctsim regress` with a user policy module: the whole suite runs in one worker under the hook
+ * watchdog; the progress callbacks of `o` are called here. Baselines (--update) are written by
+ * the worker once every case ran, as in this thread.
+ */
+export async function sandboxRegress(suiteFile: string, o: RegressOptions, policyFiles: readonly string[], scenarioPaths: readonly string[]): Promise<RegressReport> {
+  const d = await inWorker({
+    kind: 'regress', suite: suiteFile, regress: { update: o.update === true, explain: o.explain === true, only: [...(o.only ?? [])] },
+    policyFiles: [...policyFiles], scenarioPaths: [...scenarioPaths],
+  }, (msg) => {
+    if (msg.type === 'case') o.onCase?.(msg['name'] as string, msg['i'] as number, msg['n'] as number);
+    else if (msg.type === 'tick') o.onTick?.(msg['t'] as number, msg['end'] as number);
+    else if (msg.type === 'caseDone') o.onCaseDone?.(msg['name'] as string, msg['i'] as number, msg['n'] as number, msg['simUs'] as number);
+  }, 'the regression suite was stopped and no baseline was written');
+  return d.report!;
 }

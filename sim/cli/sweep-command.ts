@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { mergeShards, shardDirs, sweepDirName, writeSweepDir } from '../sweep/output.js';
 import { parseShard } from '../sweep/shard.js';
-import { planSweep, runSweep } from '../sweep/sweep.js';
+import { planDryRun, runSweep } from '../sweep/sweep.js';
 import { ctsimVersion, packageRoot } from '../io/scenario-files.js';
 import { toJson } from '../io/format.js';
 import { InputError } from '../io/errors.js';
@@ -65,18 +65,20 @@ Examples:
       const shard = o.shard === undefined ? null : parseShard(o.shard);
       const out = resultsRoot(o.out);
       if (o.dryRun) {
-        const plan = await planSweep(file, { out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [], planOnly: true });
-        const info = {
-          name: plan.sweep.name, cases_total: plan.cases.length, cases: plan.jobs.length,
+        // counted, not expanded: each (scenario, policy, parameters) combination is validated once
+        const plan = await planDryRun(file, { out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [], planOnly: true });
+        const head = {
+          name: plan.sweep.name, cases_total: plan.casesTotal, cases: plan.cases,
           shard: shard ? { index: shard.index, count: shard.count } : null,
-          dir: join(out, plan.sweep.name, sweepDirName(shard)), keys: plan.jobs.map((j) => j.key),
+          dir: join(out, plan.sweep.name, sweepDirName(shard)),
         };
-        if (o.json) process.stdout.write(toJson(info));
+        if (o.json) process.stdout.write(toJson({ ...head, keys: Array.from(plan.keys(), ([, k]) => k) }));
         else if (!o.quiet) {
           const shown = 50;
-          process.stdout.write(`sweep ${info.name}: ${info.cases} of ${info.cases_total} cases would run → ${info.dir}\n` +
-            info.keys.slice(0, shown).map((k, i) => `  ${plan.jobs[i]!.c.index}: ${k}\n`).join('') +
-            (info.keys.length > shown ? `  … ${info.keys.length - shown} more (--json lists every case)\n` : ''));
+          const lines: string[] = [];
+          for (const [i, k] of plan.keys()) { if (lines.length === shown) break; lines.push(`  ${i}: ${k}\n`); }
+          process.stdout.write(`sweep ${head.name}: ${head.cases} of ${head.cases_total} cases would run → ${head.dir}\n` + lines.join('') +
+            (head.cases > shown ? `  … ${head.cases - shown} more (--json lists every case)\n` : ''));
         }
         return;
       }

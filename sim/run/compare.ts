@@ -59,6 +59,22 @@ export function armRunDetailed(sc: Scenario, arm: PolicyArm, run: number, reg: R
   progress?: (simUs: number, events: number) => void): { metrics: Record<CompareMetric, number | null>; counters: Record<string, number>; sample: ArmSample } {
   const sim = new Simulation({ ...sc, policies: arm.policies }, run, reg);
   sim.runToEnd(progress);
+  return armResult(sc, sim, run);
+}
+
+/**
+ * {@link armRunDetailed} in `n` slices of simulated time: yields the time reached after each (so
+ * the CLI can yield to the event loop and a signal can stop the run) and returns the same result
+ * (slicing cannot change a run; see Simulation.slices).
+ */
+export function* armRunSlices(sc: Scenario, arm: PolicyArm, run: number, reg: Registries, n = 200):
+  Generator<number, ReturnType<typeof armRunDetailed>, void> {
+  const sim = new Simulation({ ...sc, policies: arm.policies }, run, reg);
+  for (const t of sim.slices(n)) yield t;
+  return armResult(sc, sim, run);
+}
+
+function armResult(sc: Scenario, sim: Simulation, run: number): ReturnType<typeof armRunDetailed> {
   const s = runSummary(sim);
   const sample: ArmSample = {
     run,

@@ -215,8 +215,13 @@ export function expandCases(sw: SweepFile, scenarioPaths: readonly string[], glo
 
 /** `scenario|policy|k=v,…|s<seed>|r<run>`: a readable, unique key of a case. */
 export function caseKey(c: SweepCase, scenarioName: string): string {
+  return `${caseKeyPrefix(c, scenarioName)}|s${c.seed ?? '-'}|r${c.run}`;
+}
+
+/** The part of {@link caseKey} shared by the cases of one (scenario, policy, parameters) combination. */
+export function caseKeyPrefix(c: Pick<SweepCase, 'params' | 'policy'>, scenarioName: string): string {
   const p = Object.entries(c.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',');
-  return `${scenarioName}|${c.policy ?? '(scenario)'}|${p}|s${c.seed ?? '-'}|r${c.run}`;
+  return `${scenarioName}|${c.policy ?? '(scenario)'}|${p}`;
 }
 
 export { formatPath };

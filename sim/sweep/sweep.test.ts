@@ -6,7 +6,7 @@ import { InputError } from '../io/errors.js';
 import { mergeShards, shardDirs, writeSweepDir } from './output.js';
 import { parseShard } from './shard.js';
 import { parseSweep, parameterGrid } from './sweep-file.js';
-import { planSweep, runSweep, type SweepOptions } from './sweep.js';
+import { planDryRun, planSweep, runSweep, type SweepOptions } from './sweep.js';
 import { main } from '../cli.js';
 
 const SCENARIO = `
@@ -162,4 +162,39 @@ test.serial('ctsim sweep exits 2 on bad input and on a table that cannot fit, wr
   t.regex(err, /big\.yaml: case 1 \(tiny\|\(scenario\)\|sysctl\.nf_conntrack_max=40000000\|s-\|r0\): the conntrack table cannot fit in memory: it needs 9\.\d\d GiB \(2 concurrent runs × \(nf_conntrack_max 40,000,000 × \d+ B/);
   t.regex(err, /but 2\.00 GiB is available/);
   t.deepEqual(readdirSync(dir).filter((d) => d === 'o'), []);
+});
+
+test('--dry-run counts without expanding: the same case indices and keys as the full plan, whole and per shard', async (t) => {
+  const { dir } = setup();
+  writeFileSync(join(dir, 'tiny2.yaml'), SCENARIO.replace('name: tiny', 'name: tiny2\nruns: 3'));
+  const f = join(dir, 'dry.yaml');
+  // two scenarios (one with 3 runs of its own), two arms, 2 × 2 parameters, 2 seeds: 2×2×4×2×(1 | 3) = 64 cases
+  writeFileSync(f, SWEEP.replace('scenarios: [tiny.yaml]', 'scenarios: [tiny.yaml, tiny2.yaml]'));
+  for (const shard of [null, { index: 0, count: 3, source: 'flag' }, { index: 2, count: 3, source: 'flag' }, { index: 5, count: 7, source: 'flag' }] as const) {
+    const full = await planSweep(f, opts(join(dir, 'o'), { shard: shard as never }));
+    const dry = await planDryRun(f, opts(join(dir, 'o'), { shard: shard as never, planOnly: true }));
+    t.is(dry.casesTotal, 64);
+    t.is(full.cases.length, 64);
+    t.is(dry.cases, full.jobs.length, `shard ${JSON.stringify(shard)}`);
+    t.deepEqual([...dry.keys()], full.jobs.map((j) => [j.c.index, j.key]));
+  }
+});
+
+test.serial('--dry-run applies the memory guard and reports a bad case like a real run (exit 2)', async (t) => {
+  const { dir } = setup();
+  const f = join(dir, 'bigdry.yaml');
+  writeFileSync(f, 'scenarios: [tiny.yaml]\nparameters:\n  sysctl.nf_conntrack_max: [1024, 40000000]\nseeds: [1, 2]\n');
+  let err = '';
+  const ew = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
+  const prev = process.env['CTSIM_MEMORY_AVAILABLE'];
+  process.env['CTSIM_MEMORY_AVAILABLE'] = String(2 * 1024 ** 3);
+  let code: number;
+  try { code = await main(['sweep', f, '--out', join(dir, 'o'), '--workers', '2', '--dry-run']); } finally {
+    process.stderr.write = ew;
+    if (prev === undefined) delete process.env['CTSIM_MEMORY_AVAILABLE']; else process.env['CTSIM_MEMORY_AVAILABLE'] = prev;
+  }
+  t.is(code, 2);
+  // cases 0, 1: 1024 (seeds 1, 2); cases 2, 3: 40 000 000: the first of them is named
+  t.regex(err, /bigdry\.yaml: case 2 \(tiny\|\(scenario\)\|sysctl\.nf_conntrack_max=40000000\|s1\|r0\): the conntrack table cannot fit in memory/);
 });

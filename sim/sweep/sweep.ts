@@ -14,7 +14,7 @@ import { recordRuns, storedRun } from '../store/record.js';
 import { sweepCaseRecord, sweepCaseSql, sweepSql, type SweepCaseLine } from '../store/results.js';
 import { withStore } from '../store/store.js';
 import { checkTableMemory } from '../bench/memory-guard.js';
-import { caseKey, countCases, expandCases, formatPath, located, overrideText, parseSweep, type SweepCase, type SweepFile } from './sweep-file.js';
+import { caseKey, caseKeyPrefix, countCases, expandCases, formatPath, located, overrideText, parameterGrid, parseSweep, type SweepCase, type SweepFile } from './sweep-file.js';
 import { parseArms } from '../run/arms.js';
 import type { Registries } from '../run/simulation.js';
 import type { Scenario } from '../scenario/scenario.js';
@@ -112,11 +112,8 @@ function precheck(sw: SweepFile, scenarioPaths: readonly string[], setPrefix: re
   if (issues.length > 0) throw new InputError(issues);
 }
 
-/**
- * Expands the grid and checks every case (scenario overrides, policy names, memory) without
- * running anything.
- */
-export async function planSweep(path: string, o: SweepOptions): Promise<SweepPlan> {
+/** Loads a sweep file, its scenarios and registries; checks parameters, arms and the case limit. */
+async function prepareSweep(path: string, o: SweepOptions): Promise<{ sw: SweepFile; scenarioPaths: string[]; reg: Registries; bases: Scenario[]; total: number }> {
   const sw = loadSweepFile(path);
   const scenarioPaths = resolveScenarios(sw);
   const reg = await registriesFor(o.policyFiles, scenarioPaths);
@@ -129,7 +126,111 @@ export async function planSweep(path: string, o: SweepOptions): Promise<SweepPla
     throw new InputError(`${sw.file}: the sweep expands to ${total.toLocaleString('en-US')} cases; the limit is ${LIMITS.sweepCases.toLocaleString('en-US')} ` +
       `(fewer parameter values, seeds or runs; or raise it with --max-cases ${total}; --shard splits a large sweep over machines)`);
   }
+  return { sw, scenarioPaths, reg, bases, total };
+}
+
+/** What `ctsim sweep --dry-run` reports: counts, and this shard's case keys produced on demand. */
+export interface DryRunPlan {
+  sweep: SweepFile;
+  casesTotal: number;
+  /** Cases in this shard. */
+  cases: number;
+  /** This shard's [case index, key], in case order (nothing is kept: each call walks the grid again). */
+  keys(): Generator<[number, string]>;
+}
+
+/** Cases k in [from, to) with k in the shard (k mod N = i). */
+function inShardCount(from: number, to: number, sh: Shard | null): number {
+  if (sh === null) return to - from;
+  const below = (x: number): number => (x <= sh.index ? 0 : Math.floor((x - 1 - sh.index) / sh.count) + 1); // k < x
+  return below(to) - below(from);
+}
+
+/**
+ * `--dry-run`: the same checks as {@link planSweep} (the grid's parameters and arms, each
+ * (scenario, policy, parameters) combination validated once through its first case, the memory
+ * guard), but the cases are counted, not expanded: the cases of a combination differ only in
+ * seed (checked by the sweep schema) and run index, which validate alike. Memory stays small
+ * whatever the number of cases. Non-dry runs still go through planSweep.
+ */
+export async function planDryRun(path: string, o: SweepOptions): Promise<DryRunPlan> {
+  const { sw, scenarioPaths, reg, bases, total } = await prepareSweep(path, o);
+  const s = sw.spec;
+  const grid = parameterGrid(s.parameters);
+  const sets = Object.entries(s.set ?? {}).map(([k, v]) => overrideText(k, v));
+  const policies: (string | null)[] = s.policies ?? [null];
+  const seeds: (number | null)[] = s.seeds ?? [null];
+  const selected = inShardCount(0, total, o.shard);
+  const copies = Math.max(1, Math.min(o.workers, selected));
+  const issues: string[] = [];
+  const seen = new Set<string>();
+  const memSeen = new Set<string>();
+  /** Per combination, in case order: its first case index, prefix of its keys, runs. */
+  const blocks: { start: number; prefix: string; runs: number }[] = [];
+  let index = 0;
+  combos: for (let scenarioIndex = 0; scenarioIndex < scenarioPaths.length; scenarioIndex++) {
+    const scenarioPath = scenarioPaths[scenarioIndex]!;
+    const runs = s.runs ?? bases[scenarioIndex]!.runs;
+    for (const policy of policies) {
+      for (const params of grid) {
+        const size = seeds.length * runs;
+        const seed = seeds[0]!;
+        // the combination's first case, as expandCases builds it
+        const c: SweepCase = {
+          index, scenarioIndex, scenarioPath, policy, params, seed, run: 0,
+          overrides: [...o.sets, ...sets, ...Object.entries(params).map(([k, v]) => overrideText(k, v)), ...(seed === null ? [] : [`seed=${seed}`])],
+        };
+        try {
+          const { sc } = caseScenario(c, reg);
+          blocks.push({ start: index, prefix: caseKeyPrefix(c, sc.name), runs });
+          const mk = JSON.stringify([sc.kernel, sc.sysctl['nf_conntrack_max'], sc.sysctl['nf_conntrack_buckets']]);
+          if (inShardCount(index, index + size, o.shard) > 0 && !memSeen.has(mk)) {
+            memSeen.add(mk);
+            const m = checkTableMemory(sc, { where: `${sw.file}: case ${c.index} (${caseKey(c, sc.name)})`, copies, ...(o.memoryAvailable !== undefined ? { available: o.memoryAvailable } : {}) });
+            if (!m.ok) issues.push(m.message);
+          }
+        } catch (e) {
+          if (!(e instanceof InputError)) throw e;
+          for (const l of e.lines) {
+            if (seen.has(l)) continue;
+            seen.add(l);
+            issues.push(`${caseWhere(sw, c)}: ${l}`);
+          }
+        }
+        index += size;
+        if (issues.length >= 20) { issues.push('… (stopped after 20 problems)'); break combos; }
+      }
+    }
+  }
+  if (issues.length > 0) throw new InputError(issues);
+  return {
+    sweep: sw, casesTotal: total, cases: selected,
+    *keys() {
+      for (const b of blocks) {
+        let k = b.start;
+        for (const seed of seeds) {
+          for (let run = 0; run < b.runs; run++, k++) if (inShard(k, o.shard)) yield [k, `${b.prefix}|s${seed ?? '-'}|r${run}`];
+        }
+      }
+    },
+  };
+}
+
+/** Where a bad case is reported: the parameters, the policy or the scenario line of the sweep file. */
+function caseWhere(sw: SweepFile, c: SweepCase): string {
+  return Object.keys(c.params).length > 0
+    ? located(sw.file, sw.lineOf(['parameters']), 'parameters', `case ${c.index} (${Object.entries(c.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')} on ${basename(c.scenarioPath)}${c.policy ? `, policy ${c.policy}` : ''})`)
+    : located(sw.file, sw.lineOf(c.policy ? ['policies'] : ['scenarios', c.scenarioIndex]), c.policy ? 'policies' : `scenarios[${c.scenarioIndex}]`, `case ${c.index}`);
+}
+
+/**
+ * Expands the grid and checks every case (scenario overrides, policy names, memory) without
+ * running anything.
+ */
+export async function planSweep(path: string, o: SweepOptions): Promise<SweepPlan> {
+  const { sw, scenarioPaths, reg, bases } = await prepareSweep(path, o);
   const cases = expandCases(sw, scenarioPaths, o.sets, (i) => bases[i]!.runs);
+
   // cases that differ only in their seed (checked by the sweep schema) or run index validate
   // alike: check each combination once
   const checked = new Map<string, string>();
@@ -172,9 +273,7 @@ export async function planSweep(path: string, o: SweepOptions): Promise<SweepPla
       }
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
-      const where = Object.keys(c.params).length > 0
-        ? located(sw.file, sw.lineOf(['parameters']), 'parameters', `case ${c.index} (${Object.entries(c.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')} on ${basename(c.scenarioPath)}${c.policy ? `, policy ${c.policy}` : ''})`)
-        : located(sw.file, sw.lineOf(c.policy ? ['policies'] : ['scenarios', c.scenarioIndex]), c.policy ? 'policies' : `scenarios[${c.scenarioIndex}]`, `case ${c.index}`);
+      const where = caseWhere(sw, c);
       for (const l of e.lines) {
         if (seen.has(l)) continue;
         seen.add(l);

@@ -3,12 +3,18 @@
  * result line (or the error).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { InputError } from '../io/errors.js';
+import { InputError, UserPolicyError } from '../io/errors.js';
+import { setHookMonitor, setPolicyCreatedListener } from '../io/user-policy.js';
 import { caseRegistries, runCase, type CaseEnv } from './run-case.js';
 import type { CaseJob, CaseReply } from './pool.js';
 
-const env = workerData as CaseEnv;
+const env = workerData as CaseEnv & { monitor?: SharedArrayBuffer };
 const port = parentPort!;
+if (env.monitor) {
+  // user policies: every hook call is announced to the main thread's watchdog (--hook-timeout)
+  setHookMonitor(new Int32Array(env.monitor));
+  setPolicyCreatedListener((id, who) => port.postMessage({ policy: { id, who } } satisfies CaseReply));
+}
 port.on('message', (job: CaseJob) => {
   caseRegistries(env)
     .then((reg) => {
@@ -16,7 +22,9 @@ port.on('message', (job: CaseJob) => {
       port.postMessage({ index: job.c.index, line } satisfies CaseReply);
     })
     .catch((e: unknown) => {
-      const err = e instanceof InputError ? { input: true, lines: [...e.lines] } : { input: false, lines: [(e as Error).stack ?? String(e)] };
+      const err = e instanceof InputError ? { input: true, lines: [...e.lines] }
+        : e instanceof UserPolicyError ? { input: false, policy: true, lines: [e.message] }
+          : { input: false, lines: [(e as Error).stack ?? String(e)] };
       port.postMessage({ index: job.c.index, error: err } satisfies CaseReply);
     });
 });
