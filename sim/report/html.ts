@@ -239,13 +239,25 @@ const BOOT = `
         var w = document.documentElement.clientWidth;
         if (w === lastWidth) return;
         lastWidth = w;
-        specs.forEach(function (c) {
-          if (!c.fit || !views[c.id]) return;
-          views[c.id].finalize();
-          embedFitted(document.getElementById(c.id), c.spec, 1, 4).then(function (res) { views[c.id] = res; });
-        });
+        specs.forEach(function (c) { if (c.fit && views[c.id]) refit(c); });
       });
     });
+    /* one fit at a time per chart; a resize during a fit fits once more after it */
+    var fitting = {};
+    function refit(c) {
+      if (fitting[c.id]) { fitting[c.id] = 2; return; }
+      fitting[c.id] = 1;
+      views[c.id].finalize();
+      embedFitted(document.getElementById(c.id), c.spec, 1, 4).then(function (res) {
+        views[c.id] = res;
+        var again = fitting[c.id] === 2;
+        fitting[c.id] = 0;
+        if (again) refit(c);
+      }, function (err) {
+        fitting[c.id] = 0;
+        console.error('ctsim report: chart ' + c.id + ' failed to fit', err);
+      });
+    }
   });
 })();
 `;

@@ -213,6 +213,14 @@ if (!haveChromium && !inCi) console.log(`report.test: ${CHROMIUM} not found, the
       t.true(Math.abs(c.width - c.avail) <= 6, `${c.id}: ${c.width} px wide in a ${c.avail} px box`);
       t.true(c.marks > 0, `${c.id}: has marks`);
     }
+    // a narrower window: the fitted charts are fitted again, the single ones follow by themselves
+    await page.setViewportSize({ width: 1100, height: 900 });
+    await page.waitForFunction(() => [...document.querySelectorAll('div.chart')].every((el) => {
+      const svg = el.querySelector('svg'), cs = getComputedStyle(el);
+      const avail = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      return svg !== null && avail < 1100 && Math.abs(svg.getBoundingClientRect().width - avail) <= 6;
+    }), null, { timeout: 20_000 });
+    t.pass('after a resize to 1100 px every chart spans its box again');
     // a tooltip: hover a point of the comparison's success-rate chart
     const bar = page.locator('#chart-0-success-rate svg .mark-symbol path').first();
     await bar.hover({ force: true });
