@@ -192,9 +192,29 @@ const BOOT = `
   var state = { total: specs.length, rendered: 0, failed: 0, errors: [], done: false };
   window.ctsimReport = state;
   var opts = { renderer: 'svg', actions: { export: true, source: true, compiled: false, editor: false }, tooltip: { theme: 'light' } };
+  ${panelWidth.toString()}
+  ${scalePanels.toString()}
+  ${nextScale.toString()}
+  /* a concatenated or faceted chart: draw, measure, and draw again with the panels scaled to fill the box (at most 4 draws) */
+  function embedFitted(el, spec, k, tries, prevK, prevDrawn) {
+    var scaled = k === 1 ? spec : scalePanels(spec, k);
+    return vegaEmbed(el, scaled, opts).then(function (res) {
+      var svg = el.querySelector('svg');
+      var drawn = svg ? parseFloat(svg.getAttribute('width')) : NaN;
+      var cs = getComputedStyle(el);
+      var avail = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      var next = nextScale(k, panelWidth(scaled), drawn, avail, prevK, prevDrawn);
+      el.setAttribute('data-fit', JSON.stringify({ avail: avail, drawn: drawn, scale: k }));
+      if (tries <= 1 || Math.abs(drawn - avail) <= 4 || next === k) return res;
+      res.finalize();
+      return embedFitted(el, spec, next, tries - 1, k, drawn);
+    });
+  }
+  var views = {};
   Promise.all(specs.map(function (c) {
     var el = document.getElementById(c.id);
-    return vegaEmbed(el, c.spec, opts).then(function (res) {
+    return (c.fit ? embedFitted(el, c.spec, 1, 4) : vegaEmbed(el, c.spec, opts)).then(function (res) {
+      views[c.id] = res;
       el.setAttribute('data-rendered', 'true');
       state.rendered++;
       return res;
@@ -206,18 +226,99 @@ const BOOT = `
       state.errors.push(c.id + ': ' + String(err));
       console.error('ctsim report: chart ' + c.id + ' failed', err);
     });
-  })).then(function () { state.done = true; document.body.setAttribute('data-charts-done', 'true'); });
+  })).then(function () {
+    state.done = true;
+    document.body.setAttribute('data-charts-done', 'true');
+    /* when the window's width changes, fit the concatenated and faceted charts again (single views follow by themselves) */
+    var lastWidth = document.documentElement.clientWidth, pending = false;
+    window.addEventListener('resize', function () {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(function () {
+        pending = false;
+        var w = document.documentElement.clientWidth;
+        if (w === lastWidth) return;
+        lastWidth = w;
+        specs.forEach(function (c) { if (c.fit && views[c.id]) refit(c); });
+      });
+    });
+    /* one fit at a time per chart; a resize during a fit fits once more after it */
+    var fitting = {};
+    function refit(c) {
+      if (fitting[c.id]) { fitting[c.id] = 2; return; }
+      fitting[c.id] = 1;
+      views[c.id].finalize();
+      embedFitted(document.getElementById(c.id), c.spec, 1, 4).then(function (res) {
+        views[c.id] = res;
+        var again = fitting[c.id] === 2;
+        fitting[c.id] = 0;
+        if (again) refit(c);
+      }, function (err) {
+        fitting[c.id] = 0;
+        console.error('ctsim report: chart ' + c.id + ' failed to fit', err);
+      });
+    }
+  });
 })();
 `;
 
+/** Whether a chart is concatenated or faceted (Vega-Lite cannot give it the container's width). */
+export function isComposite(spec: VlSpec): boolean {
+  return 'hconcat' in spec || 'vconcat' in spec || 'concat' in spec || 'facet' in spec;
+}
+
 /**
  * A chart at the page's full width: a single or layered view takes the container's width
- * (`width: "container"`, fitted with its axes and legend); concatenated and faceted charts keep
- * their panel widths (Vega-Lite cannot fit them to a container), and are already page-wide.
+ * (`width: "container"`, fitted with its axes and legend). Concatenated and faceted charts are
+ * left as they are here and fitted when the page embeds them (`fit`: see `nextScale`).
  */
 export function fullWidth(spec: VlSpec): VlSpec {
-  if (typeof spec['width'] !== 'number' || 'hconcat' in spec || 'vconcat' in spec || 'concat' in spec || 'facet' in spec) return spec;
+  if (typeof spec['width'] !== 'number' || isComposite(spec)) return spec;
   return { ...spec, width: 'container', autosize: { type: 'fit-x', contains: 'padding' } };
+}
+
+// The next three functions also run in the page: their source is inlined in the boot script, so
+// they must stay self-contained (no imports, no helpers, plain JavaScript once compiled).
+
+/**
+ * The width of a chart's panels alone: summed along an hconcat, the widest of a vconcat, the
+ * inner view of a facet (rows), a view's own `width`. Axes, legends, titles and spacing are not in it.
+ */
+export function panelWidth(spec: VlSpec): number {
+  const h = spec['hconcat'] ?? spec['concat'];
+  if (Array.isArray(h)) return h.reduce((sum: number, c: VlSpec) => sum + panelWidth(c), 0);
+  const v = spec['vconcat'];
+  if (Array.isArray(v)) return v.reduce((most: number, c: VlSpec) => Math.max(most, panelWidth(c)), 0);
+  if (spec['facet'] !== undefined && spec['spec'] !== undefined) return panelWidth(spec['spec'] as VlSpec);
+  return typeof spec['width'] === 'number' ? spec['width'] : 0;
+}
+
+/** The chart with every panel's width multiplied by `k` (rounded; at least 60 px). */
+export function scalePanels(spec: VlSpec, k: number): VlSpec {
+  const out: VlSpec = { ...spec };
+  let composite = false;
+  for (const key of ['hconcat', 'vconcat', 'concat']) {
+    const list = spec[key];
+    if (Array.isArray(list)) { composite = true; out[key] = list.map((c: VlSpec) => scalePanels(c, k)); }
+  }
+  if (spec['facet'] !== undefined && spec['spec'] !== undefined) { composite = true; out['spec'] = scalePanels(spec['spec'] as VlSpec, k); }
+  if (!composite && typeof spec['width'] === 'number') out['width'] = Math.max(60, Math.round(spec['width'] * k));
+  return out;
+}
+
+/**
+ * The next panel scale for a chart drawn `drawn` px wide with its panels scaled by `k` (`panels`
+ * px wide together at that scale), to make it `avail` px wide. The drawn width grows with the
+ * panels while what is around them (axes, legends, spacing) keeps its size: from one draw the
+ * slope is the panels' width; from two (`prevK`, `prevDrawn`) it is measured, which also holds
+ * when another row of a vconcat becomes the widest. `k` again when it cannot tell.
+ */
+export function nextScale(k: number, panels: number, drawn: number, avail: number, prevK?: number, prevDrawn?: number): number {
+  let slope = panels / k;
+  if (prevK !== undefined && prevDrawn !== undefined && prevK !== k && prevDrawn !== drawn) slope = (drawn - prevDrawn) / (k - prevK);
+  if (!(slope > 0) || !(drawn > 0) || !(avail > 0)) return k;
+  const next = k + (avail - drawn) / slope;
+  return next > 0 ? next : k;
 }
 
 export interface ReportOptions {
@@ -228,7 +329,7 @@ export interface ReportOptions {
 
 /** The whole report page. */
 export function reportHtml(sections: readonly ReportSection[], vendor: readonly VendorScript[], o: ReportOptions): string {
-  const specs: { id: string; spec: VlSpec }[] = [];
+  const specs: { id: string; spec: VlSpec; fit?: true }[] = [];
   const body = sections.map((s, si) => {
     const all = chartSpecs(s.data, { interactive: true });
     const ids: string[] = [];
@@ -236,7 +337,7 @@ export function reportHtml(sections: readonly ReportSection[], vendor: readonly 
       const spec = all[name];
       if (!spec) continue;
       const id = `chart-${si}-${name}`;
-      specs.push({ id, spec: fullWidth(spec) });
+      specs.push(isComposite(spec) ? { id, spec, fit: true } : { id, spec: fullWidth(spec) });
       ids.push(`<div class="chart" id="${id}" data-chart="${esc(name)}"></div>`);
     }
     const title = s.kind === 'compare'

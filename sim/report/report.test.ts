@@ -6,6 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { main } from '../cli.js';
 import { registerReport, writeReport } from '../cli/report-command.js';
+import { renderSvg } from '../charts/render.js';
+import { nextScale, panelWidth, scalePanels } from './html.js';
 
 /** The one result folder under `parent` whose name starts with `prefix` (names end in a hash). */
 function only(parent: string, prefix: string): string {
@@ -75,14 +77,23 @@ test.serial('report: one self-contained page per folder, every chart of every re
   t.true(html.length < 2_000_000, `the page stays small (${html.length} bytes): long lists such as an expanded port range are shortened`);
   const specs = JSON.parse(/<script type="application\/json" id="ctsim-specs">([\s\S]*?)<\/script>/.exec(html)![1]!) as { id: string; spec: Record<string, unknown> }[];
   t.is(specs.length, 15);
-  // charts at the page's full width: single and layered views fit the container, and the chart
-  // boxes span the section (concatenated charts keep their panel widths)
+  // charts at the page's full width: single and layered views fit the container, concatenated
+  // and faceted ones are marked to be fitted when embedded, and the chart boxes span the section
   t.true(/\.chart\{[^}]*width:100%/.test(html), 'chart boxes are full width');
-  for (const { id, spec } of specs) {
-    if ('hconcat' in spec || 'vconcat' in spec || 'facet' in spec) continue;
+  for (const { id, spec, fit } of specs as { id: string; spec: Record<string, unknown>; fit?: boolean }[]) {
+    if ('hconcat' in spec || 'vconcat' in spec || 'facet' in spec) {
+      t.true(fit, `${id}: fitted to the box when embedded`);
+      continue;
+    }
+    t.is(fit, undefined, id);
     t.is(spec['width'], 'container', id);
     t.deepEqual(spec['autosize'], { type: 'fit-x', contains: 'padding' }, id);
   }
+  t.deepEqual(specs.filter((x) => (x as { fit?: boolean }).fit).map((x) => x.id),
+    ['chart-0-overview', 'chart-0-drops', 'chart-0-lifetimes', 'chart-0-setup-time', 'chart-1-drops', 'chart-1-setup-time']);
+  // the page fits them with the same functions the next test checks (their source is inlined)
+  for (const f of [panelWidth, scalePanels, nextScale]) t.true(html.includes(f.toString()), `${f.name} inlined in the page`);
+  t.true(html.includes('embedFitted(el, c.spec, 1, 4)'), 'fitted charts are embedded through embedFitted');
   // the attack windows (bots 5–25 s, scan 10–20 s, from the manifest's scenario) are shaded
   for (const id of ['chart-0-occupancy', 'chart-1-occupancy']) {
     const layers = specs.find((x) => x.id === id)!.spec['layer'] as { name?: string; mark: { type: string }; data: { values: { attack: string; t0: number; t1: number }[] } }[];
@@ -95,6 +106,45 @@ test.serial('report: one self-contained page per folder, every chart of every re
   // a run folder alone, and -o
   const one = await writeReport(only(join(out, 'rep'), 's1-r0-'), join(out, 'one.html'));
   t.deepEqual(one.results.map((x) => x.kind), ['run']);
+});
+
+/** The drawn width of an SVG (its root element's width attribute). */
+const svgWidth = (svg: string) => Number(/<svg[^>]* width="([\d.]+)"/.exec(svg)![1]);
+
+/** What the page does to a concatenated or faceted chart: draw, measure, scale the panels, at most 4 draws. */
+async function fitLikeThePage(spec: Record<string, unknown>, avail: number): Promise<{ drawn: number[]; k: number }> {
+  let k = 1, prevK: number | undefined, prevDrawn: number | undefined;
+  const drawn: number[] = [];
+  for (let tries = 4; ; tries--) {
+    const scaled = k === 1 ? spec : scalePanels(spec, k);
+    const w = svgWidth(await renderSvg(scaled));
+    drawn.push(w);
+    const next = nextScale(k, panelWidth(scaled), w, avail, prevK, prevDrawn);
+    if (tries <= 1 || Math.abs(w - avail) <= 4 || next === k) return { drawn, k };
+    prevK = k; prevDrawn = w; k = next;
+  }
+}
+
+test.serial('report: concatenated and faceted charts (overview, drops, lifetimes, setup time) are drawn at the box width, not their panel widths', async (t) => {
+  const out = await made;
+  const html = readFileSync((await writeReport(join(out, 'rep'))).file, 'utf8');
+  const specs = JSON.parse(/<script type="application\/json" id="ctsim-specs">([\s\S]*?)<\/script>/.exec(html)![1]!) as { id: string; spec: Record<string, unknown>; fit?: boolean }[];
+  const fitted = specs.filter((x) => x.fit && x.id.startsWith('chart-0-'));
+  t.is(fitted.length, 4);
+  // the page's main column is 1500 px at most: a chart box is about 1350 px wide on a wide
+  // screen, 1100 px in a 1280 px window (narrower than the overview's title the chart cannot be)
+  for (const avail of [1350, 1100]) {
+    for (const { id, spec } of fitted) {
+      const r = await fitLikeThePage(spec, avail);
+      t.true(Math.abs(r.drawn[0]! - avail) > 20, `${id}: at its own panel widths it is ${r.drawn[0]} px wide, not ${avail}`);
+      t.true(Math.abs(r.drawn.at(-1)! - avail) <= 4, `${id} in ${avail} px: drawn ${r.drawn.join(' → ')} px (panels ×${r.k.toFixed(3)})`);
+    }
+  }
+  // the overview's two rows both span the box: the lower row's panels grow with the upper row's
+  const ov = fitted.find((x) => x.id === 'chart-0-overview')!.spec;
+  const k = (await fitLikeThePage(ov, 1400)).k;
+  const rows = (scalePanels(ov, k)['vconcat'] as Record<string, unknown>[]).map(panelWidth);
+  t.true(rows[0]! > 1000 && rows[1]! > 900, `panel widths per row ${rows.join(', ')}`);
 });
 
 test.serial('report command: bad folder is bad input (exit 2); --help has an example', async (t) => {
@@ -147,15 +197,30 @@ if (!haveChromium && !inCi) console.log(`report.test: ${CHROMIUM} not found, the
       return {
         id: el.id, rendered: el.getAttribute('data-rendered'),
         width: box?.width ?? 0, height: box?.height ?? 0,
+        avail: el.clientWidth - parseFloat(getComputedStyle(el).paddingLeft) - parseFloat(getComputedStyle(el).paddingRight),
         marks: el.querySelectorAll('svg .mark-line path, svg .mark-rect path, svg .mark-symbol path, svg .mark-rule line, svg .mark-text text').length,
       };
     }));
     t.is(charts.length, 15);
+    // the boxes span the section, so their width does not depend on what is drawn in them
+    t.is(new Set(charts.map((c) => Math.round(c.avail))).size, 1, 'every chart box has the same width');
+    t.true(charts[0]!.avail > 1100, `boxes ${charts[0]!.avail} px wide in a 1400 px window`);
     for (const c of charts) {
       t.is(c.rendered, 'true', c.id);
       t.true(c.width > 100 && c.height > 50, `${c.id}: drawn with a size (${c.width}×${c.height})`);
+      // every chart spans its box: single views through width "container", concatenated and
+      // faceted ones fitted by the page (within a few pixels)
+      t.true(Math.abs(c.width - c.avail) <= 6, `${c.id}: ${c.width} px wide in a ${c.avail} px box`);
       t.true(c.marks > 0, `${c.id}: has marks`);
     }
+    // a narrower window: the fitted charts are fitted again, the single ones follow by themselves
+    await page.setViewportSize({ width: 1100, height: 900 });
+    await page.waitForFunction(() => [...document.querySelectorAll('div.chart')].every((el) => {
+      const svg = el.querySelector('svg'), cs = getComputedStyle(el);
+      const avail = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      return svg !== null && avail < 1100 && Math.abs(svg.getBoundingClientRect().width - avail) <= 6;
+    }), null, { timeout: 20_000 });
+    t.pass('after a resize to 1100 px every chart spans its box again');
     // a tooltip: hover a point of the comparison's success-rate chart
     const bar = page.locator('#chart-0-success-rate svg .mark-symbol path').first();
     await bar.hover({ force: true });

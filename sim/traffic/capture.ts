@@ -96,7 +96,7 @@ export class CaptureReplay extends BaseGenerator {
       pkt.cls = this.cls;
       pkt.owner = this.index + 1;
       pkt.flow = -1;
-      sendCounted(ctx, this.outcomes);
+      sendCounted(ctx, this.outcomes, false); // the capture's own lengths
     }
     this.advance(ctx);
   }

@@ -118,11 +118,26 @@ export interface GeneratorInit<P> {
   addrs?: AddrInterner;
 }
 
-/** Sends a packet and keeps the per-generator counters. */
-export function sendCounted(ctx: TrafficContext, out: FlowOutcomes): number {
+/** IPv6 header (40 bytes) minus IPv4 header (20 bytes). */
+export const IPV6_EXTRA_HEADER_BYTES = 20;
+
+/**
+ * Sends a packet and keeps the per-generator counters.
+ *
+ * Built-in generators set `pkt.len` as the IPv4 packet's length (20-byte header). For an IPv6
+ * packet (`l3` = 6) this adds the 20 bytes by which IPv6's 40-byte header is longer, and 20 more
+ * for an ICMPv6 error, whose embedded packet starts with an IPv6 header too; the length is put
+ * back after the send, so a generator may send the same scratch packet again. `lenIsIPv4` false
+ * (captures): `pkt.len` already is the packet's own length.
+ */
+export function sendCounted(ctx: TrafficContext, out: FlowOutcomes, lenIsIPv4 = true): number {
   out.packets++;
-  const v = ctx.send(ctx.pkt);
-  afterSend(ctx.pkt);
+  const pkt = ctx.pkt;
+  const extra = lenIsIPv4 && pkt.l3 === 6 ? (pkt.innerValid ? 2 * IPV6_EXTRA_HEADER_BYTES : IPV6_EXTRA_HEADER_BYTES) : 0;
+  pkt.len += extra;
+  const v = ctx.send(pkt);
+  pkt.len -= extra;
+  afterSend(pkt);
   if (v === 0) {
     out.dropped++;
     if (out.firstDropUs < 0) out.firstDropUs = ctx.now;
