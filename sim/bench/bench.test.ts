@@ -20,7 +20,10 @@ test('bench runs every workload at tiny sizes and reports the JSON keys (in proc
   }
   const f = r.workloads['syn-flood']!;
   t.is(f.liveEntries, TINY.entries);
-  t.true(f.packetsPerSecond > 0 && f.bytesPerEntry > 0);
+  t.true(f.packetsPerSecond > 0);
+  // heap growth per entry needs a forced gc before and after (the child processes of `ctsim bench`
+  // run with --expose-gc, checked below); in the test worker it is noise and may even be negative
+  if (typeof (globalThis as { gc?: unknown }).gc === 'function') t.true(f.bytesPerEntry > 0);
   t.is(f.check['count'], TINY.entries, 'the flooded table stays full');
   t.true(f.check['early_drop']! > 0);
   t.true(r.workloads.hold!.eventsPerSecond > 0);
@@ -33,4 +36,5 @@ test('bench runs a repetition in a child process and measures its peak RSS', asy
   const f = r.workloads['syn-flood']!;
   t.true(f.peakRssBytes > 10 * 1024 ** 2);
   t.is(f.check['count'], TINY.entries);
+  t.true(f.bytesPerEntry > 0, `heap growth per live entry with a forced gc: ${f.bytesPerEntry}`);
 });
