@@ -38,7 +38,7 @@ export class FixedDecider implements NatDecider {
   }
 }
 
-/** Scripted 16-bit draws (then a counter from `next`, so runs never depend on Math.random). */
+/** Scripted 16-bit draws (then a counter from `next`, so no run depends on an ambient random source). */
 export class Draws {
   private q: number[] = [];
   next = 0;

@@ -161,15 +161,7 @@ export class Fingerprint {
     const flags = pkt.proto === 6 ? pkt.tcpFlags : 0;
     const w0 = EV_PACKET | (verdict << 3) | ((ct.lastCtinfo + 1) << 4) | (flags << 8) | (pkt.owner << 16);
     const w1 = l3proto | (((timeUs / TWO32) | 0) << 17);
-    let a = this.a, b = this.b;
-    a = mixA(a, w0); b = mixB(b, w0);
-    a = mixA(a, w1); b = mixB(b, w1);
-    a = mixA(a, timeUs >>> 0); b = mixB(b, timeUs >>> 0);
-    a = mixA(a, src); b = mixB(b, src);
-    a = mixA(a, dst); b = mixB(b, dst);
-    a = mixA(a, ports); b = mixB(b, ports);
-    this.a = a; this.b = b;
-    this.tick();
+    this.mixEvent(w0, w1, timeUs, src, dst, ports);
     if (this.recorder !== undefined && this.recorder.wants(this.count)) {
       this.recorder.events.push({
         index: this.count, timeUs, kind: 'packet', owner: pkt.owner, verdict, ctinfo: ct.lastCtinfo, reason: -1,
@@ -178,11 +170,8 @@ export class Fingerprint {
     }
   }
 
-  /** An entry leaves the table (call before its slot is released). */
-  destroy(timeUs: number, slot: number, reason: number, tb: ConntrackTable): void {
-    const src = tb.src[slot]!, dst = tb.dst[slot]!, ports = tb.ports[slot]!, l3proto = tb.l3proto[slot]!;
-    const w0 = EV_DESTROY | (reason << 8);
-    const w1 = l3proto | (((timeUs / TWO32) | 0) << 17);
+  /** Mixes one event's six words into both hash lanes, in order, and counts it. */
+  private mixEvent(w0: number, w1: number, timeUs: number, src: number, dst: number, ports: number): void {
     let a = this.a, b = this.b;
     a = mixA(a, w0); b = mixB(b, w0);
     a = mixA(a, w1); b = mixB(b, w1);
@@ -192,6 +181,14 @@ export class Fingerprint {
     a = mixA(a, ports); b = mixB(b, ports);
     this.a = a; this.b = b;
     this.tick();
+  }
+
+  /** An entry leaves the table (call before its slot is released). */
+  destroy(timeUs: number, slot: number, reason: number, tb: ConntrackTable): void {
+    const src = tb.src[slot]!, dst = tb.dst[slot]!, ports = tb.ports[slot]!, l3proto = tb.l3proto[slot]!;
+    const w0 = EV_DESTROY | (reason << 8);
+    const w1 = l3proto | (((timeUs / TWO32) | 0) << 17);
+    this.mixEvent(w0, w1, timeUs, src, dst, ports);
     if (this.recorder !== undefined && this.recorder.wants(this.count)) {
       this.recorder.events.push({
         index: this.count, timeUs, kind: 'destroy', owner: -1, verdict: -1, ctinfo: -1, reason,
