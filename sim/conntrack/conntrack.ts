@@ -12,12 +12,12 @@ import {
 } from './proto-simple.js';
 import { tcpCanEarlyDrop, tcpNew, tcpPacket, tcpTimeoutsJiffies, tcpValidFlags, type TcpSysctl } from './proto-tcp.js';
 import { TcpStore } from './tcp-store.js';
-import { CT_EXT_TIMEOUT, entryBytesByMask, entryKernelBytes, BUCKET_HEAD_BYTES } from './sizing.js';
+import { CT_EXT_ACCT, CT_EXT_TIMEOUT, CT_EXT_TSTAMP, entryBytesByMask, BUCKET_HEAD_BYTES, roundBuckets } from './sizing.js';
 import {
   CtStats, REASON_EARLY_DROP, REASON_POLICY, REASON_PROBE, REASON_TCP_REOPEN, REASON_TCP_RST, REASON_TIMEOUT_EARLY_DROP_SCAN,
   REASON_TIMEOUT_GC, REASON_TIMEOUT_LOOKUP,
 } from './stats.js';
-import type { SysctlValues } from './sysctl.js';
+import type { SysctlName, SysctlValues } from './sysctl.js';
 import { ConntrackTable } from './table.js';
 /** TcpStore's typed arrays, copied when an unlimited table grows. */
 const TCP_STORE_ARRAYS = [
@@ -125,8 +125,8 @@ export class Conntrack {
   tcp: TcpStore;
   readonly stats = new CtStats();
   readonly hz: number;
-  /** `nf_conntrack_max` (0 = unlimited before v6.19). */
-  readonly max: number;
+  /** `nf_conntrack_max` (0 = unlimited before v6.19); an action may change it (`setSysctl`). */
+  max: number;
   /** Per-netns count: entries allocated and not yet freed (§1.7). */
   count = 0;
   /** Current time in µs and in jiffies (`nfct_time_stamp`). */
@@ -152,6 +152,17 @@ export class Conntrack {
   /** Which generator (index + 1; 0 none) and which of its flows created the entry. */
   owner: Uint16Array;
   flow: Int32Array;
+  /** `ct->mark` per slot (ct mark set by rules; `conntrack -D --mark` filters on it). */
+  mark: Int32Array;
+  /**
+   * The acct extension's counters (§10.2, `struct nf_conn_counter[2]`): per slot × direction
+   * (slot × 2 + dir) packets and bytes. Null until nf_conntrack_acct is first on, so runs
+   * without accounting carry no per-entry cost; only entries with CT_EXT_ACCT count.
+   */
+  acctPackets: Float64Array | null = null;
+  acctBytes: Float64Array | null = null;
+  /** The tstamp extension's start (µs of the run clock, set at confirm); null until nf_conntrack_timestamp is first on. */
+  tstampStart: Float64Array | null = null;
 
   /** NAT / race path (sim/nat); undefined: plain conntrack. */
   nat: NatPath | undefined;
@@ -205,7 +216,13 @@ export class Conntrack {
   /** Highest kernelBytes() seen (entries and their extensions, at creation or when an extension is added). */
   peakKernelBytes = 0;
   private readonly udpRule: number;
-  private readonly unlimitedMax: boolean;
+  private unlimitedMax: boolean;
+  /** Kernel version as major × 1000 + minor. */
+  private readonly ver: number;
+  /** CT_EXT_ACCT / CT_EXT_TSTAMP bits new entries get (nf_conntrack_acct, nf_conntrack_timestamp now). */
+  private newExt = 0;
+  /** The acct/tstamp bits at start: `entryBytes` counts them for every entry. */
+  private readonly baseExt: number;
   private readonly chainLimit: 'none' | 'old' | 'new';
   private readonly ecache: boolean;
   readonly entryBytes: number;
@@ -220,6 +237,7 @@ export class Conntrack {
     this.random = cfg.random;
     this.max = s.nf_conntrack_max;
     const v = cfg.version[0] * 1000 + cfg.version[1];
+    this.ver = v;
     this.unlimitedMax = s.nf_conntrack_max === 0 && v < 6019;
     if (s.nf_conntrack_max === 0 && !this.unlimitedMax) throw new RangeError('nf_conntrack_max = 0 is not allowed from v6.19');
     this.chainLimit = v >= 6003 ? 'new' : v >= 5015 ? 'old' : 'none';
@@ -245,11 +263,15 @@ export class Conntrack {
     this.tpol = new Uint8Array(cap);
     this.owner = new Uint16Array(cap);
     this.flow = new Int32Array(cap);
+    this.mark = new Int32Array(cap);
     this.ecache = s.nf_conntrack_events === 1 || (s.nf_conntrack_events === 2 && cfg.eventListener);
     this.eventsOn = this.ecache && cfg.eventListener;
-    const ext = { acct: s.nf_conntrack_acct === 1, ecache: this.ecache, tstamp: s.nf_conntrack_timestamp === 1 };
-    this.entryBytes = entryKernelBytes({ ...ext, timeout: false });
-    this.bytesByMask = entryBytesByMask(ext);
+    // acct and tstamp are per-entry bits (an action may switch them on or off mid-run); entryBytes
+    // counts the start-time ones, so runs that never switch them count exactly as before
+    this.bytesByMask = entryBytesByMask({ acct: false, ecache: this.ecache, tstamp: false });
+    this.setExtSysctls();
+    this.baseExt = this.newExt;
+    this.entryBytes = this.bytesByMask[this.baseExt]!;
     this.extMask = new Uint8Array(cap);
     this.peakKernelBytes = this.kernelBytes();
   }
@@ -272,6 +294,11 @@ export class Conntrack {
       this.pendCpu = g8(this.pendCpu!);
     }
     this.flow = g32(this.flow);
+    this.mark = g32(this.mark);
+    const g64 = (a: Float64Array | null, n: number) => { if (a === null) return null; const b = new Float64Array(n); b.set(a); return b; };
+    this.acctPackets = g64(this.acctPackets, 2 * c);
+    this.acctBytes = g64(this.acctBytes, 2 * c);
+    this.tstampStart = g64(this.tstampStart, c);
     const old = this.tcp;
     const nt = new TcpStore(c);
     for (const k of TCP_STORE_ARRAYS) (nt[k] as Uint8Array).set(old[k] as Uint8Array);
@@ -336,10 +363,8 @@ export class Conntrack {
     if (this.nat !== undefined) this.nat.freed(slot);
     this.tpol[slot] = 0;
     const m = this.extMask[slot]!;
-    if (m !== 0) {
-      this.extExtraBytes -= this.bytesByMask[m]! - this.bytesByMask[0]!;
-      this.extMask[slot] = 0;
-    }
+    if (m !== this.baseExt) this.extExtraBytes -= this.bytesByMask[m]! - this.bytesByMask[this.baseExt]!;
+    this.extMask[slot] = 0;
     this.table.freeSlot(slot);
     this.count--;
   }
@@ -511,6 +536,13 @@ export class Conntrack {
         const to = th === undefined ? out.timeout : th(slot, out.timeout);
         tb.timeout[slot] = isNew ? to : (this.now32 + to) | 0;
       }
+      // the tracker's nf_ct_refresh_acct / nf_ct_kill_acct count the packet (fixed-timeout
+      // entries too: only their timeout is left alone); ignored packets and SYN retransmits are not
+      if (out.verdict === VERDICT_ACCEPT && (this.extMask[slot]! & CT_EXT_ACCT) !== 0 &&
+          (out.refresh || out.kill || (status & IPS_FIXED_TIMEOUT) !== 0)) {
+        this.acctPackets![slot * 2 + dir]++;
+        this.acctBytes![slot * 2 + dir] += pkt.len;
+      }
       if (out.verdict !== VERDICT_ACCEPT) {
         if (out.verdict === VERDICT_REPEAT) {
           st.killed_reopen++;
@@ -596,9 +628,16 @@ export class Conntrack {
       }
     }
     if (this.count > this.peakCount) this.peakCount = this.count;
-    const slot = this.table.allocSlot(this.unlimitedMax);
+    // a raised nf_conntrack_max (an action) lets the slot arrays grow past their first size
+    const slot = this.table.allocSlot(this.unlimitedMax || this.max > this.table.capacity);
     if (slot < 0) throw new Error(`conntrack invariant: no free slot at count ${this.count}, max ${this.max}`);
     this.stats.allocated++;
+    this.mark[slot] = 0;
+    // nf_ct_acct_ext_add / nf_ct_tstamp_ext_add at allocation, by the sysctls' values now
+    const e = this.newExt;
+    this.extMask[slot] = e;
+    if (e !== this.baseExt) this.extExtraBytes += this.bytesByMask[e]! - this.bytesByMask[this.baseExt]!;
+    if (e !== 0) this.clearAcct(slot);
     return slot;
   }
 
@@ -650,6 +689,7 @@ export class Conntrack {
         return -1;
       }
       if (r === CONFIRM_MERGED) {
+        this.acctMerge(nat.winner, slot);
         this.freeUnconfirmed(slot);
         return 1;
       }
@@ -671,6 +711,7 @@ export class Conntrack {
     const tb = this.table;
     tb.status[slot] |= IPS_CONFIRMED;
     this.born[slot] = this.now32;
+    if ((this.extMask[slot]! & CT_EXT_TSTAMP) !== 0) this.tstampStart![slot] = this.nowUs;
     if (this.pendUntil !== null) {
       this.pendUntil[slot] = this.nowUs + this.raceDelayUs;
       this.pendCpu![slot] = this.curCpu;
@@ -799,17 +840,165 @@ export class Conntrack {
     this.destroy(slot, REASON_PROBE);
   }
 
-  /** Kills every entry (conntrack -F). */
-  flush(reason: number): void {
+  /**
+   * Kills every entry (`conntrack -F`), each with a DESTROY event, in the kernel's order: buckets
+   * in index order, and in each the first entry met at its ORIGINAL node, again and again (the
+   * walk restarts at the bucket after every deletion). Returns how many were deleted.
+   * @see ctnetlink_flush_conntrack, nf_ct_iterate_cleanup, get_next_corpse
+   */
+  flush(reason: number): number {
     const tb = this.table;
+    let n = 0;
     for (let b = 0; b < tb.nbuckets; b++) {
-      while (tb.heads[b] >= 0) this.destroy(tb.heads[b] >> 1, reason);
+      for (;;) {
+        let node = tb.heads[b];
+        while (node >= 0 && (node & 1) !== 0) node = tb.next[node];
+        if (node < 0) break;
+        this.destroy(node >> 1, reason);
+        n++;
+      }
     }
+    return n;
   }
 
   /** Reaps an expired entry on behalf of the gc worker. */
   reapGc(slot: number): void {
     this.stats.reaped_gc++;
     this.destroy(slot, REASON_TIMEOUT_GC);
+  }
+
+  /** Zeroes an entry's acct counters (a new entry). */
+  private clearAcct(slot: number): void {
+    if (this.acctPackets !== null) {
+      this.acctPackets[slot * 2] = 0; this.acctPackets[slot * 2 + 1] = 0;
+      this.acctBytes![slot * 2] = 0; this.acctBytes![slot * 2 + 1] = 0;
+    }
+    if (this.tstampStart !== null) this.tstampStart[slot] = 0;
+  }
+
+  /** A clash merge adds the loser's counters to the winner's. @see nf_ct_acct_merge */
+  private acctMerge(winner: number, loser: number): void {
+    if ((this.extMask[winner]! & this.extMask[loser]! & CT_EXT_ACCT) === 0) return;
+    const p = this.acctPackets!, b = this.acctBytes!;
+    for (let d = 0; d < 2; d++) {
+      p[winner * 2 + d] += p[loser * 2 + d]!;
+      b[winner * 2 + d] += b[loser * 2 + d]!;
+    }
+  }
+
+  /** Reads nf_conntrack_acct / nf_conntrack_timestamp: the extensions new entries get, and their arrays. */
+  private setExtSysctls(): void {
+    const s = this.sys;
+    const cap = this.table.capacity;
+    this.newExt = (s.nf_conntrack_acct === 1 ? CT_EXT_ACCT : 0) | (s.nf_conntrack_timestamp === 1 ? CT_EXT_TSTAMP : 0);
+    if (s.nf_conntrack_acct === 1 && this.acctPackets === null) {
+      this.acctPackets = new Float64Array(2 * cap);
+      this.acctBytes = new Float64Array(2 * cap);
+    }
+    if (s.nf_conntrack_timestamp === 1 && this.tstampStart === null) this.tstampStart = new Float64Array(cap);
+  }
+
+  /** Whether an entry carries the acct extension (its counters are meaningful). */
+  hasAcct(slot: number): boolean {
+    return (this.extMask[slot]! & CT_EXT_ACCT) !== 0;
+  }
+
+  /** Whether an entry carries the tstamp extension (`tstampStart` is meaningful). */
+  hasTstamp(slot: number): boolean {
+    return (this.extMask[slot]! & CT_EXT_TSTAMP) !== 0;
+  }
+
+  /**
+   * Writes one sysctl at the current time, as `sysctl -w` on a running kernel does (docs/model.md
+   * §14): nf_conntrack_max changes the limit only (nothing is evicted when lowered);
+   * nf_conntrack_buckets rehashes (`rehash`); a timeout applies from the next refresh on (entries
+   * keep their deadlines; timeout policies keep the values they copied); nf_conntrack_acct /
+   * nf_conntrack_timestamp decide the extensions of entries created from now on; the tcp_*
+   * switches apply to the next packet. nf_conntrack_events cannot change mid-run in the model.
+   * The caller validates the value (`checkSysctlValue`).
+   */
+  setSysctl(name: SysctlName, value: number): void {
+    const s = this.sys;
+    switch (name) {
+      case 'nf_conntrack_max':
+        if (value === 0 && this.ver >= 6019) throw new RangeError('nf_conntrack_max = 0 is not allowed from v6.19');
+        s.nf_conntrack_max = value;
+        this.max = value;
+        this.unlimitedMax = value === 0;
+        return;
+      case 'nf_conntrack_buckets':
+        this.rehash(value);
+        return;
+      case 'nf_conntrack_events':
+        throw new RangeError('nf_conntrack_events cannot change during a run in this model');
+      default:
+        s[name] = value;
+    }
+    if (name === 'nf_conntrack_acct' || name === 'nf_conntrack_timestamp') this.setExtSysctls();
+    else if (name.startsWith('nf_conntrack_tcp_')) this._tcpSys = undefined;
+    if (name.endsWith('_timeout') || name.includes('_timeout_')) this.timeoutSets[0] = this.defaultTimeoutSet();
+  }
+
+  /** The netns default timeouts (index 0 of `timeoutSets`) from the current sysctls, in jiffies. */
+  private defaultTimeoutSet(): TimeoutSet {
+    const s = this.sys;
+    const j = (sec: number) => sec * this.hz;
+    return {
+      name: 'default', l4proto: 0,
+      tcp: tcpTimeoutsJiffies(s as unknown as Record<string, number>, this.hz),
+      udpUnreplied: j(s.nf_conntrack_udp_timeout), udpReplied: j(s.nf_conntrack_udp_timeout_stream),
+      icmp: j(s.nf_conntrack_icmp_timeout), icmpv6: j(s.nf_conntrack_icmpv6_timeout),
+      generic: j(s.nf_conntrack_generic_timeout),
+      greUnreplied: j(s.nf_conntrack_gre_timeout), greReplied: j(s.nf_conntrack_gre_timeout_stream),
+    };
+  }
+
+  /**
+   * Writing nf_conntrack_buckets: the size is rounded up to a multiple of 512; the same size is a
+   * no-op; otherwise every linked node moves to a new bucket array under the same hash key, old
+   * buckets walked in index order and each chain from its head, every node head-inserted into
+   * its new chain (so nodes that land in one new chain end up in the reverse of the order they
+   * were met). nf_conntrack_max is not touched. Returns the new bucket count.
+   * @see nf_conntrack_hash_resize, nf_ct_alloc_hashtable
+   */
+  rehash(buckets: number): number {
+    const n = roundBuckets(buckets);
+    const tb = this.table;
+    if (n === tb.nbuckets) return n;
+    tb.rehash(n);
+    this.sys.nf_conntrack_buckets = n;
+    this.notePeakBytes();
+    return n;
+  }
+
+  /**
+   * `conntrack -D` with a filter: the entries a dump lists (ORIGINAL nodes in bucket order) for
+   * which `match(slot)` holds are deleted one by one, each with a DESTROY event. Like the
+   * kernel's dump, the walk reaps expired entries it passes (any node, counted as reaped on
+   * lookup) and does not list them. Returns how many were deleted and how many reaped.
+   * @see ctnetlink_dump_table, ctnetlink_del_conntrack
+   */
+  deleteMatching(match: (slot: number) => boolean, reason: number): { deleted: number; reaped: number } {
+    const tb = this.table;
+    const picked: number[] = [];
+    let reaped = 0;
+    for (let b = 0; b < tb.nbuckets; b++) {
+      let node = tb.heads[b];
+      while (node >= 0) {
+        const slot = node >> 1;
+        let next = tb.next[node];
+        if (this.isExpired(slot)) {
+          if (next >= 0 && next >> 1 === slot) next = tb.next[next];
+          this.stats.reaped_lookup++;
+          this.destroy(slot, REASON_TIMEOUT_LOOKUP);
+          reaped++;
+        } else if ((node & 1) === 0 && match(slot)) {
+          picked.push(slot);
+        }
+        node = next;
+      }
+    }
+    for (const slot of picked) this.destroy(slot, reason);
+    return { deleted: picked.length, reaped };
   }
 }

@@ -103,14 +103,21 @@ export function entryKernelBytes(ext: EntryExtensions): number {
 
 /** Per-entry extension bits (`Conntrack.extMask`): what one entry carries beyond the table-wide acct/ecache/tstamp. */
 export const CT_EXT_TIMEOUT = 1, CT_EXT_NAT = 2, CT_EXT_SEQADJ = 4, CT_EXT_SYNPROXY = 8, CT_EXT_HELPER = 16, CT_EXT_LABELS = 32;
-export const CT_EXT_MASKS = 64;
+/**
+ * The acct and tstamp extensions as per-entry bits: an entry gets them at creation when
+ * nf_conntrack_acct / nf_conntrack_timestamp is 1 at that moment (`nf_ct_acct_ext_add()`,
+ * `nf_ct_tstamp_ext_add()` in `init_conntrack()`), so a sysctl write mid-run mixes both kinds.
+ */
+export const CT_EXT_ACCT = 64, CT_EXT_TSTAMP = 128;
+export const CT_EXT_MASKS = 256;
 
 /** Kernel bytes per entry for every per-entry extension mask, given the table-wide extensions. */
 export function entryBytesByMask(global: { acct: boolean; ecache: boolean; tstamp: boolean }): Int32Array {
   const out = new Int32Array(CT_EXT_MASKS);
   for (let m = 0; m < CT_EXT_MASKS; m++) {
     out[m] = entryKernelBytes({
-      ...global, timeout: (m & CT_EXT_TIMEOUT) !== 0, nat: (m & CT_EXT_NAT) !== 0, seqadj: (m & CT_EXT_SEQADJ) !== 0,
+      ecache: global.ecache, acct: global.acct || (m & CT_EXT_ACCT) !== 0, tstamp: global.tstamp || (m & CT_EXT_TSTAMP) !== 0,
+      timeout: (m & CT_EXT_TIMEOUT) !== 0, nat: (m & CT_EXT_NAT) !== 0, seqadj: (m & CT_EXT_SEQADJ) !== 0,
       synproxy: (m & CT_EXT_SYNPROXY) !== 0, helper: (m & CT_EXT_HELPER) !== 0, labels: (m & CT_EXT_LABELS) !== 0,
     });
   }

@@ -219,4 +219,25 @@ export class ConntrackTable {
 
   /** Called after the slot arrays grew, so owners of per-slot side arrays can grow theirs. */
   onGrow: ((capacity: number) => void) | undefined;
+
+  /**
+   * Replaces the bucket array by one of `n` buckets and moves every linked node into it, as
+   * `nf_conntrack_hash_resize()` does: old buckets in index order, each chain from its head,
+   * each node head-inserted into its new bucket (same hash key). Built on the chain walk and
+   * `linkHead` only, so a different node layout needs no change here.
+   */
+  rehash(n: number): void {
+    const order = new Int32Array(2 * this.used);
+    let k = 0;
+    for (let b = 0; b < this.nbuckets; b++) {
+      for (let node = this.heads[b]!; node >= 0; node = this.next[node]!) order[k++] = node;
+    }
+    this.nbuckets = n;
+    this.heads = new Int32Array(n).fill(-1);
+    this.chainLen = new Int32Array(n);
+    for (let i = 0; i < k; i++) {
+      const node = order[i]!;
+      this.linkHead(node, this.nodeBucket(node));
+    }
+  }
 }

@@ -5,7 +5,8 @@ import { Pkt } from '../conntrack/packet.js';
 import { AddrInterner } from '../conntrack/addr.js';
 import { CLASS_ATTACK, CLASS_LEGIT } from '../conntrack/stats.js';
 import { RngStreams } from '../core/rng.js';
-import { PRIO_GC, PRIO_PACKET, PRIO_SAMPLE, Scheduler } from '../core/scheduler.js';
+import { PRIO_GC, PRIO_PACKET, PRIO_SAMPLE, PRIO_URGENT, Scheduler } from '../core/scheduler.js';
+import { applyAction, type ActionRecord } from './actions.js';
 import type { Scenario } from '../scenario/scenario.js';
 import type { Generator, TrafficContext } from '../traffic/generator.js';
 import type { GeneratorKind } from '../traffic/registry.js';
@@ -18,6 +19,14 @@ import { parseKernelVersion } from '../conntrack/create.js';
 
 const KIND_GC = 0;
 const KIND_SAMPLE = 1;
+/** An operator action (arg: its index in `scenario.actions`). */
+const KIND_ACTION = 2;
+/**
+ * Operator actions run first at their microsecond (PRIO_URGENT): before the packets, the gc
+ * worker and the sample of that instant, so a sysctl written at t applies to a packet at t and
+ * the sample at t shows the table after the action (docs/model.md §14).
+ */
+const PRIO_ACTION = PRIO_URGENT;
 const KIND_POLICY = 8;
 const KIND_GEN = 16;
 /** Policy events (keepalive probes) rank with the gc worker: after packets of the same instant. */
@@ -47,6 +56,8 @@ export class Simulation implements TrafficContext {
   readonly nat: Nat | undefined;
   readonly endUs: number;
   private readonly sampleUs: number;
+  /** What each operator action did, in the order they ran (summary.json `actions`). */
+  readonly actionLog: ActionRecord[] = [];
 
   constructor(readonly scenario: Scenario, readonly run: number, reg: Registries) {
     const sc = scenario;
@@ -163,6 +174,7 @@ export class Simulation implements TrafficContext {
     const s = this.sched;
     s.schedule(this.gc.firstRunUs(), PRIO_GC, KIND_GC, 0);
     s.schedule(0, PRIO_SAMPLE, KIND_SAMPLE, 0);
+    (this.scenario.actions ?? []).forEach((a, i) => s.schedule(a.at, PRIO_ACTION, KIND_ACTION, i));
     for (const g of this.gens) {
       this.current = g.index;
       g.start(this);
@@ -175,6 +187,9 @@ export class Simulation implements TrafficContext {
         this.policies[kind - KIND_POLICY]!.fire?.(arg);
       } else if (kind === KIND_GC) {
         s.schedule(this.gc.run(s.now), PRIO_GC, KIND_GC, 0);
+      } else if (kind === KIND_ACTION) {
+        this.ct.setNow(s.now);
+        this.actionLog.push(applyAction(this.ct, this.scenario.actions![arg]!, this.addrs));
       } else {
         this.metrics.sample(s.now);
         const next = s.now + this.sampleUs;

@@ -127,6 +127,8 @@ export function runSummary(sim: Simulation) {
     classes: Object.fromEntries(Object.entries(byClass).map(([k, v]) => [k, outcomeSummary(v)])),
     generators: sim.gens.map((g) => ({ index: g.index, kind: g.kind, label: g.label, class: CLASS_NAMES[g.cls], ...outcomeSummary(g.outcomes) })),
     policies: sim.policies.map((p) => ({ name: p.name, ...(p.counters?.() ?? {}) })),
+    // present only when the scenario has actions: what each did (docs/model.md §14)
+    ...(sim.scenario.actions !== undefined ? { actions: sim.actionLog } : {}),
     // present only when the scenario has a ruleset or models more than one CPU (docs/nat.md §6)
     ...(sim.nat !== undefined ? { nat: natSummary(sim.nat, ct.stats, sim.scenario.ruleset?.rules, natGeneratorCounters(sim)) } : {}),
     lifetimes: { bounds_s: [...LIFETIME_BOUNDS_S], ...lifetimes },

@@ -9,6 +9,7 @@ import { formatDuration } from '../core/time.js';
 import { LIMITS } from '../io/limits.js';
 import { MSG } from './messages.js';
 import { attachRules } from './rules-input.js';
+import { actionIssues } from './actions-input.js';
 import { type Scenario, type ScenarioRegistry, buildScenarioSchema } from './scenario.js';
 import { type Issue, type Path, type PathSeg, SAFE_NAME_EXPECTS, formatPath, isMapping, isSafeName } from './schema-dsl.js';
 
@@ -118,6 +119,7 @@ function meaningIssues(sc: Scenario): Issue[] {
     }
     if (g.rate === 0) add(['traffic', i, 'rate'], '0: the generator would never send; remove it or give it a rate');
   });
+  out.push(...actionIssues(sc.actions, sc.duration, sc.kernel.version));
   const samples = Math.floor(sc.duration / sc.sample_interval) + 1;
   if (samples > LIMITS.samplesPerRun) {
     add(['sample_interval'], `${formatDuration(sc.sample_interval)} over a duration of ${formatDuration(sc.duration)} asks for ${samples.toLocaleString('en-US')} samples per run; ` +

@@ -12,6 +12,7 @@ import {
 } from './schema-dsl.js';
 import { closest } from './suggest.js';
 import { rulesFields } from './rules-input.js';
+import { actionsFields } from './actions-input.js';
 import type { LoadedRuleset, RouteTable } from '../rules/index.js';
 
 /** Which side of the experiment a generator's flows are on; outcomes are reported per class. */
@@ -185,6 +186,7 @@ export function buildScenarioSchema(registry: ScenarioRegistry) {
       sysctl: sysctlSchema(),
       traffic: arr(trafficItem, { minItems: 1, doc: 'traffic generators, each selected by its kind' }),
       ...rulesFields(),
+      ...actionsFields(),
       policies: arr(policyItem, { default: D.policies, doc: 'table-pressure policies: a name, or a mapping with name and parameters' }),
       policy_params: record<string, PolicySpec>(policyItem, {
         default: {},
