@@ -22,8 +22,8 @@ import type { Conntrack, ConntrackObserver } from './conntrack.js';
 import { formatEntryWith, type EntryFormat } from './listing.js';
 
 const DESTROY_FORMAT: EntryFormat = { timeout: 'skipZero', state: true, markUse: false };
-const UPDATE_FORMAT: EntryFormat = { timeout: true, state: false, markUse: false };
-const UPDATE_PROTO_FORMAT: EntryFormat = { timeout: true, state: true, markUse: false };
+const UPDATE_FORMAT: EntryFormat = { timeout: true, state: false, markUse: false, ext: false };
+const UPDATE_PROTO_FORMAT: EntryFormat = { timeout: true, state: true, markUse: false, ext: false };
 
 /** Options of an `EventLog`. */
 export interface EventLogOptions {
@@ -76,7 +76,7 @@ export class EventLog implements ConntrackObserver {
   format(slot: number, mask: number): string {
     const type = eventType(mask);
     const f = type === '[DESTROY]' ? DESTROY_FORMAT : (mask & (1 << IPCT_PROTOINFO)) !== 0 ? UPDATE_PROTO_FORMAT : UPDATE_FORMAT;
-    return `${formatTimestamp(this.ct.nowUs + this.offset)}\t${type.padStart(9)} ${formatEntryWith(this.ct, slot, this.interner, f)}`;
+    return `${formatTimestamp(this.ct.nowUs + this.offset)}\t${type.padStart(9)} ${formatEntryWith(this.ct, slot, this.interner, f, this.offset)}`;
   }
 
   /** Ends the current chunk (call once at the end so the last lines reach the sink). */

@@ -61,6 +61,12 @@ export interface EntryFormat {
   state: boolean;
   /** Trailing `mark=0 use=1` (dumps; event messages carry neither). */
   markUse: boolean;
+  /**
+   * Whether the message carries the acct and tstamp extensions' data: dumps and DESTROY events
+   * do (`ctnetlink_dump_acct()`, `ctnetlink_dump_timestamp()`), NEW/UPDATE events do not.
+   * @defaultValue true
+   */
+  ext?: boolean;
 }
 
 const LIST_FORMAT: EntryFormat = { timeout: true, state: true, markUse: true };
@@ -81,11 +87,31 @@ function l4Fields(proto: number, portsWord: number): string {
   }
 }
 
+/** `packets=N bytes=N ` of one direction, when the entry carries the acct extension (§14.5). */
+function acctFields(ct: Conntrack, slot: number, dir: number): string {
+  if (!ct.hasAcct(slot)) return '';
+  return `packets=${ct.acctPackets![slot * 2 + dir]} bytes=${ct.acctBytes![slot * 2 + dir]} `;
+}
+
+/**
+ * `delta-time=N ` when the entry carries the tstamp extension: whole seconds between start and
+ * stop, each truncated to epoch seconds first, as conntrack-tools computes it; the stop of a
+ * live entry is "now" (libnetfilter_conntrack: `__snprintf_timestamp_delta()`). The tstamp start
+ * is the confirm time; the stop is the deletion time, i.e. the current time of a DESTROY event.
+ */
+function deltaTime(ct: Conntrack, slot: number, epochOffsetUs: number): string {
+  if (!ct.hasTstamp(slot)) return '';
+  const stop = Math.floor((ct.nowUs + epochOffsetUs) / 1e6);
+  const start = Math.floor((ct.tstampStart![slot]! + epochOffsetUs) / 1e6);
+  return `delta-time=${Math.max(0, stop - start)} `;
+}
+
 /**
  * One entry as a line, with the parts chosen by `f` (see `formatEntry` for the layout).
- * The caller ensures the slot holds a confirmed entry.
+ * The caller ensures the slot holds a confirmed entry. `epochOffsetUs` is added to the run
+ * clock to get wall-clock time (it only matters for `delta-time`).
  */
-export function formatEntryWith(ct: Conntrack, slot: number, interner: AddrInterner, f: EntryFormat): string {
+export function formatEntryWith(ct: Conntrack, slot: number, interner: AddrInterner, f: EntryFormat, epochOffsetUs = 0): string {
   const tb = ct.table;
   const l3proto = tb.l3proto[slot];
   const l3 = l3proto >> 8;
@@ -97,15 +123,22 @@ export function formatEntryWith(ct: Conntrack, slot: number, interner: AddrInter
   const secs = Math.floor(ct.remaining(slot) / ct.hz);
   if (f.timeout === true || (f.timeout === 'skipZero' && secs > 0)) s += `${secs} `;
   if (f.state && proto === IPPROTO_TCP) s += `${TCP_STATE_NAMES[ct.tcp.state[slot]] ?? '?'} `;
+  const ext = f.ext !== false;
   s += `src=${src} dst=${dst}${l4Fields(proto, tb.ports[slot])} `;
+  if (ext) s += acctFields(ct, slot, 0);
   if ((status & IPS_SEEN_REPLY) === 0) s += '[UNREPLIED] ';
   // the REPLY tuple (NAT rewrites it: docs/nat.md §1.5)
   const rsrc = tb.rsrc === null ? dst : interner.format(l3, tb.replySrc(slot));
   const rdst = tb.rsrc === null ? src : interner.format(l3, tb.replyDst(slot));
-  s += `src=${rsrc} dst=${rdst}${l4Fields(proto, tb.rports[slot])}`;
-  if ((status & IPS_ASSURED) !== 0) s += ' [ASSURED]';
-  if (f.markUse) s += ' mark=0 use=1';
-  return s;
+  s += `src=${rsrc} dst=${rdst}${l4Fields(proto, tb.rports[slot])} `;
+  if (ext) s += acctFields(ct, slot, 1);
+  if ((status & IPS_ASSURED) !== 0) s += '[ASSURED] ';
+  // conntrack-tools prints `mark=` in dumps always, in events only when non-zero
+  const mark = ct.mark[slot]! >>> 0;
+  if (f.markUse || mark !== 0) s += `mark=${mark} `;
+  if (ext) s += deltaTime(ct, slot, epochOffsetUs);
+  if (f.markUse) s += 'use=1 ';
+  return s.slice(0, -1);
 }
 
 /**
@@ -114,16 +147,19 @@ export function formatEntryWith(ct: Conntrack, slot: number, interner: AddrInter
  * protocol name padded to 8 and number; remaining jiffies / HZ rounded down (`nf_ct_expires`);
  * the TCP state; the ORIGINAL tuple (ICMP: `type= code= id=`, GRE: `srckey= dstkey=`);
  * `[UNREPLIED]` when no reply was seen; the REPLY tuple; `[ASSURED]` when set; `mark=0 use=1`.
+ * With nf_conntrack_acct, `packets=N bytes=N` follow each direction's tuple; with
+ * nf_conntrack_timestamp, `delta-time=N` comes between `mark=` and `use=` (docs/model.md §14.5),
+ * as conntrack-tools 1.4.7 prints them.
  * Protocols without a conntrack name print as `unknown  N`.
  */
-export function formatEntry(ct: Conntrack, slot: number, interner: AddrInterner): string {
-  return formatEntryWith(ct, slot, interner, LIST_FORMAT);
+export function formatEntry(ct: Conntrack, slot: number, interner: AddrInterner, epochOffsetUs = 0): string {
+  return formatEntryWith(ct, slot, interner, LIST_FORMAT, epochOffsetUs);
 }
 
 /** Every live entry as a `conntrack -L` line (bucket order). */
-export function listEntries(ct: Conntrack, interner: AddrInterner): string[] {
+export function listEntries(ct: Conntrack, interner: AddrInterner, epochOffsetUs = 0): string[] {
   const out: string[] = [];
-  forEachLiveEntry(ct, (slot) => out.push(formatEntry(ct, slot, interner)));
+  forEachLiveEntry(ct, (slot) => out.push(formatEntry(ct, slot, interner, epochOffsetUs)));
   return out;
 }
 

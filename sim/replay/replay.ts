@@ -316,7 +316,7 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
     states: summariseStates(ct),
     timeline: clock.timeline,
     warnings: malformedWarnings(r),
-    listing: listEntries(ct, interner),
+    listing: listEntries(ct, interner, firstTs - origin),
   };
   if (nat !== undefined) {
     const { rules: _r, port_keys: _k, ...counters } = natSummary(nat, ct.stats, opts.ruleset?.rules);
