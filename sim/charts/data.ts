@@ -65,10 +65,18 @@ export interface AttackWindow {
   stop_s: number;
 }
 
-/** The run's time frame: its end (the time axis ends there) and its attack windows. */
+/** An operator action of the scenario (docs/model.md §14): a marker on the time axis. */
+export interface ActionMark {
+  at_s: number;
+  label: string;
+}
+
+/** The run's time frame: its end (the time axis ends there), its attack windows and its operator actions. */
 export interface Timeline {
   end_s: number;
   attacks: AttackWindow[];
+  /** Present only when the scenario has actions. */
+  actions?: ActionMark[];
 }
 
 export interface ChartData {
@@ -93,6 +101,16 @@ export function policyLabel(policies: readonly { name: string }[]): string {
 export interface ScenarioTimes {
   duration: number;
   traffic: readonly { kind: string; label?: string | undefined; class?: string | undefined; start?: unknown; stop?: unknown }[];
+  actions?: readonly { at: unknown; label?: string | undefined; sysctl?: unknown; flush?: unknown; delete?: unknown }[] | undefined;
+}
+
+/** A short marker label for an action: its own label, else what it does. */
+function actionMarkLabel(a: NonNullable<ScenarioTimes['actions']>[number]): string {
+  if (a.label !== undefined) return a.label;
+  if (a.sysctl !== undefined && a.sysctl !== null && typeof a.sysctl === 'object') {
+    return Object.entries(a.sysctl as Record<string, unknown>).map(([k, v]) => `${k.replace(/^nf_conntrack_/, '')}=${String(v)}`).join(' ');
+  }
+  return a.flush !== undefined ? 'conntrack -F' : 'conntrack -D';
 }
 
 /**
@@ -110,7 +128,9 @@ export function timelineOf(sc: ScenarioTimes): Timeline {
     if (start >= end || stop <= start) return;
     attacks.push({ label: g.label ?? `${g.kind}#${i}`, start_s: start, stop_s: stop });
   });
-  return { end_s: end, attacks };
+  const actions = (sc.actions ?? []).filter((a) => typeof a.at === 'number' && a.at / 1e6 <= end)
+    .map((a) => ({ at_s: (a.at as number) / 1e6, label: actionMarkLabel(a) }));
+  return { end_s: end, attacks, ...(sc.actions !== undefined && actions.length > 0 ? { actions } : {}) };
 }
 
 /**

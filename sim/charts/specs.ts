@@ -159,7 +159,7 @@ export function timeValue(d: ChartData): (s: number) => number {
  */
 export function attackWindowLayers(d: ChartData): VlSpec[] {
   const w = d.timeline?.attacks ?? [];
-  if (w.length === 0) return [];
+  if (w.length === 0) return actionLayers(d);
   const tv = timeValue(d);
   const x = timeX(d);
   const values = w.map((a) => ({ attack: a.label, t0: tv(a.start_s), t1: tv(a.stop_s), from_s: a.start_s, to_s: a.stop_s }));
@@ -186,6 +186,32 @@ export function attackWindowLayers(d: ChartData): VlSpec[] {
       encoding: { x: { ...x, field: 't0' }, x2: { field: 't1' }, tooltip: [{ field: 'attack', title: 'attack' }, { field: 'from_s', title: 'from (s)' }, { field: 'to_s', title: 'to (s)' }] },
     },
     ...labels,
+    ...actionLayers(d),
+  ];
+}
+
+/**
+ * A dashed vertical rule at each operator action (docs/model.md §14) with its label at the top,
+ * named `actions`; none when the scenario has no actions.
+ */
+export function actionLayers(d: ChartData): VlSpec[] {
+  const acts = d.timeline?.actions ?? [];
+  if (acts.length === 0) return [];
+  const tv = timeValue(d);
+  const x = timeX(d);
+  const values = acts.map((a) => ({ action: a.label, t: tv(a.at_s), at_s: a.at_s }));
+  return [
+    {
+      name: 'actions',
+      data: { values },
+      mark: { type: 'rule', color: '#1f4e99', strokeDash: [2, 3], strokeWidth: 1.2 },
+      encoding: { x: { ...x, field: 't' }, tooltip: [{ field: 'action', title: 'action' }, { field: 'at_s', title: 'at (s)' }] },
+    },
+    {
+      data: { values },
+      mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, dy: 3, fontSize: 10, color: '#1f4e99', y: 0 },
+      encoding: { x: { ...x, field: 't' }, text: { field: 'action' } },
+    },
   ];
 }
 

@@ -109,3 +109,16 @@ actions:
   const plain = runSummary((() => { const s = new Simulation(load(BASE), 0, REG); s.runToEnd(); return s; })());
   t.false('actions' in plain);
 });
+
+test('§14 charts: the timeline carries one marker per action (label or what it does); time-series charts get a rule layer named actions', async (t) => {
+  const { timelineOf } = await import('../charts/data.js');
+  const { attackWindowLayers } = await import('../charts/specs.js');
+  const sc = load(`${BASE}actions:\n  - at: 5s\n    sysctl: { nf_conntrack_max: 9000 }\n  - at: 8s\n    label: drop flood\n    delete: { src: 198.18.0.0/15 }\n  - at: 9s\n    flush: true\n`);
+  const tl = timelineOf(sc);
+  t.deepEqual(tl.actions, [{ at_s: 5, label: 'max=9000' }, { at_s: 8, label: 'drop flood' }, { at_s: 9, label: 'conntrack -F' }]);
+  const layers = attackWindowLayers({ kind: 'run', timeline: tl, scenario: 'act', seed: 7, runs: 1, arms: [] });
+  const rule = layers.find((l) => l['name'] === 'actions');
+  t.truthy(rule);
+  t.is(((rule!['data'] as { values: unknown[] }).values).length, 3);
+  t.is(timelineOf(load(BASE)).actions, undefined);
+});
