@@ -101,7 +101,7 @@ export function policyLabel(policies: readonly { name: string }[]): string {
 export interface ScenarioTimes {
   duration: number;
   traffic: readonly { kind: string; label?: string | undefined; class?: string | undefined; start?: unknown; stop?: unknown }[];
-  actions?: readonly { at: unknown; label?: string | undefined; sysctl?: unknown; flush?: unknown; delete?: unknown }[] | undefined;
+  actions?: readonly { at: unknown; label?: string | undefined; sysctl?: unknown; flush?: unknown; delete?: unknown; ruleset?: unknown }[] | undefined;
 }
 
 /** A short marker label for an action: its own label, else what it does. */
@@ -110,6 +110,7 @@ function actionMarkLabel(a: NonNullable<ScenarioTimes['actions']>[number]): stri
   if (a.sysctl !== undefined && a.sysctl !== null && typeof a.sysctl === 'object') {
     return Object.entries(a.sysctl as Record<string, unknown>).map(([k, v]) => `${k.replace(/^nf_conntrack_/, '')}=${String(v)}`).join(' ');
   }
+  if (a.ruleset !== undefined) return 'nft -f';
   return a.flush !== undefined ? 'conntrack -F' : 'conntrack -D';
 }
 

@@ -19,13 +19,28 @@ export class RulesetDecider implements NatDecider {
    * `draw32` gives uniform uint32 draws for `numgen random` maps (nft_numgen.c:
    * `get_random_u32()`, one per packet that reaches the rule).
    */
-  constructor(readonly ruleset: Ruleset, readonly routes: Routes | undefined, private readonly draw32: () => number = () => 0) {}
+  constructor(public ruleset: Ruleset, readonly routes: Routes | undefined, private readonly draw32: () => number = () => 0) {}
+
+  /** Added to the rule ids `decide` returns: a ruleset loaded by an action numbers its rules after the earlier ones'. */
+  private idBase = 0;
+  private interner: AddrInterner | undefined;
+
+  /**
+   * Replaces the ruleset, as `nft -f` on a running system (docs/model.md §14.6): later decisions
+   * use `rs`, reporting its rule ids from `idBase` on; entries keep the bindings they have.
+   */
+  replaceRuleset(rs: Ruleset, idBase: number): void {
+    this.ruleset = rs;
+    this.idBase = idBase;
+    if (this.interner !== undefined) rs.bindInterner(this.interner);
+  }
 
   /** Whether an AddrInterner is bound (IPv6 packets can be routed and IPv6 NAT addresses mapped). */
   private v6Routes = false;
 
   /** Binds the interner of the packets' IPv6 ids to the ruleset and the routes. */
   bindInterner(interner: AddrInterner): void {
+    this.interner = interner;
     this.ruleset.bindInterner(interner);
     this.routes?.bindInterner(interner);
     this.v6Routes = true;
@@ -90,7 +105,7 @@ export class RulesetDecider implements NatDecider {
         range.flags &= ~NF_NAT_RANGE_MAP_IPS;
       }
     }
-    return id;
+    return id + this.idBase;
   }
 }
 

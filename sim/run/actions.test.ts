@@ -55,7 +55,7 @@ test('§14 bad input: negative time, time after the run, unknown sysctl with a s
   t.regex(val.join('\n'), /actions\[0\]\.sysctl\.nf_conntrack_udp_timeout: expected 0\.\.\d+ \(seconds\), got -1/);
   t.regex(val.join('\n'), /actions\[0\]\.sysctl\.nf_conntrack_buckets: expected 1\.\.\d+ \(count\), got 0/);
   const two = issues(`${BASE}actions:\n  - at: 1s\n    flush: true\n    delete: { protocol: udp }\n`);
-  t.regex(two[0] ?? '', /actions\[0\]: expected one of sysctl, flush, delete per step, got flush and delete/);
+  t.regex(two[0] ?? '', /actions\[0\]: expected one of sysctl, flush, delete, ruleset per step, got flush and delete/);
   const state = issues(`${BASE}actions:\n  - at: 1s\n    delete: { protocol: udp, state: ESTABLISHED }\n`);
   t.regex(state[0] ?? '', /actions\[0\]\.delete\.state: a TCP state filter needs protocol: tcp/);
   const events = issues(`${BASE}actions:\n  - at: 1s\n    sysctl: { nf_conntrack_events: 1 }\n`);
@@ -121,4 +121,77 @@ test('§14 charts: the timeline carries one marker per action (label or what it 
   t.truthy(rule);
   t.is(((rule!['data'] as { values: unknown[] }).values).length, 3);
   t.is(timelineOf(load(BASE)).actions, undefined);
+});
+
+const NAT_BASE = `
+name: act-nat
+seed: 3
+duration: 10s
+routes:
+  - { prefix: 100.64.0.0/10, iface: access }
+  - { prefix: 0.0.0.0/0, iface: uplink, addr: 203.0.113.1 }
+ruleset: |
+  table ip nat {
+    chain postrouting {
+      type nat hook postrouting priority srcnat; policy accept;
+      oifname "uplink" ip saddr 100.64.0.0/10 snat to 203.0.113.1
+    }
+  }
+traffic:
+  - kind: tcp-clients
+    label: browsing
+    clients: 100.64.0.0/26
+    server: 198.51.100.0/24
+    port: 443
+    rate: 100
+    hold: { dist: exponential, mean: 60 }
+`;
+
+test('§14.6 ruleset action: entries keep their NAT bindings, new decisions use the new rules; rule ids continue after the first ruleset\'s', (t) => {
+  const sc = load(`${NAT_BASE}actions:
+  - at: 5s
+    ruleset: |
+      table ip nat {
+        chain postrouting {
+          type nat hook postrouting priority srcnat; policy accept;
+          oifname "uplink" ip saddr 100.64.0.0/10 snat to 203.0.113.2
+        }
+      }
+`);
+  const sim = new Simulation(sc, 0, REG);
+  const ct = sim.ct;
+  const OLD = (203 << 24) | (113 << 8) | 1, NEW = (203 << 24) | (113 << 8) | 2;
+  // run to 5 s: every confirmed entry is SNATed to .1 (its REPLY destination)
+  const sl = sim.slices(2);
+  sl.next();
+  const tb = ct.table;
+  const before: number[] = [];
+  for (let s = 0; s < tb.capacity; s++) if ((tb.status[s]! & 8) !== 0 && tb.isLinked(s * 2 + 1)) before.push(s); // IPS_CONFIRMED, hashed
+  t.true(before.length > 50, `${before.length} entries at 5 s`);
+  t.true(before.every((s) => tb.replyDst(s) === OLD));
+  const bornBefore = new Map(before.map((s) => [s, ct.born[s]!]));
+  for (const _ of sl) { /* to the end */ }
+  let kept = 0, fresh = 0;
+  for (let s = 0; s < tb.capacity; s++) {
+    if ((tb.status[s]! & 8) === 0 || !tb.isLinked(s * 2 + 1)) continue;
+    if (bornBefore.get(s) === ct.born[s]) { kept++; t.is(tb.replyDst(s), OLD); } else { fresh++; t.is(tb.replyDst(s), NEW); }
+  }
+  t.true(kept > 0 && fresh > 0, `kept ${kept}, new ${fresh}`);
+  const s = runSummary(sim);
+  const rules = (s as { nat?: { rules: { id: number; text?: string; mappings: number }[] } }).nat!.rules;
+  t.deepEqual(rules.map((r) => r.id), [0, 1]);
+  t.regex(rules[1]!.text!, /snat to 203\.0\.113\.2/);
+  const act = (s as { actions?: { kind: string; rules?: number; first_rule_id?: number; command: string }[] }).actions![0]!;
+  t.like(act, { kind: 'ruleset', rules: 1, first_rule_id: 1, command: 'nft -f - (inline ruleset)' });
+});
+
+test('§14.6 ruleset action bad input: no top-level ruleset; a rule error inside is reported at the scenario line and column', (t) => {
+  const none = issues(`${BASE}actions:\n  - at: 1s\n    ruleset: "table ip nat { }"\n`);
+  t.is(none.length, 1);
+  t.regex(none[0]!, /^scenarios\/bad\.yaml:\d+: actions\[0\]\.ruleset: a ruleset action needs a top-level ruleset/);
+  const bad = issues(`${NAT_BASE}actions:\n  - at: 1s\n    ruleset: |\n      table ip nat {\n        chain postrouting {\n          type nat hook postrouting priority srcnat;\n          snat tu 1.2.3.4\n        }\n      }\n`);
+  t.is(bad.length, 1);
+  t.regex(bad[0]!, /^scenarios\/bad\.yaml:29:16: actions\[0\]\.ruleset: /);
+  const missing = issues(`${NAT_BASE}actions:\n  - at: 1s\n    ruleset: nowhere.nft\n`);
+  t.regex(missing[0] ?? '', /actions\[0\]\.ruleset: cannot read ruleset "scenarios\/nowhere\.nft": no such file/);
 });

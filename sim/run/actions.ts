@@ -11,6 +11,7 @@ import { REASON_FLUSH } from '../conntrack/stats.js';
 import type { SysctlName } from '../conntrack/sysctl.js';
 import type { ActionSpec } from '../scenario/actions-input.js';
 import { parsePrefix, type Prefix } from '../traffic/addresses.js';
+import type { LoadedRuleset } from '../rules/index.js';
 
 const PROTO: Record<string, number> = {
   tcp: IPPROTO_TCP, udp: IPPROTO_UDP, udplite: IPPROTO_UDPLITE, icmp: IPPROTO_ICMP, icmpv6: IPPROTO_ICMPV6, gre: IPPROTO_GRE,
@@ -20,7 +21,7 @@ const PROTO: Record<string, number> = {
 export interface ActionRecord {
   /** Time in seconds from the start of the run. */
   at_s: number;
-  kind: 'sysctl' | 'flush' | 'delete';
+  kind: 'sysctl' | 'flush' | 'delete' | 'ruleset';
   label?: string;
   /** What was asked, e.g. `nf_conntrack_max=524288`, `conntrack -D -p tcp --state SYN_SENT`. */
   command: string;
@@ -33,10 +34,23 @@ export interface ActionRecord {
   /** nf_conntrack_buckets: the bucket count after rounding (and before). */
   buckets_before?: number;
   buckets_after?: number;
+  /** ruleset: the rules loaded, and the id the first of them has in summary.json's nat.rules. */
+  rules?: number;
+  first_rule_id?: number;
+}
+
+/** What an action needs beyond the conntrack: the run's NAT rules, to replace them. */
+export interface ActionHost {
+  /** Installs a new ruleset; returns the id its first rule is reported under. */
+  replaceRuleset?: (rs: LoadedRuleset) => number;
 }
 
 /** The `conntrack` / `sysctl` command line an action stands for. */
 export function actionCommand(a: ActionSpec): string {
+  if (a.ruleset !== undefined) {
+    const r = a.ruleset;
+    return typeof r === 'string' ? `nft -f ${/[\n{]/.test(r) ? '-' : r}` : r.source.inline ? 'nft -f - (inline ruleset)' : `nft -f ${r.source.file}`;
+  }
   if (a.sysctl !== undefined) return `sysctl -w ${Object.entries(a.sysctl).map(([k, v]) => `net.netfilter.${k}=${v}`).join(' ')}`;
   if (a.flush === true) return 'conntrack -F';
   const d = a.delete ?? {};
@@ -87,16 +101,22 @@ export function deleteFilter(ct: Conntrack, d: NonNullable<ActionSpec['delete']>
 }
 
 /** Applies one action at the conntrack's current time and returns its record. */
-export function applyAction(ct: Conntrack, a: ActionSpec, addrs: AddrInterner): ActionRecord {
+export function applyAction(ct: Conntrack, a: ActionSpec, addrs: AddrInterner, host: ActionHost = {}): ActionRecord {
   const rec: ActionRecord = {
     at_s: ct.nowUs / 1e6,
-    kind: a.sysctl !== undefined ? 'sysctl' : a.flush === true ? 'flush' : 'delete',
+    kind: a.ruleset !== undefined ? 'ruleset' : a.sysctl !== undefined ? 'sysctl' : a.flush === true ? 'flush' : 'delete',
     ...(a.label !== undefined ? { label: a.label } : {}),
     command: actionCommand(a),
     count_before: ct.count,
     count_after: 0,
   };
-  if (a.sysctl !== undefined) {
+  if (a.ruleset !== undefined) {
+    const rs = a.ruleset;
+    if (typeof rs === 'string' || host.replaceRuleset === undefined) throw new Error('a ruleset action needs a loaded ruleset and a NAT core (scenario loading checks this)');
+    const fresh = rs.clone();
+    rec.rules = fresh.rules.length;
+    rec.first_rule_id = host.replaceRuleset(fresh);
+  } else if (a.sysctl !== undefined) {
     for (const [name, value] of Object.entries(a.sysctl) as [SysctlName, number][]) {
       if (name === 'nf_conntrack_buckets') {
         rec.buckets_before = ct.table.nbuckets;

@@ -6,7 +6,9 @@ import { AddrInterner } from '../conntrack/addr.js';
 import { CLASS_ATTACK, CLASS_LEGIT } from '../conntrack/stats.js';
 import { RngStreams } from '../core/rng.js';
 import { PRIO_GC, PRIO_PACKET, PRIO_SAMPLE, PRIO_URGENT, Scheduler } from '../core/scheduler.js';
-import { applyAction, type ActionRecord } from './actions.js';
+import { applyAction, type ActionHost, type ActionRecord } from './actions.js';
+import { RulesetDecider } from '../nat/ruleset-decider.js';
+import type { RuleInfo } from '../rules/types.js';
 import type { Scenario } from '../scenario/scenario.js';
 import type { Generator, TrafficContext } from '../traffic/generator.js';
 import type { GeneratorKind } from '../traffic/registry.js';
@@ -58,6 +60,21 @@ export class Simulation implements TrafficContext {
   private readonly sampleUs: number;
   /** What each operator action did, in the order they ran (summary.json `actions`). */
   readonly actionLog: ActionRecord[] = [];
+  /**
+   * Every rule the run's NAT decisions can name, by reported id: the scenario ruleset's, then
+   * those of each ruleset an action loaded, numbered on (summary.json `nat.rules`).
+   */
+  readonly ruleInfos: RuleInfo[] = [];
+  private readonly actionHost: ActionHost = {
+    replaceRuleset: (rs) => {
+      const d = this.nat?.decider;
+      if (!(d instanceof RulesetDecider)) throw new Error('a ruleset action needs the scenario\'s ruleset (NAT core)');
+      const base = this.ruleInfos.length;
+      for (const r of rs.rules) this.ruleInfos.push({ ...r, id: r.id + base });
+      d.replaceRuleset(rs, base);
+      return base;
+    },
+  };
 
   constructor(readonly scenario: Scenario, readonly run: number, reg: Registries) {
     const sc = scenario;
@@ -71,6 +88,7 @@ export class Simulation implements TrafficContext {
       version: parseKernelVersion(sc.kernel.version), ruleset: sc.ruleset?.clone(), routes: sc.routes,
       cpus: sc.kernel.cpus, confirmDelayUs: sc.kernel.confirm_delay,
     }, streams);
+    if (sc.ruleset !== undefined) this.ruleInfos.push(...sc.ruleset.rules);
     this.gc = new GcWorker(this.ct, sc.kernel.gc_buckets_per_ms);
     this.endUs = sc.duration;
     this.sampleUs = sc.sample_interval;
@@ -189,7 +207,7 @@ export class Simulation implements TrafficContext {
         s.schedule(this.gc.run(s.now), PRIO_GC, KIND_GC, 0);
       } else if (kind === KIND_ACTION) {
         this.ct.setNow(s.now);
-        this.actionLog.push(applyAction(this.ct, this.scenario.actions![arg]!, this.addrs));
+        this.actionLog.push(applyAction(this.ct, this.scenario.actions![arg]!, this.addrs, this.actionHost));
       } else {
         this.metrics.sample(s.now);
         const next = s.now + this.sampleUs;

@@ -130,7 +130,7 @@ export function runSummary(sim: Simulation) {
     // present only when the scenario has actions: what each did (docs/model.md §14)
     ...(sim.scenario.actions !== undefined ? { actions: sim.actionLog } : {}),
     // present only when the scenario has a ruleset or models more than one CPU (docs/nat.md §6)
-    ...(sim.nat !== undefined ? { nat: natSummary(sim.nat, ct.stats, sim.scenario.ruleset?.rules, natGeneratorCounters(sim)) } : {}),
+    ...(sim.nat !== undefined ? { nat: natSummary(sim.nat, ct.stats, sim.ruleInfos, natGeneratorCounters(sim)) } : {}),
     lifetimes: { bounds_s: [...LIFETIME_BOUNDS_S], ...lifetimes },
     events_dispatched: sim.sched.eventsDispatched,
     /** Trajectory fingerprint: a hash over every packet verdict and entry removal, in order (sim/run/fingerprint.ts). */

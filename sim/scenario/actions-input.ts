@@ -4,7 +4,10 @@
  * - `sysctl: { name: value, ... }` — `sysctl -w` of sysctls the model knows (kernel names);
  * - `flush: true` — `conntrack -F`;
  * - `delete: { protocol, state, src, dst, mark }` — `conntrack -D` with those filters (all
- *   optional; none deletes every entry).
+ *   optional; none deletes every entry);
+ * - `ruleset: TEXT-or-FILE` — `nft -f`: replaces the ruleset (same language and routes as the
+ *   top-level `ruleset:`, which must exist); entries keep their NAT bindings, new decisions use
+ *   the new rules.
  * The schema checks the form; {@link actionIssues} checks what needs the whole scenario (times
  * within the run, values valid for the kernel version).
  */
@@ -16,6 +19,10 @@ import { MSG } from './messages.js';
 import { arr, duration, literal, num, obj, opt, record, str } from './schema-dsl.js';
 import { type Issue, type Path, type Schema, fail, formatPath, make } from './schema-core.js';
 import { closest } from './suggest.js';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { type Document, isScalar, Scalar } from 'yaml';
+import { loadRuleset, RulesetError, type LoadedRuleset, type RouteTable } from '../rules/index.js';
 
 /** Protocol names `conntrack -p` takes that the model tracks by name. */
 export const DELETE_PROTOCOLS = ['tcp', 'udp', 'udplite', 'icmp', 'icmpv6', 'gre'] as const;
@@ -68,7 +75,8 @@ export function actionItem() {
       dst: opt(addrFilter('conntrack -d: ORIGINAL destination address or prefix')),
       mark: opt(num({ int: true, min: 0, max: 4294967295, doc: 'conntrack -m: the entry\'s ct mark' })),
     }, { doc: 'conntrack -D with filters (all given must match; none: every entry)' })),
-  }, { doc: 'one operator action: at, and one of sysctl, flush, delete' });
+    ruleset: opt(str({ doc: 'nft -f: a new ruleset replacing the current one (inline text, or a .nft path relative to this file); needs a top-level ruleset' })),
+  }, { doc: 'one operator action: at, and one of sysctl, flush, delete, ruleset' });
 }
 
 /** The `actions:` field added to the top level of a scenario. */
@@ -85,6 +93,8 @@ export interface ActionSpec {
   sysctl?: Partial<Record<SysctlName, number>>;
   flush?: true;
   delete?: { protocol?: string; state?: string; src?: string; dst?: string; mark?: number };
+  /** After loading: the parsed ruleset (the scenario text or path before). */
+  ruleset?: LoadedRuleset | string;
 }
 
 /**
@@ -98,11 +108,11 @@ export function actionIssues(actions: readonly ActionSpec[] | undefined, duratio
   const m = /^(\d+)\.(\d+)/.exec(version);
   const v = m ? Number(m[1]) * 1000 + Number(m[2]) : 6012;
   actions.forEach((a, i) => {
-    const kinds = (['sysctl', 'flush', 'delete'] as const).filter((k) => a[k] !== undefined);
+    const kinds = (['sysctl', 'flush', 'delete', 'ruleset'] as const).filter((k) => a[k] !== undefined);
     if (kinds.length !== 1) {
       add(['actions', i], kinds.length === 0
-        ? 'expected one of sysctl, flush, delete in the step (besides at and label)'
-        : `expected one of sysctl, flush, delete per step, got ${kinds.join(' and ')}; write them as separate steps with the same at`);
+        ? 'expected one of sysctl, flush, delete, ruleset in the step (besides at and label)'
+        : `expected one of sysctl, flush, delete, ruleset per step, got ${kinds.join(' and ')}; write them as separate steps with the same at`);
     }
     if (a.at > durationUs) add(['actions', i, 'at'], `${formatDuration(a.at)} is after the end of the run (duration ${formatDuration(durationUs)}): the action would never run`);
     if (a.sysctl !== undefined) {
@@ -116,4 +126,73 @@ export function actionIssues(actions: readonly ActionSpec[] | undefined, duratio
     }
   });
   return out;
+}
+
+/** A problem loading an action's ruleset: at a scenario path, or inside a ruleset file. */
+export interface ActionRulesetIssue {
+  path: (string | number)[];
+  message: string;
+  file?: string;
+  line?: number;
+  col?: number;
+  scenarioLine?: number;
+}
+
+/**
+ * Loads the `ruleset` of every action of a validated scenario in place (text → LoadedRuleset),
+ * against the scenario's routes, the same way as the top-level `ruleset:` (inline text when it
+ * holds a newline or "{", else a path relative to the scenario file). An action ruleset needs
+ * a top-level one: the model registers the NAT hooks at start.
+ */
+export function attachActionRulesets(
+  out: Record<string, unknown>, doc: Document, src: string, pos: (offset: number) => { line: number; col: number }, fileName: string,
+): ActionRulesetIssue[] {
+  const issues: ActionRulesetIssue[] = [];
+  const actions = out['actions'] as ActionSpec[] | undefined;
+  if (actions === undefined) return issues;
+  const routes = out['routes'] as RouteTable | undefined;
+  actions.forEach((a, i) => {
+    const text = a.ruleset;
+    if (typeof text !== 'string') return;
+    const at = ['actions', i, 'ruleset'];
+    if (out['ruleset'] === undefined) {
+      issues.push({ path: at, message: 'a ruleset action needs a top-level ruleset: (the NAT hooks are set up at start); give one, e.g. ruleset: "table ip nat { }" for none yet' });
+      return;
+    }
+    const inline = /[\n{]/.test(text);
+    try {
+      if (inline) {
+        a.ruleset = loadRuleset(text, fileName, routes, { ...inlineOrigin(doc, at, src, pos), inline: true });
+      } else {
+        const path = isAbsolute(text) ? text : join(dirname(fileName), text);
+        let body: string;
+        try {
+          body = readFileSync(path, 'utf8');
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          issues.push({ path: at, message: `cannot read ruleset "${path}": ${code === 'ENOENT' ? 'no such file' : (e as Error).message} (a ruleset is inline text with "{", or a path relative to the scenario file)` });
+          return;
+        }
+        a.ruleset = loadRuleset(body, path, routes, { inline: false });
+      }
+    } catch (e) {
+      if (!(e instanceof RulesetError)) throw e;
+      if (inline) issues.push({ path: at, message: e.detail, scenarioLine: e.line, col: e.col });
+      else issues.push({ path: at, message: e.detail, file: e.file, line: e.line, col: e.col });
+    }
+  });
+  return issues;
+}
+
+/** Where an inline ruleset at `at` starts in the scenario file: line offset and the indentation a block scalar strips. */
+function inlineOrigin(doc: Document, at: (string | number)[], src: string, pos: (offset: number) => { line: number; col: number }): { lineOffset: number; colOffset: number } {
+  const node = doc.getIn(at, true);
+  if (!isScalar(node) || !node.range) return { lineOffset: 0, colOffset: 0 };
+  const start = pos(node.range[0]);
+  if (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED) {
+    const m = /^[|>][^\n]*\n((?:[ ]*\n)*)([ ]*)/.exec(src.slice(node.range[0]));
+    return { lineOffset: start.line, colOffset: m ? m[2]!.length : 0 };
+  }
+  const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE ? 1 : 0;
+  return { lineOffset: start.line - 1, colOffset: start.col - 1 + quoted };
 }

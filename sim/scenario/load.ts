@@ -9,7 +9,7 @@ import { formatDuration } from '../core/time.js';
 import { LIMITS } from '../io/limits.js';
 import { MSG } from './messages.js';
 import { attachRules } from './rules-input.js';
-import { actionIssues } from './actions-input.js';
+import { actionIssues, attachActionRulesets } from './actions-input.js';
 import { type Scenario, type ScenarioRegistry, buildScenarioSchema } from './scenario.js';
 import { type Issue, type Path, type PathSeg, SAFE_NAME_EXPECTS, formatPath, isMapping, isSafeName } from './schema-dsl.js';
 
@@ -86,6 +86,13 @@ export function loadScenario(text: string, fileName: string, registry: ScenarioR
     if (r.file !== undefined) issues.push({ file: r.file, line: r.line!, col: r.col!, path: '', message: `${r.message} (the ruleset of ${fileName})` });
     else if (r.scenarioLine !== undefined) issues.push({ file: fileName, line: r.scenarioLine, col: r.col!, path: formatPath(r.path), message: r.message });
     else issues.push(placeIssue(doc, lineAt, applied, { at: r.path, path: formatPath(r.path), message: r.message }, fileName));
+  }
+  if (issues.length === 0) {
+    for (const r of attachActionRulesets(out as Record<string, unknown>, doc, text, (o) => lineCounter.linePos(o), fileName)) {
+      if (r.file !== undefined) issues.push({ file: r.file, line: r.line!, col: r.col!, path: '', message: `${r.message} (${formatPath(r.path)} of ${fileName})` });
+      else if (r.scenarioLine !== undefined) issues.push({ file: fileName, line: r.scenarioLine, col: r.col!, path: formatPath(r.path), message: r.message });
+      else issues.push(placeIssue(doc, lineAt, applied, { at: r.path, path: formatPath(r.path), message: r.message }, fileName));
+    }
   }
   if (issues.length > 0) return { ok: false, issues: sortIssues(issues) };
   const { name, ...rest } = out;
