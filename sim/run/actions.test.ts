@@ -103,9 +103,15 @@ actions:
   - at: 9s
     delete: { src: 198.18.0.0/16 }
 `.replace(/^sysctl: \{ nf_conntrack_max: 4096, nf_conntrack_buckets: 1024 \}\n/m, '');
-  const a = runSummary((() => { const s = new Simulation(load(text), 0, REG); s.runToEnd(); return s; })());
-  const b = runSummary((() => { const s = new Simulation(load(text), 0, REG); s.runToEnd(); return s; })());
-  t.is(JSON.stringify(a), JSON.stringify(b));
+  const once = (slices: number) => {
+    const s = new Simulation(load(text), 0, REG);
+    for (const _ of s.slices(slices)) { /* sliced like the CLI's progress, which must not matter */ }
+    return JSON.stringify([runSummary(s), s.metrics.rows]);
+  };
+  const a = once(1);
+  t.is(once(1), a);
+  t.is(once(7), a);
+  t.true(a.includes('"kind":"delete"'));
   const plain = runSummary((() => { const s = new Simulation(load(BASE), 0, REG); s.runToEnd(); return s; })());
   t.false('actions' in plain);
 });

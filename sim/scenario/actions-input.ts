@@ -66,6 +66,7 @@ export function actionItem() {
       },
       valueFor: actionSysctlValue,
       jsonKeys: SYSCTL_NAMES.filter((n) => NOT_RUNTIME[n] === undefined),
+      jsonKeyPattern: `^net\\.netfilter\\.(${SYSCTL_NAMES.filter((n) => NOT_RUNTIME[n] === undefined).join('|')})$|^net\\.nf_conntrack_max$`,
     })),
     flush: opt(literal(true, { doc: 'conntrack -F: delete every entry (DESTROY events)' })),
     delete: opt(obj({

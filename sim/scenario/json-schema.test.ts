@@ -28,7 +28,7 @@ test('is valid JSON with the draft 2020-12 header', (t) => {
 
 test('every object forbids unknown keys', (t) => {
   const objs = objects(schema);
-  t.is(objs.length, 11); // top level, kernel, sysctl, 2 generators, 2 policies, policy_params and its 2 policy entries, a route
+  t.is(objs.length, 14); // top level, kernel, sysctl, 2 generators, 2 policies, policy_params and its 2 policy entries, a route, an action with its sysctl and delete
   for (const o of objs) t.is(o['additionalProperties'], false);
 });
 
