@@ -9,6 +9,7 @@ import { hookTimeoutMessage, newHookMonitor, watchHooks } from '../io/hook-watch
 import { POLICIES } from '../../policies/index.js';
 import { caseRegistries, runCase, type CaseEnv } from './run-case.js';
 import { threadCpuMs } from '../io/thread-cpu.js';
+import { yieldToSignals } from '../io/interrupt.js';
 import type { SweepCase } from './sweep-file.js';
 
 /** A case sent to a worker. */
@@ -56,14 +57,17 @@ export async function runPool(jobs: readonly CaseJob[], workers: number, env: Ca
   const reg = await caseRegistries(env);
   const watched = Object.keys(reg.policies).some((n) => !(n in POLICIES));
   if (!watched && (workers <= 1 || jobs.length <= 1)) {
-    jobs.forEach((j, i) => {
+    for (const [i, j] of jobs.entries()) {
       const t0 = timing?.clock();
       const c0 = timing ? threadCpuMs() : null;
       out[i] = runCase(j.c, j.key, j.file, reg, j.id);
       const c1 = timing ? threadCpuMs() : null;
       if (timing) timing.onCase(j, 0, t0!, timing.clock(), c0 === null || c1 === null ? null : c1 - c0);
       onLine?.(j, out[i]!); onDone?.(i + 1, jobs.length, j.key);
-    });
+      // between cases: a SIGINT/SIGTERM is handled now (not after the whole sweep), and the
+      // results-store writes of the cases done so far make progress (an interrupted sweep resumes)
+      if (i + 1 < jobs.length) await yieldToSignals();
+    }
     return out;
   }
   const pos = new Map(jobs.map((j, i) => [j.c.index, i]));
