@@ -361,7 +361,12 @@ export async function runSweep(path: string, o: SweepOptions): Promise<{ dir: st
     }
     if (tm) tm.phases['resume_checked'] = at();
     const todo = plan.jobs.filter((j) => !known.has(j.c.index));
-    let chain: Promise<void> = Promise.resolve();
+    // With one worker the cases run in this thread, which yields only between cases (for
+    // signals): a store write begun there would keep the DuckDB file open, and locked against
+    // other processes (the other tasks of a Slurm array writing the same store), through the
+    // next case. So with one worker the writes wait for the last case, as they always did.
+    let poolEnded: () => void = () => undefined;
+    let chain: Promise<void> = o.workers <= 1 ? new Promise<void>((r) => { poolEnded = r; }) : Promise.resolve();
     // one writer: the main thread. Cases that finish while a write is under way wait and go
     // together in the next transaction (one store open per batch, not per case: each open and
     // close of the DuckDB file costs the main thread tens of milliseconds, taken from the workers'
@@ -391,9 +396,11 @@ export async function runSweep(path: string, o: SweepOptions): Promise<{ dir: st
     try {
       fresh = await runPool(todo, o.workers, { policyFiles: o.policyFiles, scenarioPaths: plan.scenarioPaths }, o.onProgress, record, poolTiming);
     } catch (e) {
+      poolEnded();
       await chain.catch(() => undefined); // the cases that finished stay recorded (a re-run resumes)
       throw e;
     }
+    poolEnded();
     if (tm) tm.phases['pool_done'] = at();
     await chain;
     if (tm) tm.phases['store_done'] = at();
