@@ -6,6 +6,7 @@
 #
 #   docs/slurm-sweep.sh scenarios/sweeps/table-size.yaml 8        # 8 array tasks + the merge
 #   OUT=/scratch/$USER/ctsim docs/slurm-sweep.sh my-sweep.yaml 32
+#   CPUS_PER_TASK=1 docs/slurm-sweep.sh my-sweep.yaml 16             # one CPU (one worker) per task
 #
 # Each task runs `ctsim sweep SWEEP --shard N`, which takes its shard index from
 # SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN), and writes OUT/<name>/sweep-shard-<i>-of-<N>/.
@@ -32,7 +33,7 @@ if [[ -z "${SLURM_ARRAY_TASK_ID:-}" ]]; then
   name=$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).name)' "$plan")
   cases=$(node -e 'process.stdout.write(String(JSON.parse(process.argv[1]).cases_total))' "$plan")
   echo "sweep $name: $cases cases in $SHARDS shards → $OUT/$name/"
-  jid=$(sbatch --parsable --array="0-$((SHARDS - 1))" \
+  jid=$(sbatch --parsable --array="0-$((SHARDS - 1))" ${CPUS_PER_TASK:+--cpus-per-task="$CPUS_PER_TASK"} \
     --export=ALL,SWEEP="$SWEEP",SHARDS="$SHARDS",OUT="$OUT",CTSIM_DIR="$CTSIM_DIR" "${BASH_SOURCE[0]}")
   sbatch --parsable --job-name=ctsim-merge --dependency="afterok:${jid%%;*}" --time=00:30:00 --mem=4G \
     --output="ctsim-merge-%j.log" --wrap "node '$CTSIM_DIR/dist/sim/cli.js' merge '$OUT/$name' --out '$OUT'"

@@ -1,9 +1,12 @@
 import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { mergeShards, shardDirs, sweepDirName, writeSweepDir } from '../sweep/output.js';
 import { parseShard } from '../sweep/shard.js';
-import { planDryRun, runSweep } from '../sweep/sweep.js';
+import { planDryRun, runSweep, timingReport, type SweepTimings } from '../sweep/sweep.js';
+import { writeFileAtomic } from '../io/files.js';
+import { threadCpuMs } from '../io/thread-cpu.js';
 import { ctsimVersion, packageRoot } from '../io/scenario-files.js';
 import { toJson } from '../io/format.js';
 import { InputError } from '../io/errors.js';
@@ -33,6 +36,7 @@ export function registerSweep(program: Command): void {
     .option('--force', 'run every case even when the results store already holds its run')
     .option('--no-store', 'do not record cases in the results store (and do not resume from it)')
     .option('--shard <i/N>', 'run only shard i of N (cases k with k mod N = i); with just N the index comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX')
+    .option('--timings <file>', 'write where the wall time went (JSON: each case\'s start and end on its worker, the results-store writes, the phases, the makespan against the sum of case times); the sweep\'s outputs are unchanged')
     .addHelpText('after', `
 Writes results/<sweep>/sweep/ (or sweep-shard-<i>-of-<N>/): cases.jsonl (one line per case:
 policy, parameters, seed, run, comparison metrics, run summary), cases.csv and sweep.json. The
@@ -57,9 +61,13 @@ Examples:
   $ ctsim sweep scenarios/sweeps/table-size.yaml --workers 2
   $ ctsim sweep scenarios/sweeps/table-size.yaml --shard 3/8
   $ SLURM_ARRAY_TASK_ID=3 ctsim sweep scenarios/sweeps/table-size.yaml --shard 8
-  $ ctsim merge results/table-size`)
+  $ ctsim merge results/table-size
+  $ ctsim sweep scenarios/sweeps/table-size.yaml --workers 2 --timings /tmp/timings.json`)
     .action(async (file: string, _o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<SimOptions & { workers?: string; shard?: string; dryRun?: boolean }>();
+      const o = cmd.optsWithGlobals<SimOptions & { workers?: string; shard?: string; dryRun?: boolean; timings?: string }>();
+      const timings: SweepTimings | undefined = o.timings === undefined ? undefined
+        : { clock: () => performance.now(), t0: performance.now(), cases: [], store: [], phases: {} };
+      const cpu0 = timings ? { proc: process.cpuUsage(), main: threadCpuMs() } : undefined;
       const storeOpts = { ...(o.force ? { force: true } : {}), ...(o.store === false ? { store: false } : {}) };
       const workers = workersOf(o.workers);
       const shard = o.shard === undefined ? null : parseShard(o.shard);
@@ -87,11 +95,18 @@ Examples:
       let r: Awaited<ReturnType<typeof runSweep>>;
       try {
         r = await runSweep(file, {
-          out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [], ...storeOpts,
+          out, workers, shard, sets: overridesFrom(o), policyFiles: o.policy ?? [], ...storeOpts, ...(timings ? { timings } : {}),
           onProgress: (d, n, key) => { (bar ??= makeCaseProgress('sweep', n, mode)).done(key); },
         });
       } finally {
         bar?.stop();
+      }
+      if (timings && cpu0 && o.timings !== undefined) {
+        // CPU time of the whole process (main thread, workers, the store's threads) and of the main thread alone
+        const p = process.cpuUsage(cpu0.proc);
+        const main = threadCpuMs();
+        const cpu = { process_cpu_ms: Math.round((p.user + p.system) / 1000), main_thread_cpu_ms: main === null || cpu0.main === null ? null : main - cpu0.main };
+        writeFileAtomic(o.timings, toJson({ ...timingReport(timings, workers), ...cpu }));
       }
       const info = { dir: r.dir, name: r.manifest.name, cases: r.manifest.cases, resumed: r.resumed, cases_total: r.manifest.cases_total, shard: r.manifest.shard, workers, shard_index_from: shard?.source ?? null };
       if (o.json) process.stdout.write(toJson(info));

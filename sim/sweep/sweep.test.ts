@@ -6,7 +6,7 @@ import { InputError } from '../io/errors.js';
 import { mergeShards, shardDirs, writeSweepDir } from './output.js';
 import { parseShard } from './shard.js';
 import { parseSweep, parameterGrid } from './sweep-file.js';
-import { planDryRun, planSweep, runSweep, type SweepOptions } from './sweep.js';
+import { planDryRun, planSweep, runSweep, timingReport, type SweepOptions, type SweepTimings } from './sweep.js';
 import { main } from '../cli.js';
 
 const SCENARIO = `
@@ -72,6 +72,45 @@ test.serial('a sweep on 2 workers equals the serial run byte for byte', async (t
   const lines = readFileSync(join(serial.dir, 'cases.jsonl'), 'utf8').trimEnd().split('\n');
   t.is(lines.length, 16);
   t.true(new Set(lines.map((l) => JSON.stringify(JSON.parse(l).summary.conntrack_S))).size > 4);
+});
+
+test.serial('--timings records each case once and each store batch, and leaves the outputs byte-identical', async (t) => {
+  const { dir, sweep } = setup();
+  const plain = await runSweep(sweep, opts(join(dir, 'plain'), { workers: 2, store: false }));
+  let now = 0;
+  const timings: SweepTimings = { clock: () => (now += 1), t0: 0, cases: [], store: [], phases: {} };
+  const timed = await runSweep(sweep, opts(join(dir, 'timed'), { workers: 2, timings }));
+  sameBytes(t, plain.dir, timed.dir);
+  t.deepEqual(timings.cases.map((c) => c.case).sort((a, b) => a - b), [...Array(16).keys()]);
+  t.true(timings.cases.every((c) => c.end > c.start && (c.worker === 0 || c.worker === 1)));
+  t.deepEqual([...new Set(timings.cases.map((c) => c.worker))].sort(), [0, 1]);
+  // every finished case went to the store, in batches of one or more (none twice)
+  t.is(timings.store.reduce((a, b) => a + b.cases, 0), 16);
+  t.true(timings.store.length <= 16);
+  t.deepEqual(Object.keys(timings.phases), ['planned', 'resume_checked', 'pool_done', 'store_done', 'written', 'sweep_recorded']);
+  const report = timingReport(timings, 2);
+  t.is(report['cases'], 16);
+  t.is(report['case_sum_ms'], timings.cases.reduce((a, c) => a + c.end - c.start, 0));
+  // serially in this thread: one store write, after the last case (no transaction spans a case)
+  const serial: SweepTimings = { clock: () => (now += 1), t0: 0, cases: [], store: [], phases: {} };
+  const one = await runSweep(sweep, opts(join(dir, 'serial'), { workers: 1, timings: serial }));
+  sameBytes(t, plain.dir, one.dir);
+  t.deepEqual(serial.store.map((b) => b.cases), [16]);
+  t.true(serial.store[0]!.start > Math.max(...serial.cases.map((c) => c.end)));
+  t.true(serial.cases.every((c) => c.worker === 0));
+  // the CLI writes the file; the sweep's own output stays the same bytes
+  const file = join(dir, 'timings.json');
+  const ow = process.stdout.write.bind(process.stdout);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  let code: number;
+  try { code = await main(['sweep', sweep, '--workers', '2', '--out', join(dir, 'cli'), '--no-store', '--quiet', '--timings', file]); } finally { process.stdout.write = ow; }
+  t.is(code, 0);
+  sameBytes(t, plain.dir, join(dir, 'cli', 'tiny-sweep', 'sweep'));
+  const j = JSON.parse(readFileSync(file, 'utf8'));
+  t.is(j.cases, 16);
+  t.is(j.cases_ms.length, 16);
+  t.is(j.store_writes, 0);
+  t.true(j.makespan_ms > 0 && j.case_sum_ms >= j.makespan_ms);
 });
 
 test.serial('the union of all shards equals the whole sweep, and merge checks completeness', async (t) => {

@@ -19,7 +19,7 @@ import { parseArms } from '../run/arms.js';
 import type { Registries } from '../run/simulation.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { caseScenario } from './run-case.js';
-import { runPool, type CaseJob } from './pool.js';
+import { runPool, type CaseJob, type PoolTiming } from './pool.js';
 import { inShard, type Shard } from './shard.js';
 import { sweepDirName, writeSweepDir, type SweepManifest } from './output.js';
 
@@ -40,6 +40,57 @@ export interface SweepOptions {
   /** false: do not use the results store (no recording, no resume). */
   store?: boolean;
   onProgress?: (done: number, total: number, key: string) => void;
+  /** `--timings`: where the wall time goes (filled in as the sweep runs; outputs are unchanged). */
+  timings?: SweepTimings;
+}
+
+/**
+ * What `ctsim sweep --timings FILE` records, in milliseconds of the caller's clock from `t0`:
+ * each case's dispatch and reply (on which worker), each results-store write by the main
+ * thread, and the phases of the sweep (plan, resume check, pool, the store writes still queued
+ * when the last case finished, writing the sweep directory).
+ */
+export interface SweepTimings {
+  clock: () => number;
+  t0: number;
+  cases: { case: number; key: string; worker: number; start: number; end: number; cpuMs: number | null; startupCpuMs?: number | null }[];
+  store: { case: number; cases: number; start: number; end: number }[];
+  phases: Record<string, number>;
+}
+
+/** The `--timings` file: the raw records plus what they add up to (milliseconds, rounded to 0.1). */
+export function timingReport(t: SweepTimings, workers: number): Record<string, unknown> {
+  const r1 = (x: number): number => Math.round(x * 10) / 10;
+  const cases = [...t.cases].sort((a, b) => a.start - b.start);
+  const sum = cases.reduce((a, c) => a + (c.end - c.start), 0);
+  const first = cases.length > 0 ? Math.min(...cases.map((c) => c.start)) : 0;
+  const last = cases.length > 0 ? Math.max(...cases.map((c) => c.end)) : 0;
+  const used = new Set(cases.map((c) => c.worker)).size || 1;
+  const busy: Record<string, number> = {};
+  const lastEnd: Record<string, number> = {};
+  for (const c of cases) {
+    busy[c.worker] = (busy[c.worker] ?? 0) + c.end - c.start;
+    lastEnd[c.worker] = Math.max(lastEnd[c.worker] ?? 0, c.end);
+  }
+  const storeSum = t.store.reduce((a, s) => a + s.end - s.start, 0);
+  const cpu = cases.every((c) => c.cpuMs !== null) ? cases.reduce((a, c) => a + c.cpuMs!, 0) : null;
+  const startup = cases.filter((c) => c.startupCpuMs !== undefined && c.startupCpuMs !== null).map((c) => c.startupCpuMs!);
+  return {
+    workers, workers_used: used, cases: cases.length,
+    wall_ms: r1(t.phases['sweep_recorded'] ?? t.phases['written'] ?? last),
+    phases_ms: Object.fromEntries(Object.entries(t.phases).map(([k, v]) => [k, r1(v)])),
+    makespan_ms: r1(last - first),
+    case_sum_ms: r1(sum),
+    case_sum_per_worker_ms: r1(sum / used),
+    longest_case_ms: r1(Math.max(0, ...cases.map((c) => c.end - c.start))),
+    // thread CPU time (10 ms ticks): load-independent, unlike the wall times
+    case_cpu_sum_ms: cpu, worker_startup_cpu_ms: startup,
+    worker_busy_ms: Object.fromEntries(Object.entries(busy).map(([k, v]) => [k, r1(v)])),
+    worker_last_end_ms: Object.fromEntries(Object.entries(lastEnd).map(([k, v]) => [k, r1(v)])),
+    store_writes: t.store.length, store_cases: t.store.reduce((a, s) => a + s.cases, 0), store_sum_ms: r1(storeSum),
+    cases_ms: cases.map((c) => ({ case: c.case, key: c.key, worker: c.worker, start: r1(c.start), end: r1(c.end), ms: r1(c.end - c.start), cpu_ms: c.cpuMs })),
+    store_ms: t.store.map((s) => ({ case: s.case, cases: s.cases, start: r1(s.start), end: r1(s.end) })),
+  };
 }
 
 export interface SweepPlan {
@@ -288,7 +339,10 @@ export async function planSweep(path: string, o: SweepOptions): Promise<SweepPla
 
 /** Runs a sweep (or one shard of it); returns where it wrote and how many cases ran. */
 export async function runSweep(path: string, o: SweepOptions): Promise<{ dir: string; manifest: SweepManifest; plan: SweepPlan; resumed: number }> {
+  const tm = o.timings;
+  const at = (): number => (tm ? tm.clock() - tm.t0 : 0);
   const plan = await planSweep(path, o);
+  if (tm) tm.phases['planned'] = at();
   const dir = resultsPath(o.out, plan.sweep.name, sweepDirName(o.shard));
   const useStore = o.store !== false;
   const env = environment(packageRoot(), ctsimVersion());
@@ -305,23 +359,51 @@ export async function runSweep(path: string, o: SweepOptions): Promise<{ dir: st
         }
       });
     }
+    if (tm) tm.phases['resume_checked'] = at();
     const todo = plan.jobs.filter((j) => !known.has(j.c.index));
-    let chain: Promise<void> = Promise.resolve();
+    // With one worker the cases run in this thread, which yields only between cases (for
+    // signals): a store write begun there would keep the DuckDB file open, and locked against
+    // other processes (the other tasks of a Slurm array writing the same store), through the
+    // next case. So with one worker the writes wait for the last case, as they always did.
+    let poolEnded: () => void = () => undefined;
+    let chain: Promise<void> = o.workers <= 1 ? new Promise<void>((r) => { poolEnded = r; }) : Promise.resolve();
+    // one writer: the main thread. Cases that finish while a write is under way wait and go
+    // together in the next transaction (one store open per batch, not per case: each open and
+    // close of the DuckDB file costs the main thread tens of milliseconds, taken from the workers'
+    // cores). Each case is still recorded as soon as the writer is free.
+    let pending: { rec: ReturnType<typeof sweepCaseRecord>; sql: string[]; index: number }[] = [];
+    const flush = async (): Promise<void> => {
+      const batch = pending;
+      pending = [];
+      if (batch.length === 0) return;
+      const t = at();
+      await withStore(o.out, (store) => recordRuns(store, batch.map((b) => b.rec), 'upgrade', batch.flatMap((b) => b.sql)));
+      tm?.store.push({ case: batch[0]!.index, cases: batch.length, start: t, end: at() });
+    };
     const record = (j: CaseJob, line: string): void => {
       if (!useStore || j.id === undefined) return;
       const l = JSON.parse(line) as SweepCaseLine;
-      const rec = sweepCaseRecord(l, j.id, env, dir, null, []);
-      // one writer: the main thread, one case after the other (each its own short transaction)
-      chain = chain.then(() => withStore(o.out, (store) => recordRuns(store, [rec], 'upgrade', sweepCaseSql(plan.sweep.sha256, l, j.id!))));
+      pending.push({ rec: sweepCaseRecord(l, j.id, env, dir, null, []), sql: sweepCaseSql(plan.sweep.sha256, l, j.id), index: j.c.index });
+      if (pending.length === 1) chain = chain.then(flush);
+    };
+    const poolTiming: PoolTiming | undefined = tm && {
+      clock: tm.clock,
+      onCase: (j, worker, start, end, cpuMs, startupCpuMs) => {
+        tm.cases.push({ case: j.c.index, key: j.key, worker, start: start - tm.t0, end: end - tm.t0, cpuMs, ...(startupCpuMs === undefined ? {} : { startupCpuMs }) });
+      },
     };
     let fresh: string[];
     try {
-      fresh = await runPool(todo, o.workers, { policyFiles: o.policyFiles, scenarioPaths: plan.scenarioPaths }, o.onProgress, record);
+      fresh = await runPool(todo, o.workers, { policyFiles: o.policyFiles, scenarioPaths: plan.scenarioPaths }, o.onProgress, record, poolTiming);
     } catch (e) {
+      poolEnded();
       await chain.catch(() => undefined); // the cases that finished stay recorded (a re-run resumes)
       throw e;
     }
+    poolEnded();
+    if (tm) tm.phases['pool_done'] = at();
     await chain;
+    if (tm) tm.phases['store_done'] = at();
     const byIndex = new Map(todo.map((j, i) => [j.c.index, fresh[i]!]));
     const lines = plan.jobs.map((j) => known.get(j.c.index) ?? byIndex.get(j.c.index)!);
     const manifest: SweepManifest = {
@@ -329,10 +411,12 @@ export async function runSweep(path: string, o: SweepOptions): Promise<{ dir: st
       shard: o.shard === null ? null : { index: o.shard.index, count: o.shard.count }, cases: lines.length,
     };
     await writeSweepDir(dir, manifest, lines);
+    if (tm) tm.phases['written'] = at();
     if (useStore) {
       const extra = [...sweepSql({ id: `${plan.sweep.name}-${plan.sweep.sha256.slice(0, 10)}`, name: plan.sweep.name, sweep_sha256: plan.sweep.sha256, cases_total: plan.cases.length, shard: o.shard === null ? null : `${o.shard.index}/${o.shard.count}`, dir, ctsim_version: env.ctsim_version })];
       for (const j of plan.jobs) if (known.has(j.c.index)) extra.push(...sweepCaseSql(plan.sweep.sha256, JSON.parse(known.get(j.c.index)!) as SweepCaseLine, j.id!));
       await withStore(o.out, (store) => recordRuns(store, [], 'upgrade', extra));
+      if (tm) tm.phases['sweep_recorded'] = at();
     }
     return { dir, manifest, plan, resumed: known.size };
   }
