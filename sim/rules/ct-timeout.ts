@@ -72,6 +72,12 @@ export function parseTimeSeconds(text: string): number | undefined {
 export function parseCtTimeoutObject(p: TokCursor, kw: Tok, family: string, table: string): CtTimeoutObject {
   const nameTok = p.take();
   if (nameTok.kind !== 'word' && nameTok.kind !== 'str') failAt(nameTok, `expected a name after "ct timeout", got ${show(nameTok)}`);
+  return parseCtTimeoutBody(p, kw, nameTok.text, family, table);
+}
+
+/** The `{ ... }` block of `ct timeout NAME { ... }` (the name already read). */
+export function parseCtTimeoutBody(p: TokCursor, kw: { line: number; col: number }, name: string, family: string, table: string): CtTimeoutObject {
+  const nameTok = { text: name, line: kw.line, col: kw.col };
   const open = p.take();
   if (!(open.kind === 'punct' && open.text === '{')) failAt(open, `expected "{" after ct timeout ${nameTok.text}, got ${show(open)}`);
   let protocol: 'tcp' | 'udp' | undefined;
@@ -133,7 +139,7 @@ export function parseCtTimeoutObject(p: TokCursor, kw: Tok, family: string, tabl
     given[s.name] = s.value;
   }
   void protoTok;
-  return { name: nameTok.text, family, table, protocol: protocol!, l3proto: l3proto ?? (family as 'ip'), seconds, given, line: kw.line, col: kw.col };
+  return { name, family, table, protocol: protocol!, l3proto: l3proto ?? (family as 'ip'), seconds, given, line: kw.line, col: kw.col };
 }
 
 /** Registers an object's policy with a run's conntrack; returns its index for `ctTimeoutSet`. */

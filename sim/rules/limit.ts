@@ -157,7 +157,7 @@ export interface TokCursor {
   take(): Tok;
 }
 
-const failAt = (t: Tok, msg: string): never => { throw new RuleSyntaxError(t.line, t.col, msg); };
+const failAt = (t: { line: number; col: number }, msg: string): never => { throw new RuleSyntaxError(t.line, t.col, msg); };
 const LIMIT_SYNTAX = 'limit rate [over] N/second|minute|hour|day|week [burst N packets], or limit rate [over] N bytes|kbytes|mbytes/UNIT [burst N bytes|kbytes|mbytes]';
 
 /**
@@ -165,7 +165,7 @@ const LIMIT_SYNTAX = 'limit rate [over] N/second|minute|hour|day|week [burst N p
  * (parser_bison.y limit_stmt): `rate [over] NUM / TIME_UNIT [burst NUM packets]` and
  * `rate [over] NUM BYTE_UNIT / TIME_UNIT [burst NUM BYTE_UNIT]`.
  */
-export function parseLimitStmt(p: TokCursor, kw: Tok): LimitSpec {
+export function parseLimitStmt(p: TokCursor, kw: { line: number; col: number }): LimitSpec {
   const r = p.take();
   if (r.kind !== 'word' || r.text !== 'rate') failAt(r.kind === 'eof' ? kw : r, `expected "rate" after limit; ${LIMIT_SYNTAX}`);
   let over = false;
