@@ -67,6 +67,12 @@ export class LimitBuckets {
   private readonly r: number;
   tokens: Float64Array;
   last: Float64Array;
+  private used = 0;
+
+  /** Buckets in use (the highest index reset + 1): one per rule, or per set element slot. */
+  buckets(): number {
+    return this.used;
+  }
 
   constructor(spec: LimitSpec, n = 1) {
     if (!(spec.rate > 0) || !Number.isSafeInteger(spec.rate)) throw new RangeError(`limit rate must be a positive integer, got ${spec.rate}`);
@@ -97,6 +103,7 @@ export class LimitBuckets {
   /** Bucket `i` starts full at time `nowNs` (rule load, or set element creation: nft_limit_clone()). */
   reset(i: number, nowNs: number): void {
     if (i >= this.tokens.length) this.grow(i + 1);
+    if (i >= this.used) this.used = i + 1;
     this.tokens[i] = this.tokensMax;
     this.last[i] = nowNs;
   }
