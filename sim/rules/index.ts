@@ -8,3 +8,6 @@ export { loadRuleset, LoadedRuleset, RulesetError, type RulesetOrigin } from './
 export { buildRoutes, parseRouteArg, RouteTable, type RouteEntry, type RouteIssue } from './routes.js';
 export { registerStatement, registerTableObject } from './registry.js';
 export { RulesetPath, setupRules } from './path.js';
+// the stateful statements (limit, ct count, dynamic sets, ct timeout) register themselves
+import './stateful.js';
+export { statefulSummary } from './stateful.js';

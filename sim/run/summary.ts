@@ -4,6 +4,7 @@ import { latencySummary } from '../core/latency.js';
 import { LIFETIME_BOUNDS_S } from './metrics.js';
 import type { Simulation } from './simulation.js';
 import { natSummary } from '../nat/report.js';
+import { statefulSummary } from '../rules/stateful.js';
 
 const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 const secs = (us: number): number | null => (us < 0 ? null : r6(us / 1e6));
@@ -76,6 +77,11 @@ function natGeneratorCounters(sim: Simulation): Record<string, number> {
   return { lookups_answered_after_resend: retried };
 }
 
+function stateful(ct: Simulation['ct']) {
+  const s = statefulSummary(ct);
+  return s === undefined ? {} : { rules_state: s };
+}
+
 /** The summary.json of one run: plain data, stable key order. */
 export function runSummary(sim: Simulation) {
   const ct = sim.ct;
@@ -129,6 +135,9 @@ export function runSummary(sim: Simulation) {
     policies: sim.policies.map((p) => ({ name: p.name, ...(p.counters?.() ?? {}) })),
     // present only when the scenario has a ruleset or models more than one CPU (docs/nat.md §6)
     ...(sim.nat !== undefined ? { nat: natSummary(sim.nat, ct.stats, sim.scenario.ruleset?.rules, natGeneratorCounters(sim)) } : {}),
+    // present only when the ruleset has stateful statements (docs/rules.md §20.4): what their
+    // lists, sets and buckets hold at the end and their kernel memory, besides table.kernel_bytes_*
+    ...stateful(ct),
     lifetimes: { bounds_s: [...LIFETIME_BOUNDS_S], ...lifetimes },
     events_dispatched: sim.sched.eventsDispatched,
     /** Trajectory fingerprint: a hash over every packet verdict and entry removal, in order (sim/run/fingerprint.ts). */
