@@ -36,6 +36,7 @@ import { RngStreams } from '../core/rng.js';
 import { insideReplyToOutside } from '../nat/inside-view.js';
 import { natSummary } from '../nat/report.js';
 import { setupNat } from '../nat/setup.js';
+import { setupRules } from '../rules/path.js';
 
 /** How long before the first frame the simulated kernel boots. */
 export const BOOT_LEAD_SECONDS = 60;
@@ -238,6 +239,8 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
   const nat = setupNat(ct, {
     version: parseKernelVersion(opts.version ?? DEFAULT_KERNEL_VERSION), ruleset: opts.ruleset, routes: opts.routes, interner,
   }, new RngStreams(opts.seed ?? 1, 0));
+  // filter/raw chains (docs/rules.md §8, §20): the rule path, when the ruleset has any
+  setupRules(ct, opts.ruleset, opts.routes, interner);
   const clock = new Clock(ct, gc, origin, sampleUs);
   let log: EventLog | undefined;
 
