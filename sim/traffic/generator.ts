@@ -4,7 +4,7 @@ import { AddrInterner } from '../conntrack/addr.js';
 import { familyOf, SourcePicker, type Prefix, type SourceSpec } from './addresses.js';
 import type { ClientFlowSpec } from './flow-pool.js';
 import type { GeneratorEntry } from '../scenario/scenario.js';
-import type { Conntrack } from '../conntrack/conntrack.js';
+import { NF_REJECT, type Conntrack } from '../conntrack/conntrack.js';
 import type { Pkt } from '../conntrack/packet.js';
 import type { Arrivals } from './rate.js';
 import { LatencyRecorder } from '../core/latency.js';
@@ -143,6 +143,15 @@ export function sendCounted(ctx: TrafficContext, out: FlowOutcomes, lenIsIPv4 = 
     if (out.firstDropUs < 0) out.firstDropUs = ctx.now;
   }
   return v;
+}
+
+/**
+ * Whether the packet just sent (verdict 0) was refused by a `reject` rule whose RST / ICMP
+ * error reached the sender (docs/rules.md §8.8): the client learns of it at once (TCP: ECONNREFUSED
+ * / ECONNRESET, UDP: ECONNREFUSED on a connected socket) instead of retrying or timing out.
+ */
+export function rejected(ctx: TrafficContext): boolean {
+  return ctx.ct.lastVerdict === NF_REJECT;
 }
 
 /** A generator kind: its scenario schema and a factory from the validated spec. */
