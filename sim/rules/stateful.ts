@@ -10,7 +10,7 @@
  *
  * Per-run state (conncount lists, buckets, set elements, registered timeout policies) is created
  * when the ruleset is bound to a run's conntrack (`RuleExpr.bind`) and kept per Conntrack, so
- * `statefulSummary(ct)` can report what it holds and its kernel memory (§20.4).
+ * `statefulSummary(ct)` can report what it holds and its kernel memory (docs/rules.md §20.4).
  */
 import type { Conntrack } from '../conntrack/conntrack.js';
 import { ConnCount, connlimitEval } from '../conntrack/conncount.js';
@@ -40,8 +40,8 @@ function stateOf(ct: Conntrack): RunState {
 }
 
 /**
- * What the stateful statements of a run hold at its end, with their kernel memory (docs/rules.md
- * §20.4); undefined when the run's ruleset has none.
+ * What the stateful statements of a run hold at its end, with their kernel memory
+ * (docs/rules.md §20.4); undefined when the run's ruleset has none.
  */
 export function statefulSummary(ct: Conntrack) {
   const s = runs.get(ct);
