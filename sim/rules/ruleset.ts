@@ -650,6 +650,11 @@ function compileMatch(m: MatchAst, routes: Routes | undefined): Match {
       const f = inMark(m.marks), a = m.and;
       return (c) => c.slot >= 0 && c.ct !== undefined && f((c.ct.mark[c.slot]! & a) >>> 0) !== neg;
     }
+    case 'ct table above': {
+      // strictly above: count * 100 > P * nf_conntrack_max (never with an unlimited table)
+      const pct = m.pct;
+      return (c) => { const ct = c.ct; return ct !== undefined && ct.max > 0 && ct.count * 100 > pct * ct.max; };
+    }
     case 'meta mark': {
       const f = inMark(m.marks), a = m.and;
       return (c) => f((c.pkt.mark & a) >>> 0) !== neg;
