@@ -219,6 +219,15 @@ export class Conntrack {
   private filtered = false;
   /** Verdict of the last packetIn (NF_REJECT when a reject rule answered it). */
   lastVerdict = NF_ACCEPT;
+  /**
+   * The seed paper's error-handling proposal (scenario `kernel.untracked_when_full`, docs/rules.md
+   * §9): when no entry can be allocated, the packet passes UNTRACKED instead of being dropped,
+   * unless `natNeedsEntry` says a NAT rule would need an entry for it.
+   */
+  untrackedWhenFull = false;
+  natNeedsEntry: ((pkt: Pkt) => boolean) | undefined;
+  /** Whether the last packet passed untracked because the table was full (untrackedWhenFull). */
+  lastUntrackedFull = false;
   /** The entry a rejected packet was attached to (-1 none, -2 an unconfirmed entry, now freed), and its direction. */
   private rejSlot = -1;
   private rejDir = 0;
@@ -518,6 +527,7 @@ export class Conntrack {
    */
   packetIn(pkt: Pkt): number {
     const rp = this.rules;
+    this.lastUntrackedFull = false;
     if (rp === undefined) return this.conntrackIn(pkt);
     const v = this.rulePathIn(rp, pkt);
     this.lastVerdict = v === NF_REJECT ? this.reject(rp, pkt) : v;
@@ -571,7 +581,7 @@ export class Conntrack {
    */
   private reject(rp: RulePath, pkt: Pkt): number {
     const r = this.rej;
-    const saveSlot = this.lastSlot, saveInfo = this.lastCtinfo;
+    const saveSlot = this.lastSlot, saveInfo = this.lastCtinfo, saveFull = this.lastUntrackedFull;
     r.reset();
     r.l3 = pkt.l3; r.cls = pkt.cls; r.owner = pkt.owner; r.flow = pkt.flow;
     r.src = pkt.dst; r.dst = pkt.src;
@@ -610,7 +620,7 @@ export class Conntrack {
       slot = this.lastSlot; ctinfo = this.lastCtinfo;
     }
     const v = rp.runLocal(r, slot, ctinfo);
-    this.lastSlot = saveSlot; this.lastCtinfo = saveInfo;
+    this.lastSlot = saveSlot; this.lastCtinfo = saveInfo; this.lastUntrackedFull = saveFull;
     if (v !== NF_ACCEPT) return NF_DROP;
     this.stats.reject_sent++;
     return NF_REJECT;
@@ -674,6 +684,17 @@ export class Conntrack {
         }
         slot = this.alloc(hash);
         if (slot < 0) {
+          if (this.untrackedWhenFull) {
+            const needs = this.natNeedsEntry;
+            if (needs === undefined || !needs(pkt)) {
+              // the proposal: accept untracked (no NAT can apply without an entry)
+              st.untracked_full++;
+              this.lastUntrackedFull = true;
+              this.lastCtinfo = IP_CT_UNTRACKED;
+              return NF_ACCEPT;
+            }
+            st.untracked_full_nat_drop++;
+          }
           st.drop++;
           return NF_DROP;
         }

@@ -221,6 +221,21 @@ export class LoadedRuleset implements Ruleset {
     return next;
   }
 
+  /**
+   * Whether a NAT rule at `hook` would decide this packet (id, or NAT_LOOKUP_DROP), without moving
+   * any counter or the packet's mark (for the untracked_when_full proposal, docs/rules.md §9).
+   */
+  natProbe(hook: Hook, pkt: Pkt, iif: number, oif: number): number {
+    const mark = pkt.mark;
+    this.probing = true;
+    const id = this.natLookup(hook, pkt, iif, oif);
+    this.probing = false;
+    pkt.mark = mark;
+    return id;
+  }
+
+  private probing = false;
+
   natLookup(hook: Hook, pkt: Pkt, iif: number, oif: number, slot = -1, ctinfo = -1): number {
     const chains = this.natChains[hookIndex(hook)];
     if (chains.length === 0) return -1;
@@ -240,10 +255,12 @@ export class LoadedRuleset implements Ruleset {
           if (c.verdict !== RULE_VERDICT_CONTINUE) { c.verdict = RULE_VERDICT_CONTINUE; return -1; }
           continue rule;
         }
-        this.packets[r.id] += 1;
-        this.bytes[r.id] += pkt.len;
+        if (!this.probing) {
+          this.packets[r.id] += 1;
+          this.bytes[r.id] += pkt.len;
+        }
         if (r.verdict === 3) return r.id;
-        if (r.verdict === 4 || r.verdict === 5) { this.drops[r.id * 3 + pkt.cls] += 1; return NAT_LOOKUP_DROP; }
+        if (r.verdict === 4 || r.verdict === 5) { if (!this.probing) this.drops[r.id * 3 + pkt.cls] += 1; return NAT_LOOKUP_DROP; }
         if (r.verdict !== 0) break; // accept or return: this chain ends, the next one runs
       }
     }
@@ -632,6 +649,11 @@ function compileMatch(m: MatchAst, routes: Routes | undefined): Match {
     case 'ct mark': {
       const f = inMark(m.marks), a = m.and;
       return (c) => c.slot >= 0 && c.ct !== undefined && f((c.ct.mark[c.slot]! & a) >>> 0) !== neg;
+    }
+    case 'ct table above': {
+      // strictly above: count * 100 > P * nf_conntrack_max (never with an unlimited table)
+      const pct = m.pct;
+      return (c) => { const ct = c.ct; return ct !== undefined && ct.max > 0 && ct.count * 100 > pct * ct.max; };
     }
     case 'meta mark': {
       const f = inMark(m.marks), a = m.and;
