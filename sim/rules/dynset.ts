@@ -57,7 +57,7 @@ export class DynSet {
   /** Highest nelems seen. */
   peak = 0;
 
-  constructor(readonly name: string, size: number, private readonly cc: ConnCount | undefined) {
+  constructor(readonly name: string, size: number, public cc: ConnCount | undefined) {
     this.size = size > 0 ? size : NFT_DYNSET_DEFAULT_SIZE;
     this.vals = new Int32Array(64).fill(EMPTY);
     this.mask = 63;
@@ -143,7 +143,8 @@ export class DynSet {
   gc(): void {
     if (this.cc === undefined) return;
     for (let id = 0; id < this.usedElems; id++) {
-      if (this.alive[id] === 0) continue;
+      // an element without a `ct count` list (only `limit`) has nothing to collect (nft_limit has no gc)
+      if (this.alive[id] === 0 || this.elemList[id] < 0) continue;
       if (this.cc.gcList(this.elemList[id])) { this.remove(id); this.gcRemoved++; }
     }
   }

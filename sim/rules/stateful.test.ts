@@ -115,3 +115,17 @@ test('rules.md §20.3 errors: undefined ct timeout name (file:line:col), unknown
   const e4 = t.throws(() => loadRuleset(fwd('add @s { ip saddr ct count over 2 } drop', ' set s { type ipv4_addr; }'), 'fw.nft', undefined), { instanceOf: RulesetError });
   t.regex(e4!.message, /needs "flags dynamic"/);
 });
+
+test('rules.md §20.2 a meter with limit: one bucket per source, each starting full when its element is created', (t) => {
+  const { ct } = fw(fwd('ct state new add @rl { ip saddr limit rate over 1/second burst 1 packets } drop', ' set rl { type ipv4_addr; flags dynamic; }'));
+  const p = new Pkt();
+  const A1 = ip(10, 0, 0, 1), A2 = ip(10, 0, 0, 2);
+  const v = (us: number, src: number, port: number) => send(ct, us, udp(p, src, port, B, 53));
+  t.deepEqual([v(0, A1, 1), v(0, A1, 2), v(0, A2, 1), v(0, A2, 2)], [NF_ACCEPT, NF_DROP, NF_ACCEPT, NF_DROP]);
+  t.is(v(999_999, A1, 3), NF_DROP, 'one µs short of the 1 s token');
+  t.is(v(1_000_000, A1, 4), NF_ACCEPT);
+  const s = statefulSummary(ct)!;
+  t.is(s.sets[0]!.elements, 2);
+  t.is(s.limit_buckets, 2);
+  t.is(s.sets[0]!.size, 65535, 'no size declared: 65535 when the rule binds the set');
+});

@@ -218,9 +218,11 @@ function compileDynset(node: unknown, env: { object(kind: string, name: string):
       const st = stateOf(ct);
       entry = st.sets.get(n.set);
       if (entry === undefined) {
-        entry = { set: new DynSet(n.set, d.size, st.cc), nextGcUs: ct.nowUs + NFT_SET_GC_INTERVAL_US };
+        entry = { set: new DynSet(n.set, d.size, undefined), nextGcUs: ct.nowUs + NFT_SET_GC_INTERVAL_US };
         st.sets.set(n.set, entry);
       }
+      // elements get a conncount list only when a rule counts connections in them
+      if (n.count) entry.set.cc = st.cc;
       set = entry.set;
       if (lim) st.limits.push(lim);
       const cc = st.cc;
@@ -244,6 +246,7 @@ function compileDynset(node: unknown, env: { object(kind: string, name: string):
       const nowNs = ct.nowUs * 1000;
       if (lim && set!.isNew) lim.reset(e, nowNs);
       if (count) {
+        if (set!.elemList[e] < 0) set!.elemList[e] = set!.cc!.newList(); // created by a rule without ct count
         const r = count(ctx, set!.elemList[e]);
         if (r < 0) { ctx.verdict = RULE_VERDICT_DROP; return false; }
         if (r === 0) return false;
