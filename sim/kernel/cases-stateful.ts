@@ -35,7 +35,7 @@ export const connlimit: KernelCase = {
   name: 'connlimit',
   title: 'ct count over 3 with real connections: the 4th is refused until the 1st closes (TIME_WAIT stops counting); its retransmitted SYN is admitted',
   reference: 'docs/rules.md §20.2',
-  nat: filterRules('', 'ct state new ct count over 3 counter drop'),
+  rules: filterRules('', 'ct state new ct count over 3 counter drop'),
   events: true, sinks: false, seeds: 1, expectSeconds: 9,
   plan: () => ({
     duration: 6, sampleMs: 100,
@@ -68,7 +68,7 @@ export const ctTimeoutObject: KernelCase = {
   name: 'ct-timeout-object',
   title: 'ct timeout object (established 100 s) set on port-80 connections: events and conntrack -L show 100 s, port 81 keeps the default',
   reference: 'docs/rules.md §20.3',
-  nat: filterRules(`  ct timeout short {
+  rules: filterRules(`  ct timeout short {
     protocol tcp; l3proto ip
     policy = { established: 100, close_wait: 20 }
   }`, 'tcp dport 80 ct timeout set "short"'),
