@@ -1,5 +1,5 @@
 import {
-  IPCT_DESTROY, IPCT_NEW, IPCT_REPLY, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP,
+  IPCT_DESTROY, IPCT_NEW, IPCT_PROTOINFO, IPCT_REPLY, TH_ACK, TH_FIN, TH_RST, TH_SYN, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP,
   IPPROTO_UDP, IPPROTO_UDPLITE, IPS_ASSURED, IPS_CONFIRMED, IPS_DYING, IPS_FIXED_TIMEOUT,
   IPS_SEEN_REPLY, MAX_CHAINLEN, MIN_CHAINLEN,
 } from './constants.js';
@@ -12,6 +12,7 @@ import {
 } from './proto-simple.js';
 import { tcpCanEarlyDrop, tcpNew, tcpPacket, tcpTimeoutsJiffies, tcpValidFlags, type TcpSysctl } from './proto-tcp.js';
 import { TcpStore } from './tcp-store.js';
+import { TCP_CONNTRACK_CLOSE } from './proto-tcp-const.js';
 import { CT_EXT_ACCT, CT_EXT_TIMEOUT, CT_EXT_TSTAMP, entryBytesByMask, BUCKET_HEAD_BYTES, roundBuckets } from './sizing.js';
 import {
   CtStats, REASON_EARLY_DROP, REASON_POLICY, REASON_PROBE, REASON_TCP_REOPEN, REASON_TCP_RST, REASON_TIMEOUT_EARLY_DROP_SCAN,
@@ -30,6 +31,14 @@ import { TrackerOut, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_INVALID, VERDICT_REPE
 /** Kernel verdicts returned by `packetIn`. */
 export const NF_DROP = 0;
 export const NF_ACCEPT = 1;
+/** A rule consumed the packet (synproxy answering a SYN). */
+export const NF_STOLEN = 2;
+/**
+ * A `reject` rule dropped the packet and sent an error back (TCP RST / ICMP unreachable). Not a
+ * kernel verdict value (nft_reject_*_eval() sends the error and returns NF_DROP): the model
+ * returns it so that the sender learns of the error at once.
+ */
+export const NF_REJECT = 16;
 
 /** `enum ip_conntrack_info` values the model reports for the last packet. */
 export const IP_CT_ESTABLISHED = 0;
@@ -37,8 +46,44 @@ export const IP_CT_RELATED = 1;
 export const IP_CT_NEW = 2;
 export const IP_CT_ESTABLISHED_REPLY = 3;
 export const IP_CT_RELATED_REPLY = 4;
-/** Packet left conntrack without an entry (invalid, untracked, or dropped). */
+/** Packet left conntrack without an entry (invalid, or dropped). */
 export const IP_CT_NONE = -1;
+/** The packet is UNTRACKED (a `notrack` rule, ICMPv6 ND/MLD): `ct state untracked`. */
+export const IP_CT_UNTRACKED = 7;
+
+/**
+ * Stages of the rule path (where `RulePath.run` is called in `packetIn`, in the kernel's hook order):
+ * RAW before conntrack (prerouting chains with priority < -200), CT between conntrack and DNAT
+ * (prerouting -200 ≤ p < -100), ROUTED after DNAT (prerouting p ≥ -100, then input or forward,
+ * then postrouting p < 100), SNAT after the SNAT decision (postrouting p ≥ 100), before confirm.
+ */
+export const RULE_STAGE_RAW = 0;
+export const RULE_STAGE_CT = 1;
+export const RULE_STAGE_ROUTED = 2;
+export const RULE_STAGE_SNAT = 3;
+
+/**
+ * Where filter/raw rules plug into the packet path (sim/rules/path.ts implements it; undefined:
+ * no rules, and the path is exactly the plain conntrack one).
+ */
+export interface RulePath {
+  /** Runs the chains of `stage`; returns NF_ACCEPT, NF_DROP, NF_STOLEN or NF_REJECT. */
+  run(stage: number, pkt: Pkt, slot: number, ctinfo: number, untracked: boolean): number;
+  /** After RULE_STAGE_RAW: whether `notrack` made the packet untracked, and a `ct zone set` zone (-1 none). */
+  readonly untracked: boolean;
+  readonly zone: number;
+  /** After RULE_STAGE_ROUTED: whether the packet was delivered locally (input) rather than forwarded. */
+  readonly local: boolean;
+  /** After a stage returned NF_REJECT: what goes back (REJECT_TCP_RST 1, REJECT_ICMP_UNREACH 0) and the ICMP/ICMPv6 code. */
+  readonly rejectKind: number;
+  readonly rejectCode: number;
+  /** The output and postrouting chains for a packet the firewall itself sends (a reject's RST / ICMP error). */
+  runLocal(pkt: Pkt, slot: number, ctinfo: number): number;
+}
+
+/** RulePath.rejectKind values (as NFT_REJECT_ICMP_UNREACH / NFT_REJECT_TCP_RST). */
+export const REJECT_ICMP_UNREACH = 0;
+export const REJECT_TCP_RST = 1;
 
 /** Receives what the table does; the metrics layer and the event log implement it. */
 export interface ConntrackObserver {
@@ -81,9 +126,13 @@ export interface NatPath {
   /**
    * The NAT hooks for one packet attached to `slot` after the tracker accepted it: DNAT at
    * PRE_ROUTING, SNAT at POST_ROUTING (decisions on unconfirmed entries, translation of the
-   * packet in place). Returns NF_ACCEPT or NF_DROP.
+   * packet in place). Returns NF_ACCEPT or NF_DROP. Same as `dnat` then `snat`.
    */
   packet(slot: number, dir: number, isNew: boolean, pkt: Pkt): number;
+  /** The PRE_ROUTING half (DST manip): decision on a new entry, translation. */
+  dnat(slot: number, dir: number, isNew: boolean, pkt: Pkt): number;
+  /** The POST_ROUTING half (SRC manip), or LOCAL_IN's when `local` (a packet delivered to the host). */
+  snat(slot: number, dir: number, isNew: boolean, pkt: Pkt, local: boolean): number;
   /**
    * Confirm-time clash check and resolution (docs/nat.md §3) for an unconfirmed entry whose
    * chains are `ob` (ORIGINAL) and `rb` (REPLY). Returns CONFIRM_*; after CONFIRM_MERGED the
@@ -166,6 +215,33 @@ export class Conntrack {
 
   /** NAT / race path (sim/nat); undefined: plain conntrack. */
   nat: NatPath | undefined;
+  /** Filter/raw rules (sim/rules/path.ts); undefined: no rules. */
+  rules: RulePath | undefined;
+  /** Per slot: the entry's zone id (`ct zone set` in raw; 0 default). */
+  zone: Uint16Array;
+  /** Zone of the packet being looked up (from its template), and whether any entry ever had a non-zero zone. */
+  private curZone = 0;
+  private zoned = false;
+  /** Event bits rule statements cached for the current packet (`ct mark set` → IPCT_MARK). */
+  ruleEvents = 0;
+  /** Whether the current packet's rule stages already ran inside the conntrack path. */
+  private filtered = false;
+  /** Verdict of the last packetIn (NF_REJECT when a reject rule answered it). */
+  lastVerdict = NF_ACCEPT;
+  /**
+   * The seed paper's error-handling proposal (scenario `kernel.untracked_when_full`, see
+   * docs/rules.md §9): when no entry can be allocated, the packet passes UNTRACKED instead of being dropped,
+   * unless `natNeedsEntry` says a NAT rule would need an entry for it.
+   */
+  untrackedWhenFull = false;
+  natNeedsEntry: ((pkt: Pkt) => boolean) | undefined;
+  /** Whether the last packet passed untracked because the table was full (untrackedWhenFull). */
+  lastUntrackedFull = false;
+  /** The entry a rejected packet was attached to (-1 none, -2 an unconfirmed entry, now freed), and its direction. */
+  private rejSlot = -1;
+  private rejDir = 0;
+  /** Scratch packet for the RST / ICMP error a reject sends (no allocation per packet). */
+  private readonly rej = new Pkt();
   /**
    * The modelled multi-CPU race (docs/nat.md §3.3): a new entry stays invisible to lookups from
    * other CPUs until `pendUntil[slot]` (µs). Null when one CPU is modelled.
@@ -223,6 +299,8 @@ export class Conntrack {
   private newExt = 0;
   /** The acct/tstamp bits at start: `entryBytes` counts them for every entry. */
   private readonly baseExt: number;
+  /** Kernel ≥ 6.12 (a reject's RST closes the entry, nf_conntrack_tcp_set_closing()). */
+  private readonly v6012: boolean;
   private readonly chainLimit: 'none' | 'old' | 'new';
   private readonly ecache: boolean;
   readonly entryBytes: number;
@@ -238,6 +316,7 @@ export class Conntrack {
     this.max = s.nf_conntrack_max;
     const v = cfg.version[0] * 1000 + cfg.version[1];
     this.ver = v;
+    this.v6012 = v >= 6012;
     this.unlimitedMax = s.nf_conntrack_max === 0 && v < 6019;
     if (s.nf_conntrack_max === 0 && !this.unlimitedMax) throw new RangeError('nf_conntrack_max = 0 is not allowed from v6.19');
     this.chainLimit = v >= 6003 ? 'new' : v >= 5015 ? 'old' : 'none';
@@ -264,6 +343,7 @@ export class Conntrack {
     this.owner = new Uint16Array(cap);
     this.flow = new Int32Array(cap);
     this.mark = new Int32Array(cap);
+    this.zone = new Uint16Array(cap);
     this.ecache = s.nf_conntrack_events === 1 || (s.nf_conntrack_events === 2 && cfg.eventListener);
     this.eventsOn = this.ecache && cfg.eventListener;
     // acct and tstamp are per-entry bits (an action may switch them on or off mid-run); entryBytes
@@ -299,6 +379,7 @@ export class Conntrack {
     this.acctPackets = g64(this.acctPackets, 2 * c);
     this.acctBytes = g64(this.acctBytes, 2 * c);
     this.tstampStart = g64(this.tstampStart, c);
+    const z = new Uint16Array(c); z.set(this.zone); this.zone = z;
     const old = this.tcp;
     const nt = new TcpStore(c);
     for (const k of TCP_STORE_ARRAYS) (nt[k] as Uint8Array).set(old[k] as Uint8Array);
@@ -399,7 +480,7 @@ export class Conntrack {
         node = next;
         continue;
       }
-      if (tb.l3proto[slot] === l3proto && (this.pendUntil === null || !this.invisible(slot))) {
+      if (tb.l3proto[slot] === l3proto && (this.pendUntil === null || !this.invisible(slot)) && (!this.zoned || this.zone[slot] === this.curZone)) {
         if ((node & 1) === 0) {
           if (tb.src[slot] === src && tb.dst[slot] === dst && tb.ports[slot] === ports) return node;
         } else if (tb.rsrc === null) {
@@ -466,6 +547,132 @@ export class Conntrack {
    * @see nf_conntrack_in
    */
   packetIn(pkt: Pkt): number {
+    const rp = this.rules;
+    this.lastUntrackedFull = false;
+    if (rp === undefined) return this.conntrackIn(pkt);
+    const v = this.rulePathIn(rp, pkt);
+    this.lastVerdict = v === NF_REJECT ? this.reject(rp, pkt) : v;
+    return this.lastVerdict;
+  }
+
+  /** The rule path in the kernel's order (docs/rules.md §8.1); returns the packet's verdict. */
+  private rulePathIn(rp: RulePath, pkt: Pkt): number {
+    // a packet from the wire carries no mark and no zone
+    pkt.mark = 0;
+    this.curZone = 0;
+    this.filtered = false;
+    this.ruleEvents = 0;
+    this.rejSlot = -1;
+    let v = rp.run(RULE_STAGE_RAW, pkt, -1, IP_CT_NONE, false);
+    if (v !== NF_ACCEPT) { this.lastSlot = -1; this.lastCtinfo = IP_CT_NONE; return v; }
+    if (rp.untracked) {
+      // nft_notrack_eval(): IP_CT_UNTRACKED; nf_conntrack_in() passes it untouched, NAT ignores it
+      this.stats.notrack++;
+      this.lastSlot = -1;
+      this.lastCtinfo = IP_CT_UNTRACKED;
+      return this.rulesNoEntry(rp, pkt, true);
+    }
+    if (rp.zone > 0) { this.curZone = rp.zone; this.zoned = true; }
+    v = this.conntrackIn(pkt);
+    if (v !== NF_ACCEPT || this.filtered) return v;
+    // left conntrack without its rules having run: no entry (invalid), untracked, or RELATED
+    if (this.lastSlot >= 0) {
+      const slot = this.lastSlot, ctinfo = this.lastCtinfo;
+      this.rejSlot = slot;
+      this.rejDir = ctinfo === IP_CT_RELATED_REPLY ? 1 : 0;
+      v = rp.run(RULE_STAGE_CT, pkt, slot, ctinfo, false);
+      if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_ROUTED, pkt, slot, ctinfo, false);
+      if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_SNAT, pkt, slot, ctinfo, false);
+      if (v !== NF_ACCEPT) this.lastSlot = -1;
+      return v;
+    }
+    return this.rulesNoEntry(rp, pkt, this.lastCtinfo === IP_CT_UNTRACKED);
+  }
+
+  /**
+   * A reject rule dropped `pkt`: the firewall sends a TCP RST or an ICMP error back (see
+   * docs/rules.md §8.8). The RST is attached to the rejected packet's entry (nf_send_reset() → nf_ct_attach():
+   * RELATED_REPLY, no tracker, never confirmed) and, from v6.12 in the model, moves a confirmed
+   * TCP entry to CLOSE (nf_conntrack_tcp_set_closing()); without an entry it meets conntrack at
+   * LOCAL_OUT as a bare RST, which the tracker refuses (invalid). The ICMP error (icmp_send())
+   * is looked up by conntrack like any ICMP error: RELATED to a confirmed entry, else `error`.
+   * Both then cross the output and postrouting chains. Returns NF_REJECT when the answer left,
+   * NF_DROP when nothing was sent (RST for a non-TCP packet or for an RST, an ICMP error about an
+   * ICMP error) or a rule dropped the answer.
+   */
+  private reject(rp: RulePath, pkt: Pkt): number {
+    const r = this.rej;
+    const saveSlot = this.lastSlot, saveInfo = this.lastCtinfo, saveFull = this.lastUntrackedFull;
+    r.reset();
+    r.l3 = pkt.l3; r.cls = pkt.cls; r.owner = pkt.owner; r.flow = pkt.flow;
+    r.src = pkt.dst; r.dst = pkt.src;
+    let slot = -1, ctinfo = IP_CT_NONE;
+    if (rp.rejectKind === REJECT_TCP_RST) {
+      if (pkt.proto !== IPPROTO_TCP || (pkt.tcpFlags & TH_RST) !== 0) return NF_DROP;
+      r.proto = IPPROTO_TCP;
+      r.sport = pkt.dport; r.dport = pkt.sport;
+      if ((pkt.tcpFlags & TH_ACK) !== 0) { r.tcpFlags = TH_RST; r.seq = pkt.ack; } else {
+        r.tcpFlags = TH_RST | TH_ACK;
+        r.ack = (pkt.seq + ((pkt.tcpFlags & TH_SYN) !== 0 ? 1 : 0) + ((pkt.tcpFlags & TH_FIN) !== 0 ? 1 : 0) + pkt.dataLen) >>> 0;
+      }
+      r.len = pkt.l3 === 4 ? 40 : 60;
+      const s = this.rejSlot;
+      if (s >= 0) {
+        slot = s;
+        ctinfo = this.rejDir === 0 ? IP_CT_RELATED_REPLY : IP_CT_RELATED;
+        if (this.v6012 && (this.table.status[s]! & IPS_CONFIRMED) !== 0 && (this.table.l3proto[s]! & 0xff) === IPPROTO_TCP) this.setClosing(s);
+      } else if (s === -1) {
+        // no entry to attach to: the RST is a new packet to conntrack at LOCAL_OUT
+        this.rules = undefined;
+        this.conntrackIn(r);
+        this.rules = rp;
+        slot = this.lastSlot; ctinfo = this.lastCtinfo;
+      }
+    } else {
+      if ((pkt.proto === IPPROTO_ICMP && icmpIsError(pkt.dport >> 8)) || (pkt.proto === IPPROTO_ICMPV6 && (pkt.dport >> 8) < 128)) return NF_DROP;
+      r.proto = pkt.l3 === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+      r.dport = ((pkt.l3 === 4 ? 3 : 1) << 8) | rp.rejectCode;
+      r.innerValid = true; r.innerProto = pkt.proto;
+      r.innerSrc = pkt.src; r.innerDst = pkt.dst; r.innerSport = pkt.sport; r.innerDport = pkt.dport;
+      r.len = Math.min(pkt.l3 === 4 ? 576 : 1280, (pkt.l3 === 4 ? 28 : 48) + pkt.len);
+      this.rules = undefined;
+      this.conntrackIn(r);
+      this.rules = rp;
+      slot = this.lastSlot; ctinfo = this.lastCtinfo;
+    }
+    const v = rp.runLocal(r, slot, ctinfo);
+    this.lastSlot = saveSlot; this.lastCtinfo = saveInfo; this.lastUntrackedFull = saveFull;
+    if (v !== NF_ACCEPT) return NF_DROP;
+    this.stats.reject_sent++;
+    return NF_REJECT;
+  }
+
+  /**
+   * A confirmed TCP entry whose packet was answered by a reject's RST goes to CLOSE with the
+   * CLOSE timeout (unless already CLOSE or IPS_FIXED_TIMEOUT) and caches IPCT_PROTOINFO.
+   * @see nf_conntrack_tcp_set_closing
+   */
+  private setClosing(slot: number): void {
+    const tcp = this.tcp;
+    const old = tcp.state[slot]!;
+    tcp.state[slot] = TCP_CONNTRACK_CLOSE;
+    if (old === TCP_CONNTRACK_CLOSE || (this.table.status[slot]! & IPS_FIXED_TIMEOUT) !== 0) return;
+    const t = this.timeoutSets[this.tpol[slot]!]!;
+    this.table.timeout[slot] = (this.now32 + t.tcp[TCP_CONNTRACK_CLOSE]!) | 0;
+    if (this.eventsOn) this.observer?.event?.(slot, 1 << IPCT_PROTOINFO);
+  }
+
+  /** The rule stages after conntrack for a packet without an entry (invalid or untracked; NAT ignores it). */
+  private rulesNoEntry(rp: RulePath, pkt: Pkt, untracked: boolean): number {
+    const ci = this.lastCtinfo;
+    let v = rp.run(RULE_STAGE_CT, pkt, -1, ci, untracked);
+    if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_ROUTED, pkt, -1, ci, untracked);
+    if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_SNAT, pkt, -1, ci, untracked);
+    return v;
+  }
+
+  /** `nf_conntrack_in` and, for an attached packet, NAT, the filter rules and confirm. */
+  private conntrackIn(pkt: Pkt): number {
     this.lastSlot = -1;
     this.lastCtinfo = IP_CT_NONE;
     const st = this.stats;
@@ -498,6 +705,17 @@ export class Conntrack {
         }
         slot = this.alloc(hash);
         if (slot < 0) {
+          if (this.untrackedWhenFull) {
+            const needs = this.natNeedsEntry;
+            if (needs === undefined || !needs(pkt)) {
+              // the proposal: accept untracked (no NAT can apply without an entry)
+              st.untracked_full++;
+              this.lastUntrackedFull = true;
+              this.lastCtinfo = IP_CT_UNTRACKED;
+              return NF_ACCEPT;
+            }
+            st.untracked_full_nat_drop++;
+          }
           st.drop++;
           return NF_DROP;
         }
@@ -514,6 +732,7 @@ export class Conntrack {
         this.cls[slot] = pkt.cls;
         this.owner[slot] = pkt.owner;
         this.flow[slot] = pkt.flow;
+        this.zone[slot] = this.curZone;
         if (this.timeoutPolicyFor !== undefined) {
           const tp = this.timeoutPolicyFor(pkt);
           if (tp !== 0) {
@@ -557,7 +776,29 @@ export class Conntrack {
       let events = out.events;
       tb.status[slot] |= out.setStatus;
       const ctinfo = dir === 1 ? IP_CT_ESTABLISHED_REPLY : (status & IPS_SEEN_REPLY) !== 0 ? IP_CT_ESTABLISHED : IP_CT_NEW;
-      if (this.nat !== undefined && this.nat.packet(slot, dir, isNew, pkt) === NF_DROP) {
+      const rp = this.rules;
+      if (rp !== undefined) {
+        // nf_conntrack_in() sets SEEN_REPLY before the later hooks run (§1.6 step 7)
+        if (dir === 1 && !out.kill && (tb.status[slot] & IPS_SEEN_REPLY) === 0) {
+          tb.status[slot] |= IPS_SEEN_REPLY;
+          events |= 1 << IPCT_REPLY;
+        }
+        this.filtered = true;
+        const nat = this.nat;
+        let v = rp.run(RULE_STAGE_CT, pkt, slot, ctinfo, false);
+        if (v === NF_ACCEPT && nat !== undefined) v = nat.dnat(slot, dir, isNew, pkt);
+        if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_ROUTED, pkt, slot, ctinfo, false);
+        if (v === NF_ACCEPT && nat !== undefined) v = nat.snat(slot, dir, isNew, pkt, rp.local);
+        if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_SNAT, pkt, slot, ctinfo, false);
+        if (v !== NF_ACCEPT) {
+          // dropped before confirm: an unconfirmed entry is simply freed, no events (§1.7)
+          this.rejSlot = isNew ? -2 : slot;
+          this.rejDir = dir;
+          if (isNew) { st.freed_rule++; this.freeUnconfirmed(slot); }
+          return v;
+        }
+        events |= this.ruleEvents;
+      } else if (this.nat !== undefined && this.nat.packet(slot, dir, isNew, pkt) === NF_DROP) {
         if (isNew) this.freeUnconfirmed(slot);
         return NF_DROP;
       }
@@ -787,7 +1028,7 @@ export class Conntrack {
     const v6 = pkt.proto === IPPROTO_ICMPV6;
     if (pkt.malformed !== 0) { st.error++; return NF_ACCEPT; }
     if (v6) {
-      if (icmpv6Untracked(type)) { st.untracked++; return NF_ACCEPT; }
+      if (icmpv6Untracked(type)) { st.untracked++; this.lastCtinfo = IP_CT_UNTRACKED; return NF_ACCEPT; }
       if (type >= 128) return -1;
     } else {
       if (type > 18) { st.error++; return NF_ACCEPT; }

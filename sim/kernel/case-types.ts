@@ -66,6 +66,11 @@ export interface KernelCase {
    * routes (vfc: 10.200.1.0/24 @ 10.200.1.1, vfs: 10.200.2.0/24 @ 10.200.2.1). docs/nat.md.
    */
   nat?: string;
+  /**
+   * A filter/raw ruleset (nft text, docs/rules.md §8) loaded in the firewall namespace after the
+   * lab's own, and by the model (with the same routes; together with `nat` when both are given).
+   */
+  rules?: string;
   /** Run `conntrack -E` and compare event streams. */
   events: boolean;
   /** Client and server drop all input (crafted sequences). */

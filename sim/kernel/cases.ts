@@ -5,10 +5,12 @@ import type { KernelCase } from './case-types.js';
 import { icmpRelated, tcpCrafted, tcpReal, udpStream } from './cases-flows.js';
 import { gc95, gcLag, overflowDefault, overflowFew } from './cases-table.js';
 import { NAT_CASES } from './cases-nat.js';
+import { RULES_CASES } from './cases-rules.js';
+import { STATEFUL_CASES } from './cases-stateful.js';
 
 /** All cases. */
 export const ALL_CASES: readonly KernelCase[] = [
-  tcpReal, tcpCrafted, udpStream, icmpRelated, ...NAT_CASES, overflowDefault, overflowFew, gc95, gcLag,
+  tcpReal, tcpCrafted, udpStream, icmpRelated, ...NAT_CASES, ...RULES_CASES, ...STATEFUL_CASES, overflowDefault, overflowFew, gc95, gcLag,
 ];
 
 /**

@@ -4,6 +4,7 @@ import { latencySummary } from '../core/latency.js';
 import { LIFETIME_BOUNDS_S } from './metrics.js';
 import type { Simulation } from './simulation.js';
 import { natSummary } from '../nat/report.js';
+import { statefulSummary } from '../rules/stateful.js';
 
 const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 const secs = (us: number): number | null => (us < 0 ? null : r6(us / 1e6));
@@ -76,6 +77,11 @@ function natGeneratorCounters(sim: Simulation): Record<string, number> {
   return { lookups_answered_after_resend: retried };
 }
 
+function stateful(ct: Simulation['ct']) {
+  const s = statefulSummary(ct);
+  return s === undefined ? {} : { rules_state: s };
+}
+
 /** The summary.json of one run: plain data, stable key order. */
 export function runSummary(sim: Simulation) {
   const ct = sim.ct;
@@ -131,6 +137,11 @@ export function runSummary(sim: Simulation) {
     ...(sim.scenario.actions !== undefined ? { actions: sim.actionLog } : {}),
     // present only when the scenario has a ruleset or models more than one CPU (docs/nat.md §6)
     ...(sim.nat !== undefined ? { nat: natSummary(sim.nat, ct.stats, sim.ruleInfos, natGeneratorCounters(sim)) } : {}),
+    // present only when the ruleset has stateful statements (docs/rules.md §20.4): what their
+    // lists, sets and buckets hold at the end and their kernel memory, besides table.kernel_bytes_*
+    ...stateful(ct),
+    // present only with kernel.untracked_when_full: true (the paper's proposal, docs/rules.md §9)
+    ...(sim.scenario.kernel.untracked_when_full === true ? { untracked_when_full: untrackedWhenFullSummary(sim) } : {}),
     lifetimes: { bounds_s: [...LIFETIME_BOUNDS_S], ...lifetimes },
     events_dispatched: sim.sched.eventsDispatched,
     /** Trajectory fingerprint: a hash over every packet verdict and entry removal, in order (sim/run/fingerprint.ts). */
@@ -139,3 +150,21 @@ export function runSummary(sim: Simulation) {
 }
 
 export type RunSummary = ReturnType<typeof runSummary>;
+
+/**
+ * The untracked_when_full block: packets passed untracked at a full table, packets still dropped
+ * because a NAT rule needed an entry, and the flows that had a packet passed this way (how many,
+ * and how many of them then failed or succeeded), by traffic class.
+ */
+function untrackedWhenFullSummary(sim: Simulation) {
+  const st = sim.ct.stats;
+  const flows: Record<string, { flows: number; failed: number; succeeded: number }> = {};
+  for (const g of sim.gens) {
+    const c = CLASS_NAMES[g.cls]!;
+    const f = flows[c] ??= { flows: 0, failed: 0, succeeded: 0 };
+    f.flows += g.outcomes.untrackedFullFlows;
+    f.failed += g.outcomes.untrackedFullFailed;
+    f.succeeded += g.outcomes.untrackedFullSucceeded;
+  }
+  return { packets_passed: st.untracked_full, nat_drops: st.untracked_full_nat_drop, flows };
+}

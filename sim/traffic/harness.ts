@@ -4,7 +4,7 @@
  * scenario-style parameters through their real schemas (defaults included), and every packet
  * each generator sends can be recorded. Not used by the simulator itself.
  */
-import { NF_DROP, type Conntrack } from '../conntrack/conntrack.js';
+import { NF_DROP, NF_REJECT, type Conntrack } from '../conntrack/conntrack.js';
 import { createConntrack, type ConntrackSetup } from '../conntrack/create.js';
 import { GcWorker } from '../conntrack/gc.js';
 import { Pkt } from '../conntrack/packet.js';
@@ -85,7 +85,8 @@ export class Harness implements TrafficContext {
 
   send(pkt: Pkt): number {
     this.ct.setNow(this.sched.now);
-    const v = this.ct.packetIn(pkt) === NF_DROP ? 0 : 1;
+    const r = this.ct.packetIn(pkt);
+    const v = r === NF_DROP || r === NF_REJECT ? 0 : 1;
     if (this.opts.record) {
       this.log[this.current]!.push(this.sched.now, pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport,
         pkt.tcpFlags, pkt.seq, pkt.ack, pkt.dataLen, v);
