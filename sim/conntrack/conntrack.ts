@@ -12,7 +12,7 @@ import {
 } from './proto-simple.js';
 import { tcpCanEarlyDrop, tcpNew, tcpPacket, tcpTimeoutsJiffies, tcpValidFlags, type TcpSysctl } from './proto-tcp.js';
 import { TcpStore } from './tcp-store.js';
-import { CT_EXT_TIMEOUT, entryBytesByMask, entryKernelBytes, BUCKET_HEAD_BYTES } from './sizing.js';
+import { CT_EXT_SEQADJ, CT_EXT_SYNPROXY, CT_EXT_TIMEOUT, entryBytesByMask, entryKernelBytes, BUCKET_HEAD_BYTES } from './sizing.js';
 import {
   CtStats, REASON_EARLY_DROP, REASON_POLICY, REASON_PROBE, REASON_TCP_REOPEN, REASON_TCP_RST, REASON_TIMEOUT_EARLY_DROP_SCAN,
   REASON_TIMEOUT_GC, REASON_TIMEOUT_LOOKUP,
@@ -99,6 +99,15 @@ export interface NatPath {
   extraBytes(): number;
 }
 
+/**
+ * Owner of the SEQADJ extension's data (sim/synproxy): the sequence offset of an entry's
+ * direction, which the TCP tracker subtracts from the other direction's acks (§4.7).
+ * @see nf_ct_seq_offset
+ */
+export interface SeqAdjProvider {
+  offset(slot: number, dir: number): number;
+}
+
 /** What `chooseVictims` returns to fall back to the kernel's early_drop. */
 export const KERNEL_EARLY_DROP = -1;
 
@@ -152,6 +161,9 @@ export class Conntrack {
   /** Which generator (index + 1; 0 none) and which of its flows created the entry. */
   owner: Uint16Array;
   flow: Int32Array;
+
+  /** SEQADJ data (sim/synproxy); undefined when nothing adjusts sequence numbers. */
+  seqadj: SeqAdjProvider | undefined;
 
   /** NAT / race path (sim/nat); undefined: plain conntrack. */
   nat: NatPath | undefined;
@@ -489,6 +501,10 @@ export class Conntrack {
         this.cls[slot] = pkt.cls;
         this.owner[slot] = pkt.owner;
         this.flow[slot] = pkt.flow;
+        if (pkt.tmplExt !== 0) {
+          // the template's extensions go to the new entry (init_conntrack(): SYNPROXY's SYN)
+          for (let b = 1; b <= pkt.tmplExt; b <<= 1) if ((pkt.tmplExt & b) !== 0) this.addExtension(slot, b);
+        }
         if (this.timeoutPolicyFor !== undefined) {
           const tp = this.timeoutPolicyFor(pkt);
           if (tp !== 0) {
@@ -688,7 +704,9 @@ export class Conntrack {
         // tcp_error(): header and flag checks run inside the tracker, after allocation (§2.1)
         if (pkt.malformed !== 0 || !tcpValidFlags(pkt.tcpFlags)) { out.verdict = VERDICT_INVALID; return; }
         if (isNew && !tcpNew(this.tcp, slot, pkt, this.tcpSys)) { out.verdict = VERDICT_INVALID; return; }
-        tcpPacket(this.tcp, slot, dir, pkt, status, t.tcp, isNew ? 0 : this.remaining(slot), this.tcpSys, out);
+        const m = this.extMask[slot]!;
+        const ro = (m & CT_EXT_SEQADJ) !== 0 && this.seqadj !== undefined ? this.seqadj.offset(slot, dir ^ 1) : 0;
+        tcpPacket(this.tcp, slot, dir, pkt, status, t.tcp, isNew ? 0 : this.remaining(slot), this.tcpSys, out, ro, (m & CT_EXT_SYNPROXY) !== 0);
         return;
       }
       case IPPROTO_UDP:
