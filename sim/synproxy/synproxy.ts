@@ -20,7 +20,7 @@
  * in `emitted` (EMIT_* bits).
  */
 import { IPPROTO_TCP, TH_ACK, TH_CWR, TH_ECE, TH_RST, TH_SYN } from '../conntrack/constants.js';
-import { IP_CT_ESTABLISHED_REPLY, IP_CT_NEW, NF_ACCEPT, NF_DROP, type Conntrack, type SeqAdjProvider } from '../conntrack/conntrack.js';
+import { IP_CT_ESTABLISHED_REPLY, NF_ACCEPT, NF_DROP, type Conntrack, type SeqAdjProvider } from '../conntrack/conntrack.js';
 import { jiffiesAt } from '../core/time.js';
 import { Pkt } from '../conntrack/packet.js';
 import { TCP_CONNTRACK_CLOSE, TCP_CONNTRACK_SYN_RECV, TCP_CONNTRACK_SYN_SENT } from '../conntrack/proto-tcp-const.js';
@@ -418,5 +418,7 @@ export class Synproxy implements SeqAdjProvider {
   }
 }
 
-/** IP_CT_NEW re-exported for callers that check the server SYN's ctinfo. */
-export { IP_CT_NEW };
+/** The SYNPROXY engine bound to a run's conntrack, if any (generators read what it sent). */
+export function synproxyOf(ct: Conntrack): Synproxy | undefined {
+  return ct.seqadj instanceof Synproxy ? ct.seqadj : undefined;
+}
