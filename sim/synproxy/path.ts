@@ -26,6 +26,7 @@ export class SynproxyPath {
   /** Packets the `ct state invalid drop` rule dropped. */
   invalidDropped = 0;
 
+  /** `port`: the protected port (`tcp dport P` on the synproxy rule); -1: any. */
   constructor(readonly ct: Conntrack, readonly sp: Synproxy, readonly info: SynproxyInfo, readonly port: number) {}
 
   /**
@@ -54,7 +55,7 @@ export class SynproxyPath {
       sp.seqAdjust(pkt, slot, dir);
       return NF_ACCEPT;
     }
-    if (fromClient && tcp && pkt.dport === this.port) {
+    if (fromClient && tcp && (this.port < 0 || pkt.dport === this.port)) {
       const v = sp.ruleEval(pkt, this.info);
       if (v !== NF_ACCEPT) return v === NF_STOLEN ? NF_STOLEN : NF_DROP;
     }

@@ -113,7 +113,11 @@ test('docs/synproxy.md §3 the client SYN is untracked, answered by a cookie SYN
   t.is(path.packet(p, true), NF_STOLEN);
   t.is(path.lastState, PATH_UNTRACKED);
   t.is(ct.count, 0);
-  t.is(ct.stats.allocated, 0);
+  // the SYN-ACK passes conntrack in OUTPUT without an entry: allocated, refused by tcp_new(), freed
+  t.is(ct.stats.allocated, 1);
+  t.is(ct.stats.freed_unconfirmed, 1);
+  t.is(ct.stats.invalid, 1);
+  t.is(ct.stats.confirmed, 0);
   t.is(sp.stats.syn_received, 1);
   t.is(sp.emitted, EMIT_CLIENT_SYNACK);
   const sa = sp.toClient;
@@ -163,7 +167,7 @@ test('docs/synproxy.md §3 an ACK with a bad cookie is dropped (cookie_invalid) 
   t.is(sp.stats.cookie_invalid, 1);
   t.is(sp.stats.cookie_valid, 0);
   t.is(ct.count, 0);
-  t.is(ct.stats.invalid, 1);
+  t.is(ct.stats.invalid, 2, 'the SYN-ACK (OUTPUT, no entry) and the ACK');
 });
 
 test('docs/synproxy.md §3 an ACK 120 s after its SYN is refused; 60 s after a SYN at the start of a minute it is still valid', (t) => {
@@ -280,7 +284,7 @@ test('docs/synproxy.md §6 later packets are adjusted both ways: client acks −
   t.is(path.packet(a2, true), NF_ACCEPT);
   t.is(a2.ack, SISN + 201);
   t.is(ct.tcp.state[slot], TCP_CONNTRACK_ESTABLISHED);
-  t.is(ct.stats.invalid, 1, 'only the client ACK of the handshake (no entry) was invalid');
+  t.is(ct.stats.invalid, 2, 'only the cookie SYN-ACK and the client ACK of the handshake (no entry) were invalid');
 });
 
 test('docs/synproxy.md §1 a spoofed SYN flood creates no entry; without SYNPROXY each SYN takes one', (t) => {
@@ -299,6 +303,22 @@ test('docs/synproxy.md §1 a spoofed SYN flood creates no entry; without SYNPROX
     plain.packetIn(tcp(p, ip(198, 51, (i >> 8) & 255, i & 255), 1024 + i, V, 80, 'S', i * 7919, 0, 64240));
   }
   t.is(plain.count, 500);
+});
+
+test('docs/synproxy.md §3 a full table with nothing early-droppable drops the cookie SYN-ACK itself (its OUTPUT allocation)', (t) => {
+  const { ct, sp, path } = setup(FULL, { nf_conntrack_max: 1 });
+  handshakeClient(ct, path, new Pkt());
+  // make the one entry ASSURED (not early-droppable): server SYN-ACK through the proxy, then client data
+  const slot = sp.serverSlot;
+  at(ct, 10 * S + 50_000);
+  path.packet(tcp(new Pkt(), V, 80, C, 40000, 'SA', SISN, ISN + 1, 65160), false);
+  t.not(ct.table.status[slot]! & IPS_ASSURED, 0);
+  at(ct, 11 * S);
+  t.is(path.packet(clientSyn(new Pkt(), 1460, 40001), true), NF_STOLEN, 'the SYN is consumed all the same');
+  t.is(sp.stats.syn_received, 2);
+  t.is(sp.emitted, 0, 'no SYN-ACK left');
+  t.is(sp.clientVerdict, NF_DROP);
+  t.is(ct.stats.drop, 1);
 });
 
 test('docs/synproxy.md §3 the statement ignores non-TCP packets and TCP packets that are neither SYN nor ACK', (t) => {

@@ -105,6 +105,8 @@ export class Synproxy implements SeqAdjProvider {
   emitted = 0;
   /** Verdict of the last server-bound packet's conntrack pass (NF_ACCEPT / NF_DROP). */
   serverVerdict = NF_ACCEPT;
+  /** Verdict of the last cookie SYN-ACK's conntrack pass (NF_DROP: table full, not sent). */
+  clientVerdict = NF_ACCEPT;
   /** Slot of the entry the last server SYN created or found (-1: none). */
   serverSlot = -1;
 
@@ -232,8 +234,21 @@ export class Synproxy implements SeqAdjProvider {
     p.tcpFlags = TH_SYN | TH_ACK | ((o.options & SP_OPT_ECN) !== 0 ? TH_ECE : 0);
     p.win = 0;
     Synproxy.buildOptions(p, o);
-    this.emitted |= EMIT_CLIENT_SYNACK;
+    // The SYN was untracked, which leaves no entry pointer for skb_nfct(): the SYN-ACK passes
+    // conntrack in OUTPUT as a packet without entry. An entry is allocated (so a full table with
+    // nothing early-droppable drops the SYN-ACK), then tcp_new() refuses a SYN-ACK: `invalid`.
+    const ct = this.ct;
+    const slot = ct.lastSlot, info = ct.lastCtinfo;
+    this.clientVerdict = this.outputPass(p);
+    ct.lastSlot = slot; ct.lastCtinfo = info;
+    if (this.clientVerdict === NF_ACCEPT) this.emitted |= EMIT_CLIENT_SYNACK;
   }
+
+  /**
+   * Hands one of the proxy's packets to conntrack as locally generated (OUTPUT); filter rules of
+   * the forward/prerouting hooks do not see it. Overridden by the rule path (`outputPass`).
+   */
+  outputPass: (p: Pkt) => number = (p) => this.ct.packetIn(p);
 
   /**
    * Checks the cookie of a client ACK; if valid, sends the server SYN (through conntrack, with
@@ -278,7 +293,7 @@ export class Synproxy implements SeqAdjProvider {
   private localOut(p: Pkt, track: boolean): void {
     const ct = this.ct;
     const before = ct.stats.allocated;
-    const v = ct.packetIn(p);
+    const v = this.outputPass(p);
     this.serverVerdict = v;
     this.serverSlot = ct.lastSlot;
     if (v !== NF_ACCEPT || ct.lastSlot < 0 || !track) return;

@@ -241,12 +241,14 @@ export class TcpClients extends ArrivalGenerator {
         f.t[id] = now;
         f.ts[id] = ctx.pkt.tsval | 0;
         const v = sendCounted(ctx, this.outcomes);
-        if (v !== 0) f.beh[id] = f.beh[id]! | SYN_PASSED;
         if (v === NF_STOLEN) {
+          // answered by SYNPROXY, unless its SYN-ACK found no room in conntrack (docs/synproxy.md §3)
           const sp = synproxyOf(ctx.ct);
-          if (sp !== undefined && (sp.emitted & EMIT_CLIENT_SYNACK) !== 0) return this.proxySynack(ctx, id, sp.toClient);
-          return this.retrySyn(ctx, id);
+          if (sp === undefined || (sp.emitted & EMIT_CLIENT_SYNACK) === 0) return this.retrySyn(ctx, id);
+          f.beh[id] = f.beh[id]! | SYN_PASSED;
+          return this.proxySynack(ctx, id, sp.toClient);
         }
+        if (v !== 0) f.beh[id] = f.beh[id]! | SYN_PASSED;
         if (v !== 0 && p.serverMode !== 'silent') {
           f.step[id] = p.serverMode === 'accept' ? SYNACK : REFUSE;
           ctx.schedule(now + sr, id);
