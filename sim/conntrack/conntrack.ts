@@ -30,6 +30,14 @@ import { TrackerOut, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_INVALID, VERDICT_REPE
 /** Kernel verdicts returned by `packetIn`. */
 export const NF_DROP = 0;
 export const NF_ACCEPT = 1;
+/** A rule consumed the packet (synproxy answering a SYN). */
+export const NF_STOLEN = 2;
+/**
+ * A `reject` rule dropped the packet and sent an error back (TCP RST / ICMP unreachable). Not a
+ * kernel verdict value (nft_reject_*_eval() sends the error and returns NF_DROP): the model
+ * returns it so that the sender learns of the error at once.
+ */
+export const NF_REJECT = 16;
 
 /** `enum ip_conntrack_info` values the model reports for the last packet. */
 export const IP_CT_ESTABLISHED = 0;
@@ -37,8 +45,35 @@ export const IP_CT_RELATED = 1;
 export const IP_CT_NEW = 2;
 export const IP_CT_ESTABLISHED_REPLY = 3;
 export const IP_CT_RELATED_REPLY = 4;
-/** Packet left conntrack without an entry (invalid, untracked, or dropped). */
+/** Packet left conntrack without an entry (invalid, or dropped). */
 export const IP_CT_NONE = -1;
+/** The packet is UNTRACKED (a `notrack` rule, ICMPv6 ND/MLD): `ct state untracked`. */
+export const IP_CT_UNTRACKED = 7;
+
+/**
+ * Stages of the rule path (where `RulePath.run` is called in `packetIn`, in the kernel's hook order):
+ * RAW before conntrack (prerouting chains with priority < -200), CT between conntrack and DNAT
+ * (prerouting -200 ≤ p < -100), ROUTED after DNAT (prerouting p ≥ -100, then input or forward,
+ * then postrouting p < 100), SNAT after the SNAT decision (postrouting p ≥ 100), before confirm.
+ */
+export const RULE_STAGE_RAW = 0;
+export const RULE_STAGE_CT = 1;
+export const RULE_STAGE_ROUTED = 2;
+export const RULE_STAGE_SNAT = 3;
+
+/**
+ * Where filter/raw rules plug into the packet path (sim/rules/path.ts implements it; undefined:
+ * no rules, and the path is exactly the plain conntrack one).
+ */
+export interface RulePath {
+  /** Runs the chains of `stage`; returns NF_ACCEPT, NF_DROP, NF_STOLEN or NF_REJECT. */
+  run(stage: number, pkt: Pkt, slot: number, ctinfo: number, untracked: boolean): number;
+  /** After RULE_STAGE_RAW: whether `notrack` made the packet untracked, and a `ct zone set` zone (-1 none). */
+  readonly untracked: boolean;
+  readonly zone: number;
+  /** After RULE_STAGE_ROUTED: whether the packet was delivered locally (input) rather than forwarded. */
+  readonly local: boolean;
+}
 
 /** Receives what the table does; the metrics layer and the event log implement it. */
 export interface ConntrackObserver {
@@ -81,9 +116,13 @@ export interface NatPath {
   /**
    * The NAT hooks for one packet attached to `slot` after the tracker accepted it: DNAT at
    * PRE_ROUTING, SNAT at POST_ROUTING (decisions on unconfirmed entries, translation of the
-   * packet in place). Returns NF_ACCEPT or NF_DROP.
+   * packet in place). Returns NF_ACCEPT or NF_DROP. Same as `dnat` then `snat`.
    */
   packet(slot: number, dir: number, isNew: boolean, pkt: Pkt): number;
+  /** The PRE_ROUTING half (DST manip): decision on a new entry, translation. */
+  dnat(slot: number, dir: number, isNew: boolean, pkt: Pkt): number;
+  /** The POST_ROUTING half (SRC manip), or LOCAL_IN's when `local` (a packet delivered to the host). */
+  snat(slot: number, dir: number, isNew: boolean, pkt: Pkt, local: boolean): number;
   /**
    * Confirm-time clash check and resolution (docs/nat.md §3) for an unconfirmed entry whose
    * chains are `ob` (ORIGINAL) and `rb` (REPLY). Returns CONFIRM_*; after CONFIRM_MERGED the
@@ -167,6 +206,19 @@ export class Conntrack {
 
   /** NAT / race path (sim/nat); undefined: plain conntrack. */
   nat: NatPath | undefined;
+  /** Filter/raw rules (sim/rules/path.ts); undefined: no rules. */
+  rules: RulePath | undefined;
+  /** Per slot: the entry's `ct mark` (0 at creation; `ct mark set`). */
+  mark: Int32Array;
+  /** Per slot: the entry's zone id (`ct zone set` in raw; 0 default). */
+  zone: Uint16Array;
+  /** Zone of the packet being looked up (from its template), and whether any entry ever had a non-zero zone. */
+  private curZone = 0;
+  private zoned = false;
+  /** Event bits rule statements cached for the current packet (`ct mark set` → IPCT_MARK). */
+  ruleEvents = 0;
+  /** Whether the current packet's rule stages already ran inside the conntrack path. */
+  private filtered = false;
   /**
    * The modelled multi-CPU race (docs/nat.md §3.3): a new entry stays invisible to lookups from
    * other CPUs until `pendUntil[slot]` (µs). Null when one CPU is modelled.
@@ -257,6 +309,8 @@ export class Conntrack {
     this.tpol = new Uint8Array(cap);
     this.owner = new Uint16Array(cap);
     this.flow = new Int32Array(cap);
+    this.mark = new Int32Array(cap);
+    this.zone = new Uint16Array(cap);
     this.ecache = s.nf_conntrack_events === 1 || (s.nf_conntrack_events === 2 && cfg.eventListener);
     this.eventsOn = this.ecache && cfg.eventListener;
     const ext = { acct: s.nf_conntrack_acct === 1, ecache: this.ecache, tstamp: s.nf_conntrack_timestamp === 1 };
@@ -284,6 +338,8 @@ export class Conntrack {
       this.pendCpu = g8(this.pendCpu!);
     }
     this.flow = g32(this.flow);
+    this.mark = g32(this.mark);
+    const z = new Uint16Array(c); z.set(this.zone); this.zone = z;
     const old = this.tcp;
     const nt = new TcpStore(c);
     for (const k of TCP_STORE_ARRAYS) (nt[k] as Uint8Array).set(old[k] as Uint8Array);
@@ -386,7 +442,7 @@ export class Conntrack {
         node = next;
         continue;
       }
-      if (tb.l3proto[slot] === l3proto && (this.pendUntil === null || !this.invisible(slot))) {
+      if (tb.l3proto[slot] === l3proto && (this.pendUntil === null || !this.invisible(slot)) && (!this.zoned || this.zone[slot] === this.curZone)) {
         if ((node & 1) === 0) {
           if (tb.src[slot] === src && tb.dst[slot] === dst && tb.ports[slot] === ports) return node;
         } else if (tb.rsrc === null) {
@@ -453,6 +509,49 @@ export class Conntrack {
    * @see nf_conntrack_in
    */
   packetIn(pkt: Pkt): number {
+    const rp = this.rules;
+    if (rp === undefined) return this.conntrackIn(pkt);
+    // the rule path in the kernel's order (docs/rules.md §8.1): raw prerouting, conntrack,
+    // DNAT, filter, SNAT, confirm; a packet from the wire carries no mark and no zone
+    pkt.mark = 0;
+    this.curZone = 0;
+    this.filtered = false;
+    this.ruleEvents = 0;
+    let v = rp.run(RULE_STAGE_RAW, pkt, -1, IP_CT_NONE, false);
+    if (v !== NF_ACCEPT) { this.lastSlot = -1; this.lastCtinfo = IP_CT_NONE; return v; }
+    if (rp.untracked) {
+      // nft_notrack_eval(): IP_CT_UNTRACKED; nf_conntrack_in() passes it untouched, NAT ignores it
+      this.stats.notrack++;
+      this.lastSlot = -1;
+      this.lastCtinfo = IP_CT_UNTRACKED;
+      return this.rulesNoEntry(rp, pkt, true);
+    }
+    if (rp.zone > 0) { this.curZone = rp.zone; this.zoned = true; }
+    v = this.conntrackIn(pkt);
+    if (v !== NF_ACCEPT || this.filtered) return v;
+    // left conntrack without its rules having run: no entry (invalid), untracked, or RELATED
+    if (this.lastSlot >= 0) {
+      const slot = this.lastSlot, ctinfo = this.lastCtinfo;
+      v = rp.run(RULE_STAGE_CT, pkt, slot, ctinfo, false);
+      if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_ROUTED, pkt, slot, ctinfo, false);
+      if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_SNAT, pkt, slot, ctinfo, false);
+      if (v !== NF_ACCEPT) this.lastSlot = -1;
+      return v;
+    }
+    return this.rulesNoEntry(rp, pkt, this.lastCtinfo === IP_CT_UNTRACKED);
+  }
+
+  /** The rule stages after conntrack for a packet without an entry (invalid or untracked; NAT ignores it). */
+  private rulesNoEntry(rp: RulePath, pkt: Pkt, untracked: boolean): number {
+    const ci = this.lastCtinfo;
+    let v = rp.run(RULE_STAGE_CT, pkt, -1, ci, untracked);
+    if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_ROUTED, pkt, -1, ci, untracked);
+    if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_SNAT, pkt, -1, ci, untracked);
+    return v;
+  }
+
+  /** `nf_conntrack_in` and, for an attached packet, NAT, the filter rules and confirm. */
+  private conntrackIn(pkt: Pkt): number {
     this.lastSlot = -1;
     this.lastCtinfo = IP_CT_NONE;
     const st = this.stats;
@@ -501,6 +600,8 @@ export class Conntrack {
         this.cls[slot] = pkt.cls;
         this.owner[slot] = pkt.owner;
         this.flow[slot] = pkt.flow;
+        this.mark[slot] = 0;
+        this.zone[slot] = this.curZone;
         if (pkt.tmplExt !== 0) {
           // the template's extensions go to the new entry (init_conntrack(): SYNPROXY's SYN)
           for (let b = 1; b <= pkt.tmplExt; b <<= 1) if ((pkt.tmplExt & b) !== 0) this.addExtension(slot, b);
@@ -541,7 +642,27 @@ export class Conntrack {
       let events = out.events;
       tb.status[slot] |= out.setStatus;
       const ctinfo = dir === 1 ? IP_CT_ESTABLISHED_REPLY : (status & IPS_SEEN_REPLY) !== 0 ? IP_CT_ESTABLISHED : IP_CT_NEW;
-      if (this.nat !== undefined && this.nat.packet(slot, dir, isNew, pkt) === NF_DROP) {
+      const rp = this.rules;
+      if (rp !== undefined) {
+        // nf_conntrack_in() sets SEEN_REPLY before the later hooks run (§1.6 step 7)
+        if (dir === 1 && !out.kill && (tb.status[slot] & IPS_SEEN_REPLY) === 0) {
+          tb.status[slot] |= IPS_SEEN_REPLY;
+          events |= 1 << IPCT_REPLY;
+        }
+        this.filtered = true;
+        const nat = this.nat;
+        let v = rp.run(RULE_STAGE_CT, pkt, slot, ctinfo, false);
+        if (v === NF_ACCEPT && nat !== undefined) v = nat.dnat(slot, dir, isNew, pkt);
+        if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_ROUTED, pkt, slot, ctinfo, false);
+        if (v === NF_ACCEPT && nat !== undefined) v = nat.snat(slot, dir, isNew, pkt, rp.local);
+        if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_SNAT, pkt, slot, ctinfo, false);
+        if (v !== NF_ACCEPT) {
+          // dropped before confirm: an unconfirmed entry is simply freed, no events (§1.7)
+          if (isNew) { st.freed_rule++; this.freeUnconfirmed(slot); }
+          return v;
+        }
+        events |= this.ruleEvents;
+      } else if (this.nat !== undefined && this.nat.packet(slot, dir, isNew, pkt) === NF_DROP) {
         if (isNew) this.freeUnconfirmed(slot);
         return NF_DROP;
       }
@@ -764,7 +885,7 @@ export class Conntrack {
     const v6 = pkt.proto === IPPROTO_ICMPV6;
     if (pkt.malformed !== 0) { st.error++; return NF_ACCEPT; }
     if (v6) {
-      if (icmpv6Untracked(type)) { st.untracked++; return NF_ACCEPT; }
+      if (icmpv6Untracked(type)) { st.untracked++; this.lastCtinfo = IP_CT_UNTRACKED; return NF_ACCEPT; }
       if (type >= 128) return -1;
     } else {
       if (type > 18) { st.error++; return NF_ACCEPT; }

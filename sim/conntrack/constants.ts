@@ -20,6 +20,7 @@ export const IPCT_REPLY = 3;
 export const IPCT_ASSURED = 4;
 export const IPCT_PROTOINFO = 5;
 export const IPCT_HELPER = 6;
+export const IPCT_MARK = 7;
 
 /** Directions: `IP_CT_DIR_ORIGINAL` / `IP_CT_DIR_REPLY`. */
 export const IP_CT_DIR_ORIGINAL = 0;

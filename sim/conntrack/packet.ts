@@ -37,6 +37,8 @@ export class Pkt {
   /** Generator that sent it (index + 1; 0 none) and its flow id there (-1 none). */
   owner = 0;
   flow = -1;
+  /** `meta mark` (skb->mark): 0 for a packet from the wire; set by `meta mark set` rules. */
+  mark = 0;
 
   // TCP fields (valid when proto = 6).
   /** th_flags byte (TH_* bits). */
@@ -77,7 +79,7 @@ export class Pkt {
 
   reset(): this {
     this.l3 = 4; this.proto = IPPROTO_TCP; this.src = 0; this.dst = 0; this.sport = 0; this.dport = 0;
-    this.len = 0; this.malformed = 0; this.csumPartial = false; this.cls = 0; this.owner = 0; this.flow = -1;
+    this.len = 0; this.malformed = 0; this.csumPartial = false; this.cls = 0; this.owner = 0; this.flow = -1; this.mark = 0;
     this.tcpFlags = 0; this.seq = 0; this.ack = 0; this.win = 0; this.dataLen = 0;
     this.optWscale = -1; this.optSackPerm = false; this.sackMax = -1;
     this.optMss = -1; this.optTs = false; this.tsval = 0; this.tsecr = 0; this.tmplExt = 0;

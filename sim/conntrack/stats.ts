@@ -44,6 +44,10 @@ export class CtStats {
   evicted_probe = 0;
   /** Packets marked untracked (ICMPv6 ND/MLD). */
   untracked = 0;
+  /** Packets a `notrack` rule made untracked (never looked up, never counted in the table). */
+  notrack = 0;
+  /** Unconfirmed entries freed because a rule dropped (or rejected, or consumed) their first packet (also in freed_unconfirmed). */
+  freed_rule = 0;
   /** ICMP errors attached to an entry as RELATED. */
   related = 0;
   /** gc worker invocations and full table cycles. */

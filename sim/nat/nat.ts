@@ -24,7 +24,7 @@ import { REASON_NAT_EVICT, REASON_TIMEOUT_LOOKUP } from '../conntrack/stats.js';
 import type { SysctlValues } from '../conntrack/sysctl.js';
 import {
   IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_NAT_DONE_MASK, IPS_NAT_MASK, IPS_SEQ_ADJUST, IPS_SRC_NAT, IPS_SRC_NAT_DONE,
-  NatRangeBuf, NF_INET_POST_ROUTING, NF_INET_PRE_ROUTING, NF_NAT_HARDER_THRESH, NF_NAT_MANIP_DST, NF_NAT_MANIP_SRC,
+  NatRangeBuf, NF_INET_LOCAL_IN, NF_INET_POST_ROUTING, NF_INET_PRE_ROUTING, NF_NAT_HARDER_THRESH, NF_NAT_MANIP_DST, NF_NAT_MANIP_SRC,
   NF_NAT_MAX_ATTEMPTS, NF_NAT_RANGE_MAP_IPS, NF_NAT_RANGE_PERSISTENT, NF_NAT_RANGE_PROTO_OFFSET,
   NF_NAT_RANGE_PROTO_RANDOM, NF_NAT_RANGE_PROTO_RANDOM_ALL, NF_NAT_RANGE_PROTO_RANDOM_FULLY,
   NF_NAT_RANGE_PROTO_SPECIFIED, type NatRange,
@@ -44,10 +44,11 @@ export const NAT_RULE_DROP = -2;
  * Where NAT rules come from (the ruleset adapter implements it). For the packet `pkt` at `hook`
  * (NF_INET_PRE_ROUTING for DNAT, NF_INET_POST_ROUTING for SNAT), fill `range` and return the
  * rule id, NAT_NO_RULE when no NAT rule fires (null binding), or NAT_RULE_DROP. `masq` is set
- * true by a masquerade rule (the entry gets the NAT extension).
+ * true by a masquerade rule (the entry gets the NAT extension). `slot` is the (new) entry, for
+ * `ct` matches in nat chains; NF_INET_LOCAL_IN asks for the input hook's SRC manip.
  */
 export interface NatDecider {
-  decide(hook: number, pkt: Pkt, range: NatRange, out: { masq: boolean }): number;
+  decide(hook: number, pkt: Pkt, range: NatRange, out: { masq: boolean }, slot?: number): number;
 }
 
 /** Options of the NAT core. */
@@ -229,18 +230,34 @@ export class Nat implements NatPath {
   private readonly ruleSize: number[] = [];
 
   packet(slot: number, dir: number, isNew: boolean, pkt: Pkt): number {
+    if (this.decider === undefined) return NF_ACCEPT;
+    if (this.dnat(slot, dir, isNew, pkt) === NF_DROP) return NF_DROP;
+    return this.snat(slot, dir, isNew, pkt, false);
+  }
+
+  /** PRE_ROUTING: DST manip (nf_nat_ipv4_pre_routing → nf_nat_inet_fn). */
+  dnat(slot: number, dir: number, isNew: boolean, pkt: Pkt): number {
     const d = this.decider;
     if (d === undefined) return NF_ACCEPT;
     const tb = this.ct.table;
-    // PRE_ROUTING: DST manip (nf_nat_ipv4_pre_routing → nf_nat_inet_fn)
     if (isNew && (tb.status[slot]! & IPS_DST_NAT_DONE) === 0) {
       const r = this.decide(d, NF_INET_PRE_ROUTING, pkt, slot, NF_NAT_MANIP_DST);
       if (r === NF_DROP) return NF_DROP;
     }
     this.manipPkt(slot, dir, NF_NAT_MANIP_DST, pkt);
-    // POST_ROUTING: SRC manip (routing has run on the translated destination)
+    return NF_ACCEPT;
+  }
+
+  /**
+   * POST_ROUTING: SRC manip (routing has run on the translated destination); for a packet
+   * delivered to the host (`local`), LOCAL_IN's SRC manip (nf_nat_ipv4_local_in).
+   */
+  snat(slot: number, dir: number, isNew: boolean, pkt: Pkt, local: boolean): number {
+    const d = this.decider;
+    if (d === undefined) return NF_ACCEPT;
+    const tb = this.ct.table;
     if (isNew && (tb.status[slot]! & IPS_SRC_NAT_DONE) === 0) {
-      const r = this.decide(d, NF_INET_POST_ROUTING, pkt, slot, NF_NAT_MANIP_SRC);
+      const r = this.decide(d, local ? NF_INET_LOCAL_IN : NF_INET_POST_ROUTING, pkt, slot, NF_NAT_MANIP_SRC);
       if (r === NF_DROP) return NF_DROP;
     }
     this.manipPkt(slot, dir, NF_NAT_MANIP_SRC, pkt);
@@ -250,7 +267,7 @@ export class Nat implements NatPath {
   private decide(d: NatDecider, hook: number, pkt: Pkt, slot: number, manip: number): number {
     const range = this.range.reset();
     this.dec.masq = false;
-    const id = d.decide(hook, pkt, range, this.dec);
+    const id = d.decide(hook, pkt, range, this.dec, slot);
     if (id === NAT_RULE_DROP) return NF_DROP;
     if (id >= 0) {
       this.counters.mappings++;

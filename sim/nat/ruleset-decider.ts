@@ -8,7 +8,8 @@
 import type { Pkt } from '../conntrack/packet.js';
 import type { AddrInterner } from '../conntrack/addr.js';
 import type { Routes, Ruleset } from '../rules/types.js';
-import { NF_INET_PRE_ROUTING, NF_NAT_RANGE_MAP_IPS, type NatRange } from './constants.js';
+import { NAT_LOOKUP_DROP } from '../rules/ruleset.js';
+import { NF_INET_LOCAL_IN, NF_INET_PRE_ROUTING, NF_NAT_RANGE_MAP_IPS, type NatRange } from './constants.js';
 import { NAT_NO_RULE, NAT_RULE_DROP, type NatDecider } from './nat.js';
 
 export class RulesetDecider implements NatDecider {
@@ -39,17 +40,20 @@ export class RulesetDecider implements NatDecider {
     return f.call(this.ruleset, id, pick === undefined ? 0 : pick.call(this.ruleset, id, this.draw32()));
   }
 
-  decide(hook: number, pkt: Pkt, range: NatRange, out: { masq: boolean }): number {
+  decide(hook: number, pkt: Pkt, range: NatRange, out: { masq: boolean }, slot = -1): number {
     const r = this.routes;
     const pre = hook === NF_INET_PRE_ROUTING;
+    const local = hook === NF_INET_LOCAL_IN;
     let iif = -1, oif = -1;
     if (r !== undefined) {
       if (pkt.l3 === 4 || this.v6Routes) {
         iif = r.ifaceOf(pkt.l3, pkt.src);
-        if (!pre) oif = r.ifaceOf(pkt.l3, pkt.dst);
+        if (!pre && !local) oif = r.ifaceOf(pkt.l3, pkt.dst);
       }
     }
-    const id = this.ruleset.natLookup(pre ? 'prerouting' : 'postrouting', pkt, iif, oif);
+    // a new entry's first packet: ctinfo IP_CT_NEW (2) for `ct` matches in nat chains
+    const id = this.ruleset.natLookup(pre ? 'prerouting' : local ? 'input' : 'postrouting', pkt, iif, oif, slot, slot >= 0 ? 2 : -1);
+    if (id === NAT_LOOKUP_DROP) return NAT_RULE_DROP;
     if (id < 0) return NAT_NO_RULE;
     const st = this.ruleset.rules[id]!.nat;
     if (st === undefined) return NAT_NO_RULE;

@@ -25,10 +25,12 @@ export interface NatSetup {
  */
 export function setupNat(ct: Conntrack, s: NatSetup, streams: RngStreams): Nat | undefined {
   const cpus = s.cpus ?? 1;
-  if (s.ruleset === undefined && cpus <= 1) return undefined;
+  // a ruleset without type nat chains (filter only) registers no NAT hook
+  const natRules = s.ruleset !== undefined && s.ruleset.hasNatChains();
+  if (!natRules && cpus <= 1) return undefined;
   const rnd = streams.get('nat/random');
   const numgen = streams.get('nat/numgen');
-  const decider = s.ruleset === undefined ? undefined : new RulesetDecider(s.ruleset, s.routes, () => numgen.int32() >>> 0);
+  const decider = !natRules || s.ruleset === undefined ? undefined : new RulesetDecider(s.ruleset, s.routes, () => numgen.int32() >>> 0);
   if (decider !== undefined && s.interner !== undefined) decider.bindInterner(s.interner);
   const nat = new Nat(ct, {
     version: s.version,

@@ -6,3 +6,5 @@
 export * from './types.js';
 export { loadRuleset, LoadedRuleset, RulesetError, type RulesetOrigin } from './ruleset.js';
 export { buildRoutes, parseRouteArg, RouteTable, type RouteEntry, type RouteIssue } from './routes.js';
+export { registerStatement, registerTableObject } from './registry.js';
+export { RulesetPath, setupRules } from './path.js';

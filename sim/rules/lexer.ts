@@ -1,6 +1,6 @@
 /**
  * Tokens of the nft file syntax subset (docs/rules.md §1): words, quoted strings, `$variables`,
- * punctuation `{ } ; , = == !=`, newlines (statement separators) and the end. `#` starts a
+ * punctuation `{ } ; , = == != & | ( )`, newlines (statement separators) and the end. `#` starts a
  * comment to the end of the line. Words are maximal runs of the characters addresses, ranges,
  * prefixes and ports are made of (`10.0.0.1-10.0.0.9:1024-2047`, `[2001:db8::1]:80`,
  * `fully-random`), so the parser reads their parts from one token; each token keeps its line
@@ -65,7 +65,7 @@ export function lex(text: string): Tok[] {
       if (text[i + 1] === '=') { push('punct', i, i + 2); i += 2; } else if (c === '=') { push('punct', i, i + 1); i++; } else {
         throw new RuleSyntaxError(line, i - lineStart + 1, 'unexpected "!" (supported: "!=" before a value)');
       }
-    } else if (c === '{' || c === '}' || c === ';' || c === ',') {
+    } else if (c === '{' || c === '}' || c === ';' || c === ',' || c === '&' || c === '|' || c === '(' || c === ')') {
       push('punct', i, i + 1);
       i++;
     } else if (WORD.test(c)) {

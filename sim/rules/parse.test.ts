@@ -152,7 +152,7 @@ test('sets may span lines and end with a comma', (t) => {
 
 test('errors name file:line:col and what is supported', (t) => {
   // line 4 is "    <rule>": the rule starts at column 5
-  t.is(error(chain('ct state new drop')), 'r.nft:4:5: "ct" is not supported in this version (NAT rules only; see docs/rules.md §6); supported: ip saddr|daddr|protocol, ip6 saddr|daddr, tcp|udp sport|dport, meta l4proto|iif|oif|iifname|oifname, iif, oif, iifname, oifname, counter, accept, return, snat, dnat, masquerade, redirect');
+  t.regex(error(chain('log prefix "x" drop')), /^r\.nft:4:5: "log" is not supported in this version \(see docs\/rules\.md §6\); supported: ip saddr\|daddr\|protocol, ip6 saddr\|daddr, tcp sport\|dport\|flags, udp sport\|dport, .*ct state\|status\|mark, .*notrack, counter, accept, drop, reject, return, snat, dnat, masquerade, redirect/);
   t.regex(error(chain('frobnicate')), /^r\.nft:4:5: unknown or unsupported "frobnicate"; supported: ip saddr/);
   t.is(error(chain('snat to 203.0.113.300')), 'r.nft:4:13: "203.0.113.300" is not an IPv4 address (four numbers 0..255 separated by dots)');
   t.is(error(chain('snat to 203.0.113.9-203.0.113.5')), 'r.nft:4:13: address range 203.0.113.9-203.0.113.5 has its start after its end');
@@ -172,7 +172,7 @@ test('errors name file:line:col and what is supported', (t) => {
   t.is(error('table ip nat {\n  chain c {\n    type nat hook postrouting priority dstnat;\n  }\n}\n'), 'r.nft:3:40: priority "dstnat" is invalid at hook postrouting (nft allows it at prerouting and output)');
   t.is(error('table ip nat {\n  chain c {\n    type nat hook prerouting priority -200;\n  }\n}\n'), 'r.nft:3:39: priority -200 is not above -200 (NF_IP_PRI_CONNTRACK); the kernel refuses a type nat chain that would run before conntrack');
   t.is(error('table ip nat {\n  chain c {\n    type nat hook forward priority 0;\n  }\n}\n'), 'r.nft:3:19: a type nat chain cannot use hook forward; supported: prerouting, input, output, postrouting');
-  t.is(error('table ip filter {\n  chain c {\n    type filter hook forward priority 0;\n  }\n}\n'), 'r.nft:3:5: "type filter" chains are not supported in this version; supported: type nat');
+  t.is(error('table ip filter {\n  chain c {\n    type route hook output priority 0;\n  }\n}\n'), 'r.nft:3:5: "type route" chains are not supported; supported: type filter, type nat');
   t.is(error('table bridge nat {\n}\n'), 'r.nft:1:7: unsupported table family "bridge"; supported: ip, ip6, inet');
   t.is(error(chain('snat to 1.2.3.4', 'prerouting')), 'r.nft:4:5: snat is not allowed at hook prerouting; it runs at postrouting or input');
   t.is(error(chain('dnat to 1.2.3.4')), 'r.nft:4:5: dnat is not allowed at hook postrouting; it runs at prerouting or output');
@@ -182,7 +182,7 @@ test('errors name file:line:col and what is supported', (t) => {
   t.is(error(chain('ip saddr { 10.0.0.1 accept')), 'r.nft:4:25: expected "," or "}" in the set, got "accept"');
   t.is(error('table ip nat {\n  chain c {\n    type nat hook postrouting priority srcnat;\n    ip saddr { 10.0.0.1'), 'r.nft:4:5: a set "{" in this rule is not closed');
   t.is(error('table ip nat {\n  chain c {\n    type nat hook postrouting priority srcnat;\n'), 'r.nft:4:1: missing "}" closing chain c');
-  t.is(error('table ip nat {\n  chain c {\n    type nat hook postrouting priority srcnat; policy drop;\n  }\n}\n'), 'r.nft:3:55: policy "drop" is not supported; supported: policy accept');
+  t.is(error('table ip nat {\n  chain c {\n    type nat hook postrouting priority srcnat; policy drop;\n  }\n}\n'), 'r.nft:3:55: policy drop in a type nat chain is not supported (use it in a type filter chain)');
   t.is(error('table ip nat {\n  chain c {\n    ip saddr 10.0.0.1 accept\n  }\n}\n'), 'r.nft:2:3: chain c has no "type ... hook ... priority ...;": regular chains need jump/goto, which this subset does not have');
   t.is(error('include "x.nft"\n'), 'r.nft:1:1: unexpected "include"; supported at the top level: table ip|ip6|inet NAME { ... }, define NAME = VALUE, flush ruleset');
   t.is(error(chain('iifname "eth*x" accept')), 'r.nft:4:17: a wildcard "*" may only end an interface name');

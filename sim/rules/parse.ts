@@ -12,9 +12,14 @@ import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE
 import { cmp4, cmp6, ipv4, ipv6Words, mask4, mask6 } from './addr.js';
 import { lex, RuleSyntaxError, type Tok } from './lexer.js';
 import {
-  type Hook, type NatKind, HOOKS,
+  type Hook, type NatKind, type RuleTokens, type StatementDef, HOOKS,
+  CT_STATE_ESTABLISHED, CT_STATE_INVALID, CT_STATE_NEW, CT_STATE_RELATED, CT_STATE_UNTRACKED,
   NF_NAT_RANGE_PERSISTENT, NF_NAT_RANGE_PROTO_RANDOM, NF_NAT_RANGE_PROTO_RANDOM_FULLY,
 } from './types.js';
+import { findStatement, findTableObject, registeredStatements, registeredTableObjects } from './registry.js';
+import {
+  IPS_ASSURED, IPS_CONFIRMED, IPS_DYING, IPS_EXPECTED, IPS_SEEN_REPLY,
+} from '../conntrack/constants.js';
 
 export type Family = 'ip' | 'ip6' | 'inet';
 export const FAMILIES: readonly Family[] = ['ip', 'ip6', 'inet'];
@@ -33,8 +38,28 @@ export type MatchAst =
   | { key: 'ip6 saddr' | 'ip6 daddr'; neg: boolean; v6: Intervals6; loc: Loc }
   | { key: 'tcp sport' | 'tcp dport' | 'udp sport' | 'udp dport'; neg: boolean; ports: Intervals; loc: Loc }
   | { key: 'meta l4proto' | 'ip protocol'; neg: boolean; protos: Intervals; loc: Loc }
-  | { key: 'iif' | 'oif' | 'iifname' | 'oifname'; neg: boolean; names: NamePattern[]; loc: Loc };
+  | { key: 'iif' | 'oif' | 'iifname' | 'oifname'; neg: boolean; names: NamePattern[]; loc: Loc }
+  /**
+   * `tcp flags`: `op` 'any' = implicit flag list ((flags & mask) != 0), 'eq'/'ne' = `==`/`!=` a
+   * value, 'set' = one of `values` exactly, 'mask' = (flags & mask) == value (`& M == V`,
+   * `V / M`), 'masknot' = (flags & mask) != value.
+   */
+  | { key: 'tcp flags'; op: 'any' | 'eq' | 'ne' | 'set' | 'mask' | 'masknot'; mask: number; value: number; values: number[]; neg: boolean; loc: Loc }
+  /** `ct state` / `ct status`: (bits of the packet & mask) != 0, negated by `!=`. */
+  | { key: 'ct state' | 'ct status'; neg: boolean; mask: number; loc: Loc }
+  /** `ct mark` / `meta mark` (and `mark`): the 32-bit mark in the intervals (optionally `and MASK` first). */
+  | { key: 'ct mark' | 'meta mark'; neg: boolean; and: number; marks: Intervals; loc: Loc };
 
+/** A statement of a rule (runs where written, between matches). */
+export type StmtAst =
+  | { key: 'notrack'; loc: Loc }
+  | { key: 'meta mark set' | 'ct mark set'; from: 'const' | 'meta mark' | 'ct mark'; value: number; loc: Loc }
+  | { key: 'ct zone set'; value: number; loc: Loc }
+  /** A registered extension (registry.ts): its definition and the node its `parse` returned. */
+  | { key: 'ext'; def: StatementDef; node: unknown; loc: Loc };
+
+/** One element of a rule in the order written. */
+export type SeqItem = { m: MatchAst } | { s: StmtAst };
 /** A NAT statement as written; `family` is the address family given or inferred (`inet` = any). */
 export interface NatAst {
   kind: NatKind;
@@ -53,9 +78,14 @@ export interface RuleAst {
   /** The rule as written, on one line. */
   text: string;
   matches: MatchAst[];
+  /** Matches and statements in the order written (what the evaluator runs). */
+  seq: SeqItem[];
   counter: boolean;
-  verdict: 'none' | 'accept' | 'return' | 'nat';
+  verdict: 'none' | 'accept' | 'return' | 'nat' | 'drop' | 'reject';
+  verdictLoc?: Loc;
   nat?: NatAst;
+  /** `reject [with ...]`. */
+  reject?: { kind: 'default' | 'tcp-reset' | 'icmp' | 'icmpv6' | 'icmpx'; code: string; loc: Loc };
 }
 
 export interface ChainAst {
@@ -65,20 +95,39 @@ export interface ChainAst {
   loc: Loc;
   /** Base chain declaration; undefined for a chain without `type ... hook ...`. */
   base?: { type: string; typeLoc: Loc; hook: Hook; hookLoc: Loc; priority: number; priorityName?: string; priorityLoc: Loc };
-  policy: 'accept';
+  policy: 'accept' | 'drop';
+  policyLoc?: Loc;
   rules: RuleAst[];
 }
 
-export interface RulesetAst { chains: ChainAst[] }
+/** A table object (registerTableObject), by table. */
+export interface TableObjectAst { family: Family; table: string; kind: string; name: string; loc: Loc; value: unknown }
+
+export interface RulesetAst { chains: ChainAst[]; objects: TableObjectAst[] }
 
 const SUPPORTED_TOP = 'supported at the top level: table ip|ip6|inet NAME { ... }, define NAME = VALUE, flush ruleset';
-const SUPPORTED_TABLE = 'supported in a table: chain NAME { ... }, define NAME = VALUE';
-const SUPPORTED_RULE =
-  'supported: ip saddr|daddr|protocol, ip6 saddr|daddr, tcp|udp sport|dport, meta l4proto|iif|oif|iifname|oifname, ' +
-  'iif, oif, iifname, oifname, counter, accept, return, snat, dnat, masquerade, redirect';
+const supportedTable = (): string => `supported in a table: chain NAME { ... }, define NAME = VALUE${registeredTableObjects().map((k) => `, ${k} NAME { ... }`).join('')}`;
+const SUPPORTED_RULE_BASE =
+  'supported: ip saddr|daddr|protocol, ip6 saddr|daddr, tcp sport|dport|flags, udp sport|dport, meta l4proto|iif|oif|iifname|oifname|mark, ' +
+  'iif, oif, iifname, oifname, mark, ct state|status|mark, meta mark set, ct mark set, ct zone set, notrack, counter, accept, drop, reject, return, snat, dnat, masquerade, redirect';
+const supportedRule = (): string => SUPPORTED_RULE_BASE + registeredStatements().map((k) => `, ${k}`).join('');
 /** Words of the nft language outside this subset that users may well write (for a precise message). */
-const NOT_YET = new Set(['drop', 'reject', 'ct', 'notrack', 'limit', 'log', 'jump', 'goto', 'queue', 'mark', 'th', 'icmp', 'icmpv6',
-  'synproxy', 'meter', 'quota', 'dup', 'fwd', 'continue', 'netmap', 'tproxy', 'fib', 'rt', 'ether', 'vlan', 'sctp', 'dccp', 'ah', 'esp', 'comp', 'udplite']);
+const NOT_YET = new Set(['limit', 'log', 'jump', 'goto', 'queue', 'th', 'icmp', 'icmpv6',
+  'synproxy', 'meter', 'quota', 'dup', 'fwd', 'continue', 'netmap', 'tproxy', 'fib', 'rt', 'ether', 'vlan', 'sctp', 'dccp', 'ah', 'esp', 'comp', 'udplite', 'add', 'update']);
+
+/** TCP flag names (nftables proto.c: tcp_flag_type; TH_* bits). */
+export const TCP_FLAG_BITS: Readonly<Record<string, number>> = {
+  fin: 0x01, syn: 0x02, rst: 0x04, psh: 0x08, ack: 0x10, urg: 0x20, ecn: 0x40, cwr: 0x80,
+};
+/** `ct state` names (nft ct.c: ct_state_tbl). */
+export const CT_STATE_BITS: Readonly<Record<string, number>> = {
+  invalid: CT_STATE_INVALID, established: CT_STATE_ESTABLISHED, related: CT_STATE_RELATED, new: CT_STATE_NEW, untracked: CT_STATE_UNTRACKED,
+};
+/** `ct status` names (nft ct.c: ct_status_tbl; IPS_* bits). */
+export const CT_STATUS_BITS: Readonly<Record<string, number>> = {
+  expected: IPS_EXPECTED, 'seen-reply': IPS_SEEN_REPLY, assured: IPS_ASSURED, confirmed: IPS_CONFIRMED,
+  snat: 1 << 4, dnat: 1 << 5, dying: IPS_DYING,
+};
 
 /** nft's standard priority names for ip/ip6/inet (nftables rule.c: std_prios[]), with the hooks each may be used at. */
 export const STD_PRIOS: Readonly<Record<string, { value: number; hooks?: readonly Hook[] }>> = {
@@ -158,8 +207,10 @@ class Parser {
         this.endOfStatement();
       } else fail(at(t), `unexpected ${show(t)}; ${SUPPORTED_TOP}`);
     }
-    return { chains: this.chains };
+    return { chains: this.chains, objects: this.objects };
   }
+
+  private readonly objects: TableObjectAst[] = [];
 
   private define(): void {
     this.take();
@@ -208,9 +259,32 @@ class Parser {
       if (t.kind === 'eof') fail(at(t), `missing "}" closing table ${name.text}`);
       if (t.kind === 'word' && t.text === 'chain') this.chain(family, name.text);
       else if (t.kind === 'word' && t.text === 'define') this.define();
-      else fail(at(t), `unexpected ${show(t)} in table ${name.text}; ${SUPPORTED_TABLE}`);
+      else if (!this.tableObject(family, name.text)) fail(at(t), `unexpected ${show(t)} in table ${name.text}; ${supportedTable()}`);
     }
     this.endOfStatement();
+  }
+
+  /** A registered table object (`ct timeout NAME { ... }`); false when the words name none. */
+  private tableObject(family: Family, table: string): boolean {
+    const words: string[] = [];
+    for (let k = this.pos; k < this.toks.length && words.length < 3 && this.toks[k].kind === 'word'; k++) words.push(this.toks[k].text);
+    const f = findTableObject(words);
+    if (f === undefined) return false;
+    const first = this.peek();
+    this.pos += f.words;
+    const name = this.name(`a name after ${f.def.keyword}`);
+    if (this.objects.some((o) => o.family === family && o.table === table && o.kind === f.def.keyword && o.name === name.text)) {
+      fail(at(name), `${f.def.keyword} "${name.text}" is already defined in table ${table}`);
+    }
+    const value = f.def.parse(this.tokens(family), at(first), name.text);
+    this.objects.push({ family, table, kind: f.def.keyword, name: name.text, loc: at(first), value });
+    this.endOfStatement();
+    return true;
+  }
+
+  /** The file's token stream as an extension sees it (new lines are tokens of kind 'nl'). */
+  private tokens(family: Family): RuleTokens {
+    return makeTokens(() => this.peek(), () => (this.peek().kind === 'eof' ? this.peek() : this.take()), family);
   }
 
   private chain(family: Family, table: string): void {
@@ -231,8 +305,10 @@ class Parser {
       } else if (t.kind === 'word' && t.text === 'policy') {
         this.take();
         const p = this.word('a policy');
-        if (p.text !== 'accept') fail(at(p), `policy "${p.text}" is not supported; supported: policy accept`);
+        if (p.text !== 'accept' && p.text !== 'drop') fail(at(p), `policy "${p.text}" is not supported; supported: policy accept, policy drop`);
         if (!chain.base) fail(at(t), 'a policy needs a base chain (type ... hook ... priority ...;) declared before it');
+        chain.policy = p.text as 'accept' | 'drop';
+        chain.policyLoc = at(p);
         this.endOfStatement();
       } else if (t.kind === 'word' && t.text === 'define') {
         this.define();
@@ -249,6 +325,7 @@ class Parser {
       }
       if (chain.base && !prev.base) fail(chain.base.typeLoc, `chain ${name.text} was declared at line ${prev.loc.line} without a hook`);
       prev.rules.push(...chain.rules);
+      if (chain.policyLoc !== undefined) { prev.policy = chain.policy; prev.policyLoc = chain.policyLoc; }
     } else this.chains.push(chain);
   }
 
@@ -317,7 +394,7 @@ class RuleParser {
   private i = 0;
   private readonly r: RuleAst;
   constructor(private readonly toks: Tok[], private readonly family: Family, loc: Loc, text: string) {
-    this.r = { loc, text, matches: [], counter: false, verdict: 'none' };
+    this.r = { loc, text, matches: [], seq: [], counter: false, verdict: 'none' };
     toks.push({ kind: 'eof', text: '', line: loc.line, col: loc.col + text.length, start: 0, end: 0 });
   }
   private peek(): Tok { return this.toks[this.i]; }
@@ -326,21 +403,31 @@ class RuleParser {
   parse(): RuleAst {
     while (this.peek().kind !== 'eof') {
       const t = this.take();
-      if (this.r.verdict !== 'none') fail(at(t), `"${t.text}" follows a terminal statement (${this.r.verdict === 'nat' ? this.r.nat!.kind : this.r.verdict}), which ends the rule; nothing after it has an effect`);
-      if (t.kind !== 'word') fail(at(t), `unexpected ${show(t)}; ${SUPPORTED_RULE}`);
+      if (this.r.verdict !== 'none' || this.terminalExt !== undefined) {
+        const what = this.terminalExt ?? (this.r.verdict === 'nat' ? this.r.nat!.kind : this.r.verdict);
+        fail(at(t), `"${t.text}" follows a terminal statement (${what}), which ends the rule; nothing after it has an effect`);
+      }
+      if (t.kind !== 'word') fail(at(t), `unexpected ${show(t)}; ${supportedRule()}`);
+      const before = this.r.matches.length;
       switch (t.text) {
         case 'ip': this.ipMatch(t, 4); break;
         case 'ip6': this.ipMatch(t, 6); break;
-        case 'tcp': case 'udp': this.portMatch(t); break;
+        case 'tcp':
+          if (this.peek().kind === 'word' && this.peek().text === 'flags') { this.take(); this.tcpFlags(t); } else this.portMatch(t);
+          break;
+        case 'udp': this.portMatch(t); break;
         case 'meta': {
           const k = this.take();
-          if (k.kind !== 'word' || !['l4proto', 'iif', 'oif', 'iifname', 'oifname'].includes(k.text)) {
-            fail(at(k), `unsupported meta key ${show(k)}; supported: meta l4proto|iif|oif|iifname|oifname`);
+          if (k.kind !== 'word' || !['l4proto', 'iif', 'oif', 'iifname', 'oifname', 'mark'].includes(k.text)) {
+            fail(at(k), `unsupported meta key ${show(k)}; supported: meta l4proto|iif|oif|iifname|oifname|mark`);
           }
           if (k.text === 'l4proto') this.protoMatch(t, 'meta l4proto');
+          else if (k.text === 'mark') this.mark(t, 'meta mark');
           else this.ifMatch(t, k.text as 'iif');
           break;
         }
+        case 'mark': this.mark(t, 'meta mark'); break;
+        case 'ct': this.ct(t); break;
         case 'iif': case 'oif': case 'iifname': case 'oifname': this.ifMatch(t, t.text); break;
         case 'counter': {
           const n = this.peek();
@@ -348,15 +435,235 @@ class RuleParser {
           this.r.counter = true;
           break;
         }
-        case 'accept': case 'return': this.r.verdict = t.text; break;
+        case 'notrack': this.r.seq.push({ s: { key: 'notrack', loc: at(t) } }); break;
+        case 'accept': case 'return': case 'drop': this.r.verdict = t.text; this.r.verdictLoc = at(t); break;
+        case 'reject': this.reject(t); break;
         case 'snat': case 'dnat': this.nat(t, t.text); break;
         case 'masquerade': case 'redirect': this.masqRedir(t, t.text); break;
         default:
-          if (NOT_YET.has(t.text)) fail(at(t), `"${t.text}" is not supported in this version (NAT rules only; see docs/rules.md §6); ${SUPPORTED_RULE}`);
-          fail(at(t), `unknown or unsupported "${t.text}"; ${SUPPORTED_RULE}`);
+          if (this.ext(t)) break;
+          if (NOT_YET.has(t.text)) fail(at(t), `"${t.text}" is not supported in this version (see docs/rules.md §6); ${supportedRule()}`);
+          fail(at(t), `unknown or unsupported "${t.text}"; ${supportedRule()}`);
       }
+      for (let k = before; k < this.r.matches.length; k++) this.r.seq.push({ m: this.r.matches[k] });
     }
     return this.r;
+  }
+
+  /** Keyword of a terminal extension statement already in the rule. */
+  private terminalExt: string | undefined;
+
+  /** A registered statement starting at `t` (already taken); false when none is registered for these words. */
+  private ext(t: Tok): boolean {
+    const words = [t.text];
+    for (let k = this.i; k < this.toks.length && words.length < 3 && this.toks[k].kind === 'word'; k++) words.push(this.toks[k].text);
+    const f = findStatement(words);
+    if (f === undefined) return false;
+    this.i += f.words - 1;
+    const node = f.def.parse(makeTokens(() => this.peek(), () => this.take(), this.family), at(t));
+    this.r.seq.push({ s: { key: 'ext', def: f.def, node, loc: at(t) } });
+    if (f.def.terminal) this.terminalExt = f.def.keyword;
+    return true;
+  }
+
+  /** `ct state|status|mark|zone ...` (and registered `ct ...` extensions). */
+  private ct(t: Tok): void {
+    const k = this.peek();
+    if (k.kind === 'word' && !['state', 'status', 'mark', 'zone'].includes(k.text) && this.ext(t)) return;
+    if (k.kind === 'word' && ['state', 'status', 'mark', 'zone'].includes(k.text)) {
+      const w = [t.text, k.text];
+      const n2 = this.toks[this.i + 1];
+      if (n2?.kind === 'word') w.push(n2.text);
+      const f = findStatement(w);
+      if (f !== undefined && f.words === 3 && this.ext(t)) return;
+    }
+    this.take();
+    if (k.kind !== 'word' || !['state', 'status', 'mark', 'zone'].includes(k.text)) {
+      const extra = registeredStatements().filter((x) => x.startsWith('ct ')).map((x) => x.slice(3));
+      fail(at(k), `unsupported ct key ${show(k)}; supported: ct state, ct status, ct mark, ct mark set, ct zone set${extra.map((x) => `, ct ${x}`).join('')}`);
+    }
+    if (k.text === 'mark') { this.mark(t, 'ct mark'); return; }
+    if (k.text === 'zone') {
+      const s = this.take();
+      if (s.kind !== 'word' || s.text !== 'set') fail(at(s), `expected "set" after ct zone (supported: ct zone set N), got ${show(s)}`);
+      const v = this.num('a zone id', 65535);
+      this.r.seq.push({ s: { key: 'ct zone set', value: v, loc: at(t) } });
+      return;
+    }
+    const names = k.text === 'state' ? CT_STATE_BITS : CT_STATUS_BITS;
+    const neg = this.op();
+    const what = `a ct ${k.text} name (${Object.keys(names).join(', ')})`;
+    let mask = 0;
+    const one = (e: Tok): number => {
+      const b = names[e.text];
+      if (b === undefined) fail(at(e), `unknown ct ${k.text} "${e.text}"; expected one of ${Object.keys(names).join(', ')}`);
+      return b!;
+    };
+    const n = this.peek();
+    if (n.kind === 'punct' && n.text === '{') {
+      for (const b of this.values(what, one).items) mask |= b;
+    } else {
+      // a comma list `new,established` (nft's flag list: any of them)
+      for (;;) {
+        const e = this.take();
+        if (e.kind !== 'word') fail(at(e), `expected ${what}, got ${show(e)}`);
+        mask |= one(e);
+        const c = this.peek();
+        if (!(c.kind === 'punct' && c.text === ',')) break;
+        this.take();
+      }
+    }
+    this.r.matches.push({ key: k.text === 'state' ? 'ct state' : 'ct status', neg, mask, loc: at(t) });
+  }
+
+  /** An unsigned 32-bit number (decimal or 0x hex) no larger than `max`. */
+  private num(what: string, max: number): number {
+    const v = this.take();
+    const x = v.kind === 'word' ? parseUint(v.text) : undefined;
+    if (x === undefined || x > max) fail(at(v), `expected ${what} (0..${max}, decimal or 0x hex), got ${show(v)}`);
+    return x!;
+  }
+
+  /** `meta mark|ct mark [and M] [op] VALUE|SET` or `... set VALUE|meta mark|ct mark`. */
+  private mark(t: Tok, key: 'meta mark' | 'ct mark'): void {
+    const n = this.peek();
+    if (n.kind === 'word' && n.text === 'set') {
+      this.take();
+      const v = this.peek();
+      let from: 'const' | 'meta mark' | 'ct mark' = 'const', value = 0;
+      if (v.kind === 'word' && (v.text === 'meta' || v.text === 'ct' || v.text === 'mark')) {
+        this.take();
+        if (v.text !== 'mark') {
+          const m2 = this.take();
+          if (m2.kind !== 'word' || m2.text !== 'mark') fail(at(m2), `expected "mark" after ${v.text} (${key} set ${v.text} mark), got ${show(m2)}`);
+          from = v.text === 'meta' ? 'meta mark' : 'ct mark';
+        } else from = 'meta mark';
+      } else value = this.num('a mark value', 0xffffffff);
+      this.r.seq.push({ s: { key: key === 'meta mark' ? 'meta mark set' : 'ct mark set', from, value, loc: at(t) } });
+      return;
+    }
+    let and = -1;
+    if (n.kind === 'word' && n.text === 'and') { this.take(); and = this.num('a mask', 0xffffffff) | 0; }
+    else if (n.kind === 'punct' && n.text === '&') { this.take(); and = this.num('a mask', 0xffffffff) | 0; }
+    const neg = this.op();
+    const v = this.values('a mark value, range or set', (e) => markElem(e));
+    this.r.matches.push({ key, neg, and, marks: merge(v.items), loc: at(t) });
+  }
+
+  /**
+   * `tcp flags`: `F[,F]` (any of them set), `== F|F` / `!= F|F` (exactly), `{ F, F|F }` (exactly one
+   * of), `& (F|F) == F` / `& (F|F) != F`, `F / F,F` (masked equality). nftables evaluate.c gives
+   * an implicit flag list the meaning `(flags & list) != 0`.
+   */
+  private tcpFlags(t: Tok): void {
+    const loc = at(t);
+    const n = this.peek();
+    const push = (op: 'any' | 'eq' | 'ne' | 'set' | 'mask' | 'masknot', mask: number, value: number, values: number[] = []): void => {
+      this.r.matches.push({ key: 'tcp flags', op, mask, value, values, neg: op === 'ne' || op === 'masknot', loc });
+    };
+    if (n.kind === 'punct' && n.text === '&') {
+      this.take();
+      const mask = this.flagExpr(true);
+      const o = this.take();
+      if (!(o.kind === 'punct' && (o.text === '==' || o.text === '!=')) && !(o.kind === 'word' && (o.text === 'eq' || o.text === 'ne'))) {
+        fail(at(o), `expected "==" or "!=" after tcp flags & MASK, got ${show(o)}`);
+      }
+      const value = this.flagExpr(true);
+      push(o.text === '!=' || o.text === 'ne' ? 'masknot' : 'mask', mask, value);
+      return;
+    }
+    const explicitOp = (n.kind === 'punct' && (n.text === '==' || n.text === '!=')) || (n.kind === 'word' && (n.text === 'eq' || n.text === 'ne'));
+    const neg = this.op();
+    const s = this.peek();
+    if (s.kind === 'punct' && s.text === '{') {
+      // a set of exact combinations: { syn, syn|ack }
+      this.take();
+      const values: number[] = [];
+      for (;;) {
+        const e = this.peek();
+        if (e.kind === 'punct' && e.text === '}') { this.take(); if (values.length === 0) fail(at(e), 'empty set; expected TCP flag combinations'); break; }
+        if (e.kind === 'eof') fail(at(s), 'set not closed with "}"');
+        values.push(this.flagExpr(false));
+        const c = this.take();
+        if (c.kind === 'punct' && c.text === '}') break;
+        if (!(c.kind === 'punct' && c.text === ',')) fail(at(c), `expected "," or "}" in the set, got ${show(c)}`);
+      }
+      if (neg) fail(at(s), 'tcp flags != { ... } is not supported; write the flags a packet must not have with & MASK != VALUE');
+      push('set', 0xff, 0, values);
+      return;
+    }
+    // a flag expression, maybe followed by `/ MASK`
+    const value = this.flagExpr(!explicitOp, true);
+    const sl = this.peek();
+    if (sl.kind === 'word' && sl.text === '/') {
+      this.take();
+      const mask = this.flagExpr(true, true);
+      if (explicitOp && neg) push('masknot', mask, value); else push('mask', mask, value);
+      return;
+    }
+    if (this.slashMask !== undefined) {
+      const mask = this.slashMask;
+      this.slashMask = undefined;
+      if (explicitOp && neg) push('masknot', mask, value); else push('mask', mask, value);
+      return;
+    }
+    if (explicitOp) push(neg ? 'ne' : 'eq', 0xff, value);
+    else push('any', value, 0);
+  }
+
+  /** Mask after a `/` written without spaces (`syn/syn,ack`), read by flagExpr. */
+  private slashMask: number | undefined;
+
+  /** Flags joined by `|` (optionally in parentheses), or by `,` when `commas`. */
+  private flagExpr(commas: boolean, allowSlash = false): number {
+    let v = 0;
+    let paren = false;
+    if (this.peek().kind === 'punct' && this.peek().text === '(') { this.take(); paren = true; }
+    for (;;) {
+      const e = this.take();
+      if (e.kind !== 'word') fail(at(e), `expected a TCP flag (${Object.keys(TCP_FLAG_BITS).join(', ')}), got ${show(e)}`);
+      let text = e.text;
+      const slash = allowSlash ? text.indexOf('/') : -1;
+      if (slash > 0) {
+        // `syn/syn,ack` lexes as `syn/syn` `,` `ack`
+        v |= flagWord({ ...e, text: text.slice(0, slash) });
+        let m = flagWord({ ...e, text: text.slice(slash + 1), col: e.col + slash + 1 });
+        while (this.peek().kind === 'punct' && this.peek().text === ',') { this.take(); m |= flagWord(this.take()); }
+        this.slashMask = m;
+        return v;
+      }
+      v |= flagWord({ ...e, text });
+      const c = this.peek();
+      if (c.kind === 'punct' && (c.text === '|' || (commas && c.text === ','))) { this.take(); continue; }
+      break;
+    }
+    if (paren) {
+      const c = this.take();
+      if (!(c.kind === 'punct' && c.text === ')')) fail(at(c), `expected ")" closing the flag list, got ${show(c)}`);
+    }
+    return v;
+  }
+
+  /** `reject [with tcp reset | with icmp [type] CODE | with icmpv6 [type] CODE | with icmpx [type] CODE]`. */
+  private reject(t: Tok): void {
+    this.r.verdict = 'reject';
+    this.r.verdictLoc = at(t);
+    const w = this.peek();
+    if (!(w.kind === 'word' && w.text === 'with')) { this.r.reject = { kind: 'default', code: '', loc: at(t) }; return; }
+    this.take();
+    const k = this.take();
+    if (k.kind === 'word' && k.text === 'tcp') {
+      const r = this.take();
+      if (r.kind !== 'word' || r.text !== 'reset') fail(at(r), `expected "reset" after reject with tcp, got ${show(r)}`);
+      this.r.reject = { kind: 'tcp-reset', code: 'reset', loc: at(t) };
+      return;
+    }
+    if (k.kind !== 'word' || !['icmp', 'icmpv6', 'icmpx'].includes(k.text)) fail(at(k), `expected tcp reset, icmp, icmpv6 or icmpx after reject with, got ${show(k)}`);
+    if (this.peek().kind === 'word' && this.peek().text === 'type') this.take();
+    const c = this.take();
+    const codes = REJECT_CODES[k.text]!;
+    if (c.kind !== 'word' || !codes.includes(c.text)) fail(at(c), `unknown ${k.text} reject type ${show(c)}; supported: ${codes.join(', ')}`);
+    this.r.reject = { kind: k.text as 'icmp', code: c.text, loc: at(t) };
   }
 
   /** An optional relational operator: implicit or `==` (equal), `!=` (not equal). */
@@ -591,6 +898,59 @@ class RuleParser {
     this.r.nat = n;
     this.r.verdict = 'nat';
   }
+}
+
+/** Reject types (nftables: icmp_code_type, icmpv6_code_type, icmpx_code_type). */
+export const REJECT_CODES: Readonly<Record<string, readonly string[]>> = {
+  icmp: ['net-unreachable', 'host-unreachable', 'prot-unreachable', 'port-unreachable', 'net-prohibited', 'host-prohibited', 'admin-prohibited', 'frag-needed'],
+  icmpv6: ['no-route', 'admin-prohibited', 'addr-unreachable', 'port-unreachable', 'policy-fail', 'reject-route'],
+  icmpx: ['no-route', 'port-unreachable', 'host-unreachable', 'admin-prohibited'],
+};
+
+/** An unsigned 32-bit integer, decimal or 0x hex; undefined otherwise. */
+export function parseUint(text: string): number | undefined {
+  if (/^[0-9]+$/.test(text)) { const n = Number(text); return n <= 0xffffffff ? n : undefined; }
+  if (/^0x[0-9a-fA-F]{1,8}$/.test(text)) return parseInt(text.slice(2), 16);
+  return undefined;
+}
+
+/** A mark value or range `a-b` (unsigned 32-bit). */
+function markElem(t: Tok): Ival {
+  const dash = t.text.indexOf('-', 1);
+  const a = parseUint(dash < 0 ? t.text : t.text.slice(0, dash));
+  if (a === undefined) fail(at(t), `"${t.text}" is not a mark (expected 0..4294967295, decimal or 0x hex, or a range a-b)`);
+  if (dash < 0) return { lo: a!, hi: a! };
+  const b = parseUint(t.text.slice(dash + 1));
+  if (b === undefined) fail(at(t, dash + 1), `"${t.text.slice(dash + 1)}" is not a mark`);
+  if (a! > b!) fail(at(t), `mark range ${t.text} has its start after its end`);
+  return { lo: a!, hi: b! };
+}
+
+/** One TCP flag name, or a `|`-joined word such a set element may be (`syn|ack` lexes as three tokens; sets give one word at a time). */
+function flagWord(t: Tok): number {
+  const b = TCP_FLAG_BITS[t.text];
+  if (b === undefined) fail(at(t), `unknown TCP flag "${t.text}"; expected one of ${Object.keys(TCP_FLAG_BITS).join(', ')}`);
+  return b!;
+}
+
+/** RuleTokens over a token source (the extension point's stream). */
+function makeTokens(peek: () => Tok, take: () => Tok, family: Family): RuleTokens {
+  return {
+    peek, take, family,
+    at: (t: Tok, k = 0) => at(t, k),
+    fail: (loc, msg) => fail(loc, msg),
+    expect(word: string): Tok {
+      const t = take();
+      if (t.kind !== 'word' || t.text !== word) fail(at(t), `expected "${word}", got ${show(t)}`);
+      return t;
+    },
+    int(what: string, max: number): number {
+      const t = take();
+      const x = t.kind === 'word' ? parseUint(t.text) : undefined;
+      if (x === undefined || x > max) fail(at(t), `expected ${what} (an integer 0..${max}), got ${show(t)}`);
+      return x!;
+    },
+  };
 }
 
 const FLAG: Readonly<Record<string, number>> = {

@@ -11,21 +11,27 @@
  * chain's policy (accept) and ends it, and a NAT statement ends the lookup (nft_nat_eval() sets
  * up the binding; the core then stops running nat chains for this manip).
  *
- * Room for the ruleset issue (filter/raw chains in front of conntrack): the parser already reads
- * any `type T hook H priority P` and every hook; `compile()` is where other chain types would be
- * accepted and filed into their own per-hook lists (as `natChains` is), `VERDICT` where drop,
- * reject, notrack and jump get their codes, `EvalCtx` where a match reads more state (the
- * conntrack entry for `ct state`, marks), and a `filterLookup(hook, ...)` beside `natLookup`
- * would walk those lists with the same compiled rules and counters.
+ * Filter chains (docs/rules.md §8): `type filter` chains at any hook are filed per hook in the
+ * same order; `filterHook(hook, lo, hi, ...)` runs those whose priority is in [lo, hi), so the
+ * packet path (sim/rules/path.ts) can run them where the kernel's hook order puts them relative
+ * to conntrack (-200), DNAT (-100), SNAT (100) and confirm. A rule is an ordered array of
+ * compiled expressions (matches and statements, built-in or registered, see types.ts); the
+ * evaluator only knows "true: go on", "false: next rule", and terminal verdicts.
  */
 import type { AddrInterner } from '../conntrack/addr.js';
 import type { Pkt } from '../conntrack/packet.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../conntrack/constants.js';
+import type { Conntrack } from '../conntrack/conntrack.js';
+import { IPCT_MARK, IPPROTO_TCP, IPPROTO_UDP } from '../conntrack/constants.js';
 import { RuleSyntaxError } from './lexer.js';
-import { type ChainAst, type Intervals, type Intervals6, type MatchAst, type NamePattern, type RuleAst, type RulesetAst, parseRuleset } from './parse.js';
 import {
-  type Hook, type NatStatement, type RuleInfo, type Routes, type Ruleset, HOOKS,
-  NF_NAT_RANGE_MAP_IPS, NF_NAT_RANGE_PROTO_SPECIFIED,
+  type ChainAst, type Intervals, type Intervals6, type MatchAst, type NamePattern, type RuleAst, type RulesetAst, type StmtAst,
+  parseRuleset,
+} from './parse.js';
+import {
+  type ChainType, type Hook, type NatStatement, type RuleCompileEnv, type RuleEvalCtx, type RuleExpr, type RuleInfo, type Routes,
+  type Ruleset, HOOKS, CT_STATE_INVALID, CT_STATE_UNTRACKED,
+  NF_NAT_RANGE_MAP_IPS, NF_NAT_RANGE_PROTO_SPECIFIED, RULE_VERDICT_ACCEPT, RULE_VERDICT_CONTINUE, RULE_VERDICT_DROP,
+  RULE_VERDICT_REJECT, RULE_VERDICT_STOLEN,
 } from './types.js';
 import { wordsToBytes } from './addr.js';
 
@@ -46,10 +52,18 @@ export interface RulesetOrigin {
 }
 
 /** Per-packet evaluation state, one per ruleset, reused for every lookup. */
-class EvalCtx {
+class EvalCtx implements RuleEvalCtx {
   pkt!: Pkt;
   iif = -1;
   oif = -1;
+  slot = -1;
+  ctinfo = -1;
+  untracked = false;
+  hook: Hook = 'prerouting';
+  ct: Conntrack | undefined;
+  ruleId = -1;
+  verdict = RULE_VERDICT_CONTINUE;
+  zone = -1;
   interner: AddrInterner | undefined;
   private readonly buf = new Uint8Array(16);
   private readonly s6 = new Int32Array(4);
@@ -76,22 +90,28 @@ interface CompiledRule {
   fam: number;
   /** Required L4 protocol (a `tcp`/`udp` match's dependency), -1 none. */
   proto: number;
+  /** Matches and statements in the order written. */
   matches: Match[];
-  /** 0 none, 1 accept, 2 return, 3 nat. */
+  /** 0 none, 1 accept, 2 return, 3 nat, 4 drop, 5 reject. */
   verdict: number;
 }
 
-interface CompiledChain { priority: number; order: number; rules: CompiledRule[] }
+interface CompiledChain { priority: number; order: number; rules: CompiledRule[]; policyDrop: boolean }
 
-const VERDICT = { none: 0, accept: 1, return: 2, nat: 3 } as const;
+const VERDICT = { none: 0, accept: 1, return: 2, nat: 3, drop: 4, reject: 5 } as const;
 
 /** A loaded ruleset; see the `Ruleset` contract in types.ts. */
 export class LoadedRuleset implements Ruleset {
   readonly packets: Float64Array;
   readonly bytes: Float64Array;
+  readonly drops: Float64Array;
+  /** Packets a chain's `policy drop` dropped, by traffic class (CLASS_*: index 0..2). */
+  readonly policyDrops = new Float64Array(3);
   private readonly ctx = new EvalCtx();
   /** `numgen inc` counters by rule id (nft_numgen.c starts them at mod - 1, so the first value is the offset). */
   private readonly incCounter: Uint32Array;
+  lastUntracked = false;
+  lastZone = -1;
 
   constructor(
     readonly rules: readonly RuleInfo[],
@@ -99,11 +119,83 @@ export class LoadedRuleset implements Ruleset {
     private readonly natChains: readonly (readonly CompiledChain[])[],
     /** The ruleset's source: its text, and the file it came from. */
     readonly source: { text: string; file: string; inline: boolean },
+    /** Per hook (HOOKS order): the `type filter` chains, in evaluation order. */
+    private readonly filterChains: readonly (readonly CompiledChain[])[] = HOOKS.map(() => []),
+    /** Compiles the same ruleset again (fresh per-run expression state, for clone()). */
+    private readonly recompile?: () => LoadedRuleset,
+    /** Expressions that want the run's conntrack (RuleExpr.bind). */
+    private readonly binders: readonly RuleExpr[] = [],
   ) {
     this.packets = new Float64Array(rules.length);
     this.bytes = new Float64Array(rules.length);
+    this.drops = new Float64Array(rules.length * 3);
     this.incCounter = new Uint32Array(rules.length);
     for (const r of rules) if (r.nat?.numgen) this.incCounter[r.id] = r.nat.numgen.mod - 1;
+  }
+
+  hasNatChains(): boolean {
+    return this.natChains.some((cs) => cs.length > 0);
+  }
+
+  hasFilter(hook: Hook): boolean {
+    return this.filterChains[hookIndex(hook)].length > 0;
+  }
+
+  bindConntrack(ct: Conntrack): void {
+    this.ctx.ct = ct;
+    for (const b of this.binders) b.bind!(ct);
+  }
+
+  filterHook(hook: Hook, prioLo: number, prioHi: number, pkt: Pkt, slot: number, ctinfo: number, untracked: boolean, iif: number, oif: number): number {
+    const chains = this.filterChains[hookIndex(hook)];
+    const c = this.ctx;
+    c.untracked = untracked; c.zone = -1;
+    let v = RULE_VERDICT_ACCEPT;
+    if (chains.length !== 0) {
+      c.pkt = pkt; c.iif = iif; c.oif = oif; c.s6ok = false; c.d6ok = false;
+      c.slot = slot; c.ctinfo = ctinfo; c.hook = hook; c.verdict = RULE_VERDICT_CONTINUE;
+      const famBit = pkt.l3 === 4 ? 1 : 2;
+      chain: for (let ci = 0; ci < chains.length; ci++) {
+        const ch = chains[ci];
+        if (ch.priority < prioLo || ch.priority >= prioHi) continue;
+        const rules = ch.rules;
+        rule: for (let ri = 0; ri < rules.length; ri++) {
+          const r = rules[ri];
+          if ((r.fam & famBit) === 0 || (r.proto >= 0 && pkt.proto !== r.proto)) continue;
+          c.ruleId = r.id;
+          const m = r.matches;
+          for (let k = 0; k < m.length; k++) {
+            if (m[k](c)) continue;
+            if (c.verdict === RULE_VERDICT_CONTINUE) continue rule;
+            // an expression ended the hook (NFT_DROP/NF_STOLEN from inside a rule)
+            v = c.verdict;
+            c.verdict = RULE_VERDICT_CONTINUE;
+            if (v !== RULE_VERDICT_ACCEPT && v !== RULE_VERDICT_STOLEN) this.drops[r.id * 3 + pkt.cls] += 1;
+            if (v === RULE_VERDICT_ACCEPT) continue chain;
+            break chain;
+          }
+          this.packets[r.id] += 1;
+          this.bytes[r.id] += pkt.len;
+          const rv = r.verdict;
+          if (rv === 0) continue;
+          if (rv === 1) continue chain; // accept: this base chain accepts; later chains at the hook still run
+          if (rv === 4 || rv === 5) {
+            this.drops[r.id * 3 + pkt.cls] += 1;
+            v = rv === 4 ? RULE_VERDICT_DROP : RULE_VERDICT_REJECT;
+            break chain;
+          }
+          break; // return: the chain's policy
+        }
+        if (ch.policyDrop) {
+          this.policyDrops[pkt.cls] += 1;
+          v = RULE_VERDICT_DROP;
+          break;
+        }
+      }
+    }
+    this.lastUntracked = c.untracked;
+    this.lastZone = c.zone;
+    return v;
   }
 
   /**
@@ -120,22 +212,29 @@ export class LoadedRuleset implements Ruleset {
     return next;
   }
 
-  natLookup(hook: Hook, pkt: Pkt, iif: number, oif: number): number {
+  natLookup(hook: Hook, pkt: Pkt, iif: number, oif: number, slot = -1, ctinfo = -1): number {
     const chains = this.natChains[hookIndex(hook)];
     if (chains.length === 0) return -1;
     const c = this.ctx;
     c.pkt = pkt; c.iif = iif; c.oif = oif; c.s6ok = false; c.d6ok = false;
+    c.slot = slot; c.ctinfo = ctinfo; c.untracked = false; c.hook = hook; c.verdict = RULE_VERDICT_CONTINUE;
     const famBit = pkt.l3 === 4 ? 1 : 2;
     for (let ci = 0; ci < chains.length; ci++) {
       const rules = chains[ci].rules;
       rule: for (let ri = 0; ri < rules.length; ri++) {
         const r = rules[ri];
         if ((r.fam & famBit) === 0 || (r.proto >= 0 && pkt.proto !== r.proto)) continue;
+        c.ruleId = r.id;
         const m = r.matches;
-        for (let k = 0; k < m.length; k++) if (!m[k](c)) continue rule;
+        for (let k = 0; k < m.length; k++) {
+          if (m[k](c)) continue;
+          if (c.verdict !== RULE_VERDICT_CONTINUE) { c.verdict = RULE_VERDICT_CONTINUE; return -1; }
+          continue rule;
+        }
         this.packets[r.id] += 1;
         this.bytes[r.id] += pkt.len;
         if (r.verdict === 3) return r.id;
+        if (r.verdict === 4 || r.verdict === 5) { this.drops[r.id * 3 + pkt.cls] += 1; return NAT_LOOKUP_DROP; }
         if (r.verdict !== 0) break; // accept or return: this chain ends, the next one runs
       }
     }
@@ -163,9 +262,17 @@ export class LoadedRuleset implements Ruleset {
 
   /** The same rules with fresh (zero) counters and its own evaluation state: one per run. */
   clone(): LoadedRuleset {
-    const r = new LoadedRuleset(this.rules, this.natChains, this.source);
+    const r = this.recompile !== undefined ? this.recompile() : new LoadedRuleset(this.rules, this.natChains, this.source, this.filterChains);
     r.ctx.interner = this.ctx.interner;
     return r;
+  }
+
+  /** The `type filter` chains at `hook`, by table/chain name, in evaluation order (docs, tests). */
+  filterChainOrder(hook: Hook): string[] {
+    return this.filterChains[hookIndex(hook)].map((ch) => {
+      const r = this.rules.find((x) => ch.rules.length > 0 && x.id === ch.rules[0].id);
+      return r ? `${r.table}/${r.chain}` : '';
+    });
   }
 
   /** The `type nat` chains at `hook`, by table/chain name, in evaluation order (docs, tests). */
@@ -181,6 +288,9 @@ export class LoadedRuleset implements Ruleset {
     return this.source.inline ? this.source.text : this.source.file;
   }
 }
+
+/** `natLookup` result when a `drop`/`reject` rule in a nat chain ends the hook (the packet is dropped). */
+export const NAT_LOOKUP_DROP = -2;
 
 function hookIndex(h: Hook): number {
   switch (h) {
@@ -221,44 +331,82 @@ export function loadRuleset(text: string, file: string, routes: Routes | undefin
 
 const err = (loc: { line: number; col: number }, msg: string): never => { throw new RuleSyntaxError(loc.line, loc.col, msg); };
 
+/** Hooks each built-in statement may be used at (nft_ct.c: nft_ct_set_validate() for zone; notrack as nft accepts it). */
+const STMT_HOOKS: Readonly<Record<string, readonly Hook[]>> = {
+  notrack: ['prerouting', 'output'],
+  'ct zone set': ['prerouting', 'output'],
+};
+/** Hooks `reject` may be used at (nft_reject.c: nft_reject_validate(); nft_reject_inet.c adds prerouting for inet). */
+const REJECT_HOOKS: readonly Hook[] = ['input', 'forward', 'output'];
+const REJECT_HOOKS_INET: readonly Hook[] = ['prerouting', 'input', 'forward', 'output'];
+
 function compile(ast: RulesetAst, routes: Routes | undefined, source: { text: string; file: string; inline: boolean }, lineOffset: number): LoadedRuleset {
   const infos: RuleInfo[] = [];
-  const perHook: { priority: number; order: number; rules: CompiledRule[] }[][] = HOOKS.map(() => []);
+  const binders: RuleExpr[] = [];
+  const perHook: CompiledChain[][] = HOOKS.map(() => []);
+  const perHookFilter: CompiledChain[][] = HOOKS.map(() => []);
   ast.chains.forEach((ch, order) => {
     if (!ch.base) err(ch.loc, `chain ${ch.name} has no "type ... hook ... priority ...;": regular chains need jump/goto, which this subset does not have`);
     const b = ch.base!;
-    if (b.type !== 'nat') {
-      err(b.typeLoc, b.type === 'filter' || b.type === 'route'
-        ? `"type ${b.type}" chains are not supported in this version; supported: type nat`
-        : `unknown chain type "${b.type}"; supported: type nat`);
+    if (b.type !== 'nat' && b.type !== 'filter') {
+      err(b.typeLoc, b.type === 'route'
+        ? `"type route" chains are not supported; supported: type filter, type nat`
+        : `unknown chain type "${b.type}"; supported: type filter, type nat`);
     }
-    if (!NAT_CHAIN_HOOKS.includes(b.hook)) err(b.hookLoc, `a type nat chain cannot use hook ${b.hook}; supported: ${NAT_CHAIN_HOOKS.join(', ')}`);
-    if (b.priority <= NF_IP_PRI_CONNTRACK) {
-      err(b.priorityLoc, `priority ${b.priority} is not above ${NF_IP_PRI_CONNTRACK} (NF_IP_PRI_CONNTRACK); the kernel refuses a type nat chain that would run before conntrack`);
+    const type = b.type as ChainType;
+    if (type === 'nat') {
+      if (!NAT_CHAIN_HOOKS.includes(b.hook)) err(b.hookLoc, `a type nat chain cannot use hook ${b.hook}; supported: ${NAT_CHAIN_HOOKS.join(', ')}`);
+      if (b.priority <= NF_IP_PRI_CONNTRACK) {
+        err(b.priorityLoc, `priority ${b.priority} is not above ${NF_IP_PRI_CONNTRACK} (NF_IP_PRI_CONNTRACK); the kernel refuses a type nat chain that would run before conntrack`);
+      }
+      if (ch.policy === 'drop') err(ch.policyLoc!, 'policy drop in a type nat chain is not supported (use it in a type filter chain)');
     }
     const rules = ch.rules.map((r, index) => {
       const id = infos.length;
-      const compiled = compileRule(id, ch, r, routes);
-      const info = ruleInfo(id, ch, r, index, routes);
+      const env = compileEnv(ast, ch, type, id);
+      const compiled = compileRule(id, ch, r, routes, env, binders);
+      const info = ruleInfo(id, ch, r, index, routes, type);
       info.line += lineOffset;
       infos.push(info);
       return compiled;
     });
-    perHook[HOOKS.indexOf(b.hook)].push({ priority: b.priority, order, rules });
+    (type === 'nat' ? perHook : perHookFilter)[HOOKS.indexOf(b.hook)].push({ priority: b.priority, order, rules, policyDrop: ch.policy === 'drop' });
   });
   // Equal priorities: nf_hook_entries_grow() (core.c) places a newly registered hook before the
   // existing ones of the same priority, and nft registers base chains in file order.
-  const natChains = perHook.map((cs) => cs.sort((a, b) => a.priority - b.priority || b.order - a.order));
-  return new LoadedRuleset(infos, natChains, source);
+  const sortChains = (cs: CompiledChain[]): CompiledChain[] => cs.sort((a, b) => a.priority - b.priority || b.order - a.order);
+  const natChains = perHook.map(sortChains);
+  const filterChains = perHookFilter.map(sortChains);
+  return new LoadedRuleset(infos, natChains, source, filterChains, () => compile(ast, routes, source, lineOffset), binders);
 }
 
-function ruleInfo(id: number, ch: ChainAst, r: RuleAst, index: number, routes: Routes | undefined): RuleInfo {
+function compileEnv(ast: RulesetAst, ch: ChainAst, type: ChainType, id: number): RuleCompileEnv {
+  const b = ch.base!;
+  return {
+    ruleId: id, hook: b.hook, chainType: type, priority: b.priority, family: ch.family, table: ch.table,
+    object: (kind, name) => ast.objects.find((o) => o.family === ch.family && o.table === ch.table && o.kind === kind && o.name === name)?.value,
+    fail: (loc, msg) => err(loc, msg),
+  };
+}
+
+function ruleInfo(id: number, ch: ChainAst, r: RuleAst, index: number, routes: Routes | undefined, type: ChainType): RuleInfo {
   const b = ch.base!;
   const info: RuleInfo = {
     id, table: ch.table, chain: ch.name, hook: b.hook, priority: b.priority, index, line: r.loc.line, text: r.text,
-    family: ch.family, counter: r.counter, verdict: r.verdict,
+    family: ch.family, counter: r.counter, verdict: r.verdict, chainType: type,
   };
+  if (r.reject !== undefined) {
+    info.reject = { kind: r.reject.kind, code: r.reject.code };
+    const hooks = ch.family === 'inet' ? REJECT_HOOKS_INET : REJECT_HOOKS;
+    if (!hooks.includes(b.hook)) err(r.reject.loc, `reject is not allowed at hook ${b.hook}; it runs at ${hooks.join(', ')} (nft_reject_validate())`);
+    if (r.reject.kind === 'icmp' && ch.family === 'ip6') err(r.reject.loc, 'reject with icmp in a table of family ip6; use icmpv6 or icmpx');
+    if (r.reject.kind === 'icmpv6' && ch.family === 'ip') err(r.reject.loc, 'reject with icmpv6 in a table of family ip; use icmp or icmpx');
+    if (r.reject.kind === 'tcp-reset' && !r.matches.some((m) => m.key.startsWith('tcp ') || ((m.key === 'meta l4proto' || m.key === 'ip protocol') && !m.neg && m.protos.lo.length === 1 && m.protos.lo[0] === IPPROTO_TCP && m.protos.hi[0] === IPPROTO_TCP))) {
+      err(r.reject.loc, 'reject with tcp reset needs a TCP match before it in the rule (e.g. meta l4proto tcp, tcp dport 80), as nft requires');
+    }
+  }
   const n = r.nat;
+  if (n !== undefined && type !== 'nat') err(n.loc, `${n.kind} is only allowed in a type nat chain (chain ${ch.name} is type ${type})`);
   if (n === undefined) return info;
   const hooks = NAT_HOOKS[n.kind];
   if (!hooks.includes(b.hook)) err(n.loc, `${n.kind} is not allowed at hook ${b.hook}; it runs at ${hooks.join(' or ')}`);
@@ -346,7 +494,7 @@ function nameMatches(names: readonly NamePattern[], name: string): boolean {
   return names.some((p) => (p.wildcard ? name.startsWith(p.name) : name === p.name));
 }
 
-function compileRule(id: number, ch: ChainAst, r: RuleAst, routes: Routes | undefined): CompiledRule {
+function compileRule(id: number, ch: ChainAst, r: RuleAst, routes: Routes | undefined, env: RuleCompileEnv, binders: RuleExpr[]): CompiledRule {
   let proto = -1;
   let protoLoc: { line: number; col: number } | undefined;
   const matches: Match[] = [];
@@ -356,7 +504,10 @@ function compileRule(id: number, ch: ChainAst, r: RuleAst, routes: Routes | unde
       if (proto >= 0 && proto !== p) err(m.loc, `conflicting transport protocols in one rule (${proto === IPPROTO_TCP ? 'tcp' : 'udp'} at ${protoLoc!.line}:${protoLoc!.col})`);
       proto = p; protoLoc = m.loc;
     }
-    matches.push(compileMatch(m, routes));
+  }
+  for (const item of r.seq) {
+    if ('m' in item) matches.push(compileMatch(item.m, routes));
+    else matches.push(compileStmt(item.s, env, binders));
   }
   if (proto >= 0) {
     for (const m of r.matches) {
@@ -371,9 +522,83 @@ function compileRule(id: number, ch: ChainAst, r: RuleAst, routes: Routes | unde
   return { id, fam, proto, matches, verdict: VERDICT[r.verdict] };
 }
 
+/** A built-in statement, or a registered one (its hooks and chain types checked here). */
+function compileStmt(st: StmtAst, env: RuleCompileEnv, binders: RuleExpr[]): Match {
+  const hooks = st.key === 'ext' ? st.def.hooks : STMT_HOOKS[st.key];
+  const what = st.key === 'ext' ? st.def.keyword : st.key;
+  if (hooks !== undefined && !hooks.includes(env.hook)) err(st.loc, `${what} is not allowed at hook ${env.hook}; it runs at ${hooks.join(' or ')}`);
+  switch (st.key) {
+    case 'notrack':
+      // nft_notrack_eval(): only a packet without an entry (and not already untracked) becomes UNTRACKED
+      return (c) => { if (c.slot < 0) c.untracked = true; return true; };
+    case 'ct zone set': {
+      // nft_ct_set_zone_eval(): a template with the zone, only for a packet not yet tracked
+      const z = st.value;
+      return (c) => { if (c.slot < 0) c.zone = z; return true; };
+    }
+    case 'meta mark set': {
+      const v = st.value | 0;
+      if (st.from === 'ct mark') return (c) => { if (c.slot >= 0 && c.ct !== undefined) c.pkt.mark = c.ct.mark[c.slot]!; return true; };
+      if (st.from === 'meta mark') return () => true;
+      return (c) => { c.pkt.mark = v; return true; };
+    }
+    case 'ct mark set': {
+      // nft_ct_set_eval() NFT_CT_MARK: only with an entry; a change caches IPCT_MARK
+      const v = st.value | 0;
+      const fromPkt = st.from === 'meta mark';
+      return (c) => {
+        const ct = c.ct;
+        if (c.slot < 0 || ct === undefined) return true;
+        const nv = fromPkt ? c.pkt.mark | 0 : v;
+        if (ct.mark[c.slot] !== nv) { ct.mark[c.slot] = nv; ct.ruleEvents |= 1 << IPCT_MARK; }
+        return true;
+      };
+    }
+    case 'ext': {
+      const types = st.def.chainTypes;
+      if (types !== undefined && !types.includes(env.chainType)) err(st.loc, `${st.def.keyword} is not allowed in a type ${env.chainType} chain; it goes in a type ${types.join(' or ')} chain`);
+      const e = st.def.compile(st.node, env, st.loc);
+      if (e.bind !== undefined) binders.push(e);
+      return (c) => e.eval(c);
+    }
+  }
+}
+
+/** The `ct state` bits of the packet (nft_ct.c: nft_ct_get_eval() NFT_CT_STATE). */
+function ctStateBits(c: EvalCtx): number {
+  if (c.slot >= 0) return 1 << ((c.ctinfo % 3) + 1);
+  return c.untracked ? CT_STATE_UNTRACKED : CT_STATE_INVALID;
+}
+
 function compileMatch(m: MatchAst, routes: Routes | undefined): Match {
   const neg = m.neg;
   switch (m.key) {
+    case 'tcp flags': {
+      const mask = m.mask, value = m.value;
+      switch (m.op) {
+        case 'any': return (c) => (c.pkt.tcpFlags & mask) !== 0;
+        case 'eq': return (c) => c.pkt.tcpFlags === value;
+        case 'ne': return (c) => c.pkt.tcpFlags !== value;
+        case 'mask': return (c) => (c.pkt.tcpFlags & mask) === value;
+        case 'masknot': return (c) => (c.pkt.tcpFlags & mask) !== value;
+        case 'set': { const vs = Int32Array.from(m.values); return (c) => { const f = c.pkt.tcpFlags; for (let i = 0; i < vs.length; i++) if (vs[i] === f) return true; return false; }; }
+      }
+      break;
+    }
+    case 'ct state': { const mask = m.mask; return (c) => ((ctStateBits(c) & mask) !== 0) !== neg; }
+    case 'ct status': {
+      // no entry: NFT_BREAK whatever the operator
+      const mask = m.mask;
+      return (c) => c.slot >= 0 && c.ct !== undefined && ((c.ct.table.status[c.slot]! & mask) !== 0) !== neg;
+    }
+    case 'ct mark': {
+      const f = inMark(m.marks), a = m.and;
+      return (c) => c.slot >= 0 && c.ct !== undefined && f((c.ct.mark[c.slot]! & a) >>> 0) !== neg;
+    }
+    case 'meta mark': {
+      const f = inMark(m.marks), a = m.and;
+      return (c) => f((c.pkt.mark & a) >>> 0) !== neg;
+    }
     case 'ip saddr': { const f = in4(m.v4); return neg ? (c) => !f(c.pkt.src) : (c) => f(c.pkt.src); }
     case 'ip daddr': { const f = in4(m.v4); return neg ? (c) => !f(c.pkt.dst) : (c) => f(c.pkt.dst); }
     case 'ip6 saddr': { const f = in6(m.v6); return (c) => f(c.src6()) !== neg; }
@@ -408,6 +633,12 @@ function in4(v: Intervals): (a: number) => boolean {
   const lo = Uint32Array.from(v.lo), hi = Uint32Array.from(v.hi);
   if (lo.length === 1) { const l = lo[0], h = hi[0]; return (a) => { const x = a >>> 0; return x >= l && x <= h; }; }
   return (a) => search(lo, hi, a >>> 0);
+}
+
+/** Membership in sorted disjoint intervals of unsigned 32-bit marks. */
+function inMark(v: Intervals): (a: number) => boolean {
+  const lo = Float64Array.from(v.lo), hi = Float64Array.from(v.hi);
+  return (x) => { for (let i = 0; i < lo.length; i++) if (x >= lo[i] && x <= hi[i]) return true; return false; };
 }
 
 /** Membership in sorted disjoint intervals of small non-negative integers (ports, protocols). */

@@ -1,4 +1,4 @@
-import { Conntrack, NF_DROP } from '../conntrack/conntrack.js';
+import { Conntrack, NF_DROP, NF_REJECT } from '../conntrack/conntrack.js';
 import { createConntrack } from '../conntrack/create.js';
 import { GcWorker } from '../conntrack/gc.js';
 import { Pkt } from '../conntrack/packet.js';
@@ -14,6 +14,8 @@ import { Metrics } from './metrics.js';
 import { FP_CHECKPOINT_EVERY, Fingerprint, type TraceRecorder } from './fingerprint.js';
 import type { Nat } from '../nat/nat.js';
 import { setupNat } from '../nat/setup.js';
+import { setupRules, type RulesetPath } from '../rules/path.js';
+import type { LoadedRuleset } from '../rules/ruleset.js';
 import { parseKernelVersion } from '../conntrack/create.js';
 
 const KIND_GC = 0;
@@ -45,6 +47,10 @@ export class Simulation implements TrafficContext {
   readonly addrs = new AddrInterner();
   /** The NAT core, when the scenario has a ruleset or models more than one CPU (docs/nat.md). */
   readonly nat: Nat | undefined;
+  /** This run's copy of the scenario's ruleset (per-rule counters `packets`/`bytes`/`drops`), when it has one. */
+  readonly ruleset: LoadedRuleset | undefined;
+  /** The filter/raw rule path, when the ruleset has `type filter` chains (docs/rules.md §8). */
+  readonly rulePath: RulesetPath | undefined;
   readonly endUs: number;
   private readonly sampleUs: number;
 
@@ -56,10 +62,13 @@ export class Simulation implements TrafficContext {
       seed: sc.seed, run, eventListener: false,
       ...(sc.kernel.hashsize !== undefined ? { hashsize: sc.kernel.hashsize } : {}),
     });
+    // one ruleset per run (its counters and rule state), shared by NAT and the filter path
+    this.ruleset = sc.ruleset?.clone();
     this.nat = setupNat(this.ct, {
-      version: parseKernelVersion(sc.kernel.version), ruleset: sc.ruleset?.clone(), routes: sc.routes,
+      version: parseKernelVersion(sc.kernel.version), ruleset: this.ruleset, routes: sc.routes,
       cpus: sc.kernel.cpus, confirmDelayUs: sc.kernel.confirm_delay,
     }, streams);
+    this.rulePath = setupRules(this.ct, this.ruleset, sc.routes);
     this.gc = new GcWorker(this.ct, sc.kernel.gc_buckets_per_ms);
     this.endUs = sc.duration;
     this.sampleUs = sc.sample_interval;
@@ -134,7 +143,8 @@ export class Simulation implements TrafficContext {
     pkt.owner = this.current + 1;
     if (pkt.cls === CLASS_ATTACK) this.lastAttackUs = this.sched.now;
     this.ct.setNow(this.sched.now);
-    const verdict = this.ct.packetIn(pkt) === NF_DROP ? 0 : 1;
+    const v = this.ct.packetIn(pkt);
+    const verdict = v === NF_DROP || v === NF_REJECT ? 0 : 1;
     this.fp.packet(this.sched.now, pkt, verdict, this.ct);
     return verdict;
   }
