@@ -203,6 +203,12 @@ export class Conntrack {
 
   /** SEQADJ data (sim/synproxy); undefined when nothing adjusts sequence numbers. */
   seqadj: SeqAdjProvider | undefined;
+  /**
+   * Runs last before confirm (priority NF_IP_PRI_CONNTRACK_CONFIRM − 1, POST_ROUTING / LOCAL_IN) for
+   * packets attached to an entry on the rule path: SYNPROXY's hook and the sequence adjustment
+   * of `nf_confirm()` (sim/synproxy). Returns NF_ACCEPT, NF_DROP or NF_STOLEN.
+   */
+  confirmHook: ((pkt: Pkt, slot: number, dir: number) => number) | undefined;
 
   /** NAT / race path (sim/nat); undefined: plain conntrack. */
   nat: NatPath | undefined;
@@ -656,6 +662,7 @@ export class Conntrack {
         if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_ROUTED, pkt, slot, ctinfo, false);
         if (v === NF_ACCEPT && nat !== undefined) v = nat.snat(slot, dir, isNew, pkt, rp.local);
         if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_SNAT, pkt, slot, ctinfo, false);
+        if (v === NF_ACCEPT && this.confirmHook !== undefined) v = this.confirmHook(pkt, slot, dir);
         if (v !== NF_ACCEPT) {
           // dropped before confirm: an unconfirmed entry is simply freed, no events (§1.7)
           if (isNew) { st.freed_rule++; this.freeUnconfirmed(slot); }

@@ -8,3 +8,5 @@ export { loadRuleset, LoadedRuleset, RulesetError, type RulesetOrigin } from './
 export { buildRoutes, parseRouteArg, RouteTable, type RouteEntry, type RouteIssue } from './routes.js';
 export { registerStatement, registerTableObject } from './registry.js';
 export { RulesetPath, setupRules } from './path.js';
+// statements registered through the extension point (docs/rules.md §8)
+import '../synproxy/rule.js';

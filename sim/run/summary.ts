@@ -128,6 +128,8 @@ export function runSummary(sim: Simulation) {
     generators: sim.gens.map((g) => ({ index: g.index, kind: g.kind, label: g.label, class: CLASS_NAMES[g.cls], ...outcomeSummary(g.outcomes) })),
     policies: sim.policies.map((p) => ({ name: p.name, ...(p.counters?.() ?? {}) })),
     // present only when the scenario has a ruleset or models more than one CPU (docs/nat.md §6)
+    // /proc/net/stat/synproxy columns, when the ruleset has a synproxy statement (docs/synproxy.md §8)
+    ...(sim.synproxy !== undefined ? { synproxy: { ...sim.synproxy.stats } } : {}),
     ...(sim.nat !== undefined ? { nat: natSummary(sim.nat, ct.stats, sim.scenario.ruleset?.rules, natGeneratorCounters(sim)) } : {}),
     lifetimes: { bounds_s: [...LIFETIME_BOUNDS_S], ...lifetimes },
     events_dispatched: sim.sched.eventsDispatched,

@@ -20,7 +20,7 @@
  * in `emitted` (EMIT_* bits).
  */
 import { IPPROTO_TCP, TH_ACK, TH_CWR, TH_ECE, TH_RST, TH_SYN } from '../conntrack/constants.js';
-import { IP_CT_ESTABLISHED_REPLY, NF_ACCEPT, NF_DROP, type Conntrack, type SeqAdjProvider } from '../conntrack/conntrack.js';
+import { IP_CT_ESTABLISHED_REPLY, NF_ACCEPT, NF_DROP, NF_STOLEN, type Conntrack, type SeqAdjProvider } from '../conntrack/conntrack.js';
 import { jiffiesAt } from '../core/time.js';
 import { Pkt } from '../conntrack/packet.js';
 import { TCP_CONNTRACK_CLOSE, TCP_CONNTRACK_SYN_RECV, TCP_CONNTRACK_SYN_SENT } from '../conntrack/proto-tcp-const.js';
@@ -28,8 +28,8 @@ import { CT_EXT_SEQADJ, CT_EXT_SYNPROXY } from '../conntrack/sizing.js';
 import { IPS_SEQ_ADJUST } from '../nat/constants.js';
 import { SynCookies, type SecretSource } from './cookie.js';
 
-/** The packet was consumed (and maybe answered) by the proxy. @see NF_STOLEN */
-export const NF_STOLEN = 2;
+/** The packet was consumed (and maybe answered) by the proxy (conntrack.ts: NF_STOLEN = 2). */
+export { NF_STOLEN };
 
 /** `NF_SYNPROXY_OPT_*` (include/uapi/linux/netfilter/nf_synproxy.h). */
 export const SP_OPT_MSS = 0x01;
@@ -127,6 +127,11 @@ export class Synproxy implements SeqAdjProvider {
     this.tsoff = new Int32Array(cap);
     this.seqOff = new Int32Array(cap * 2);
     ct.seqadj = this;
+    ct.confirmHook = (pkt, slot, dir) => {
+      const h = this.hook(pkt, slot, dir);
+      if (h === NF_ACCEPT) this.seqAdjust(pkt, slot, dir);
+      return h;
+    };
   }
 
   /** Sequence offset of an entry's direction. @see nf_ct_seq_offset */
@@ -248,7 +253,17 @@ export class Synproxy implements SeqAdjProvider {
    * Hands one of the proxy's packets to conntrack as locally generated (OUTPUT); filter rules of
    * the forward/prerouting hooks do not see it. Overridden by the rule path (`outputPass`).
    */
-  outputPass: (p: Pkt) => number = (p) => this.ct.packetIn(p);
+  outputPass: (p: Pkt) => number = (p) => {
+    // locally generated: OUTPUT conntrack only (the forward/prerouting chains never see it, and
+    // output chains are not modelled), then this engine's POST_ROUTING hook (localOut)
+    const ct = this.ct, rules = ct.rules;
+    ct.rules = undefined;
+    try {
+      return ct.packetIn(p);
+    } finally {
+      ct.rules = rules;
+    }
+  };
 
   /**
    * Checks the cookie of a client ACK; if valid, sends the server SYN (through conntrack, with
