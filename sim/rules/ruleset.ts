@@ -324,7 +324,9 @@ const NF_IP_PRI_CONNTRACK = -200;
 export function loadRuleset(text: string, file: string, routes: Routes | undefined, origin: RulesetOrigin & { inline?: boolean } = {}): LoadedRuleset {
   const lo = origin.lineOffset ?? 0, co = origin.colOffset ?? 0;
   try {
-    return compile(parseRuleset(text), routes, { text, file, inline: origin.inline ?? false }, lo);
+    const rs = compile(parseRuleset(text), routes, { text, file, inline: origin.inline ?? false }, lo);
+    if (co !== 0) rs.requires = rs.requires.map((q) => ({ ...q, col: q.col + co }));
+    return rs;
   } catch (e) {
     if (e instanceof RuleSyntaxError) throw new RulesetError(file, e.line + lo, e.col + co, e.detail);
     throw e;
