@@ -1,5 +1,5 @@
 import {
-  IPCT_DESTROY, IPCT_NEW, IPCT_REPLY, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP,
+  IPCT_DESTROY, IPCT_NEW, IPCT_PROTOINFO, IPCT_REPLY, TH_ACK, TH_FIN, TH_RST, TH_SYN, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP,
   IPPROTO_UDP, IPPROTO_UDPLITE, IPS_ASSURED, IPS_CONFIRMED, IPS_DYING, IPS_FIXED_TIMEOUT,
   IPS_SEEN_REPLY, MAX_CHAINLEN, MIN_CHAINLEN,
 } from './constants.js';
@@ -12,6 +12,7 @@ import {
 } from './proto-simple.js';
 import { tcpCanEarlyDrop, tcpNew, tcpPacket, tcpTimeoutsJiffies, tcpValidFlags, type TcpSysctl } from './proto-tcp.js';
 import { TcpStore } from './tcp-store.js';
+import { TCP_CONNTRACK_CLOSE } from './proto-tcp-const.js';
 import { CT_EXT_SEQADJ, CT_EXT_SYNPROXY, CT_EXT_TIMEOUT, entryBytesByMask, entryKernelBytes, BUCKET_HEAD_BYTES } from './sizing.js';
 import {
   CtStats, REASON_EARLY_DROP, REASON_POLICY, REASON_PROBE, REASON_TCP_REOPEN, REASON_TCP_RST, REASON_TIMEOUT_EARLY_DROP_SCAN,
@@ -73,7 +74,16 @@ export interface RulePath {
   readonly zone: number;
   /** After RULE_STAGE_ROUTED: whether the packet was delivered locally (input) rather than forwarded. */
   readonly local: boolean;
+  /** After a stage returned NF_REJECT: what goes back (REJECT_TCP_RST 1, REJECT_ICMP_UNREACH 0) and the ICMP/ICMPv6 code. */
+  readonly rejectKind: number;
+  readonly rejectCode: number;
+  /** The output and postrouting chains for a packet the firewall itself sends (a reject's RST / ICMP error). */
+  runLocal(pkt: Pkt, slot: number, ctinfo: number): number;
 }
+
+/** RulePath.rejectKind values (as NFT_REJECT_ICMP_UNREACH / NFT_REJECT_TCP_RST). */
+export const REJECT_ICMP_UNREACH = 0;
+export const REJECT_TCP_RST = 1;
 
 /** Receives what the table does; the metrics layer and the event log implement it. */
 export interface ConntrackObserver {
@@ -225,6 +235,22 @@ export class Conntrack {
   ruleEvents = 0;
   /** Whether the current packet's rule stages already ran inside the conntrack path. */
   private filtered = false;
+  /** Verdict of the last packetIn (NF_REJECT when a reject rule answered it). */
+  lastVerdict = NF_ACCEPT;
+  /**
+   * The seed paper's error-handling proposal (scenario `kernel.untracked_when_full`, docs/rules.md
+   * §9): when no entry can be allocated, the packet passes UNTRACKED instead of being dropped,
+   * unless `natNeedsEntry` says a NAT rule would need an entry for it.
+   */
+  untrackedWhenFull = false;
+  natNeedsEntry: ((pkt: Pkt) => boolean) | undefined;
+  /** Whether the last packet passed untracked because the table was full (untrackedWhenFull). */
+  lastUntrackedFull = false;
+  /** The entry a rejected packet was attached to (-1 none, -2 an unconfirmed entry, now freed), and its direction. */
+  private rejSlot = -1;
+  private rejDir = 0;
+  /** Scratch packet for the RST / ICMP error a reject sends (no allocation per packet). */
+  private readonly rej = new Pkt();
   /**
    * The modelled multi-CPU race (docs/nat.md §3.3): a new entry stays invisible to lookups from
    * other CPUs until `pendUntil[slot]` (µs). Null when one CPU is modelled.
@@ -276,6 +302,8 @@ export class Conntrack {
   peakKernelBytes = 0;
   private readonly udpRule: number;
   private readonly unlimitedMax: boolean;
+  /** Kernel ≥ 6.12 (a reject's RST closes the entry, nf_conntrack_tcp_set_closing()). */
+  private readonly v6012: boolean;
   private readonly chainLimit: 'none' | 'old' | 'new';
   private readonly ecache: boolean;
   readonly entryBytes: number;
@@ -290,6 +318,7 @@ export class Conntrack {
     this.random = cfg.random;
     this.max = s.nf_conntrack_max;
     const v = cfg.version[0] * 1000 + cfg.version[1];
+    this.v6012 = v >= 6012;
     this.unlimitedMax = s.nf_conntrack_max === 0 && v < 6019;
     if (s.nf_conntrack_max === 0 && !this.unlimitedMax) throw new RangeError('nf_conntrack_max = 0 is not allowed from v6.19');
     this.chainLimit = v >= 6003 ? 'new' : v >= 5015 ? 'old' : 'none';
@@ -516,13 +545,21 @@ export class Conntrack {
    */
   packetIn(pkt: Pkt): number {
     const rp = this.rules;
+    this.lastUntrackedFull = false;
     if (rp === undefined) return this.conntrackIn(pkt);
-    // the rule path in the kernel's order (docs/rules.md §8.1): raw prerouting, conntrack,
-    // DNAT, filter, SNAT, confirm; a packet from the wire carries no mark and no zone
+    const v = this.rulePathIn(rp, pkt);
+    this.lastVerdict = v === NF_REJECT ? this.reject(rp, pkt) : v;
+    return this.lastVerdict;
+  }
+
+  /** The rule path in the kernel's order (docs/rules.md §8.1); returns the packet's verdict. */
+  private rulePathIn(rp: RulePath, pkt: Pkt): number {
+    // a packet from the wire carries no mark and no zone
     pkt.mark = 0;
     this.curZone = 0;
     this.filtered = false;
     this.ruleEvents = 0;
+    this.rejSlot = -1;
     let v = rp.run(RULE_STAGE_RAW, pkt, -1, IP_CT_NONE, false);
     if (v !== NF_ACCEPT) { this.lastSlot = -1; this.lastCtinfo = IP_CT_NONE; return v; }
     if (rp.untracked) {
@@ -538,6 +575,8 @@ export class Conntrack {
     // left conntrack without its rules having run: no entry (invalid), untracked, or RELATED
     if (this.lastSlot >= 0) {
       const slot = this.lastSlot, ctinfo = this.lastCtinfo;
+      this.rejSlot = slot;
+      this.rejDir = ctinfo === IP_CT_RELATED_REPLY ? 1 : 0;
       v = rp.run(RULE_STAGE_CT, pkt, slot, ctinfo, false);
       if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_ROUTED, pkt, slot, ctinfo, false);
       if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_SNAT, pkt, slot, ctinfo, false);
@@ -545,6 +584,79 @@ export class Conntrack {
       return v;
     }
     return this.rulesNoEntry(rp, pkt, this.lastCtinfo === IP_CT_UNTRACKED);
+  }
+
+  /**
+   * A reject rule dropped `pkt`: the firewall sends a TCP RST or an ICMP error back (docs/rules.md
+   * §8.8). The RST is attached to the rejected packet's entry (nf_send_reset() → nf_ct_attach():
+   * RELATED_REPLY, no tracker, never confirmed) and, from v6.12 in the model, moves a confirmed
+   * TCP entry to CLOSE (nf_conntrack_tcp_set_closing()); without an entry it meets conntrack at
+   * LOCAL_OUT as a bare RST, which the tracker refuses (invalid). The ICMP error (icmp_send())
+   * is looked up by conntrack like any ICMP error: RELATED to a confirmed entry, else `error`.
+   * Both then cross the output and postrouting chains. Returns NF_REJECT when the answer left,
+   * NF_DROP when nothing was sent (RST for a non-TCP packet or for an RST, an ICMP error about an
+   * ICMP error) or a rule dropped the answer.
+   */
+  private reject(rp: RulePath, pkt: Pkt): number {
+    const r = this.rej;
+    const saveSlot = this.lastSlot, saveInfo = this.lastCtinfo, saveFull = this.lastUntrackedFull;
+    r.reset();
+    r.l3 = pkt.l3; r.cls = pkt.cls; r.owner = pkt.owner; r.flow = pkt.flow;
+    r.src = pkt.dst; r.dst = pkt.src;
+    let slot = -1, ctinfo = IP_CT_NONE;
+    if (rp.rejectKind === REJECT_TCP_RST) {
+      if (pkt.proto !== IPPROTO_TCP || (pkt.tcpFlags & TH_RST) !== 0) return NF_DROP;
+      r.proto = IPPROTO_TCP;
+      r.sport = pkt.dport; r.dport = pkt.sport;
+      if ((pkt.tcpFlags & TH_ACK) !== 0) { r.tcpFlags = TH_RST; r.seq = pkt.ack; } else {
+        r.tcpFlags = TH_RST | TH_ACK;
+        r.ack = (pkt.seq + ((pkt.tcpFlags & TH_SYN) !== 0 ? 1 : 0) + ((pkt.tcpFlags & TH_FIN) !== 0 ? 1 : 0) + pkt.dataLen) >>> 0;
+      }
+      r.len = pkt.l3 === 4 ? 40 : 60;
+      const s = this.rejSlot;
+      if (s >= 0) {
+        slot = s;
+        ctinfo = this.rejDir === 0 ? IP_CT_RELATED_REPLY : IP_CT_RELATED;
+        if (this.v6012 && (this.table.status[s]! & IPS_CONFIRMED) !== 0 && (this.table.l3proto[s]! & 0xff) === IPPROTO_TCP) this.setClosing(s);
+      } else if (s === -1) {
+        // no entry to attach to: the RST is a new packet to conntrack at LOCAL_OUT
+        this.rules = undefined;
+        this.conntrackIn(r);
+        this.rules = rp;
+        slot = this.lastSlot; ctinfo = this.lastCtinfo;
+      }
+    } else {
+      if ((pkt.proto === IPPROTO_ICMP && icmpIsError(pkt.dport >> 8)) || (pkt.proto === IPPROTO_ICMPV6 && (pkt.dport >> 8) < 128)) return NF_DROP;
+      r.proto = pkt.l3 === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+      r.dport = ((pkt.l3 === 4 ? 3 : 1) << 8) | rp.rejectCode;
+      r.innerValid = true; r.innerProto = pkt.proto;
+      r.innerSrc = pkt.src; r.innerDst = pkt.dst; r.innerSport = pkt.sport; r.innerDport = pkt.dport;
+      r.len = Math.min(pkt.l3 === 4 ? 576 : 1280, (pkt.l3 === 4 ? 28 : 48) + pkt.len);
+      this.rules = undefined;
+      this.conntrackIn(r);
+      this.rules = rp;
+      slot = this.lastSlot; ctinfo = this.lastCtinfo;
+    }
+    const v = rp.runLocal(r, slot, ctinfo);
+    this.lastSlot = saveSlot; this.lastCtinfo = saveInfo; this.lastUntrackedFull = saveFull;
+    if (v !== NF_ACCEPT) return NF_DROP;
+    this.stats.reject_sent++;
+    return NF_REJECT;
+  }
+
+  /**
+   * A confirmed TCP entry whose packet was answered by a reject's RST goes to CLOSE with the
+   * CLOSE timeout (unless already CLOSE or IPS_FIXED_TIMEOUT) and caches IPCT_PROTOINFO.
+   * @see nf_conntrack_tcp_set_closing
+   */
+  private setClosing(slot: number): void {
+    const tcp = this.tcp;
+    const old = tcp.state[slot]!;
+    tcp.state[slot] = TCP_CONNTRACK_CLOSE;
+    if (old === TCP_CONNTRACK_CLOSE || (this.table.status[slot]! & IPS_FIXED_TIMEOUT) !== 0) return;
+    const t = this.timeoutSets[this.tpol[slot]!]!;
+    this.table.timeout[slot] = (this.now32 + t.tcp[TCP_CONNTRACK_CLOSE]!) | 0;
+    if (this.eventsOn) this.observer?.event?.(slot, 1 << IPCT_PROTOINFO);
   }
 
   /** The rule stages after conntrack for a packet without an entry (invalid or untracked; NAT ignores it). */
@@ -590,6 +702,17 @@ export class Conntrack {
         }
         slot = this.alloc(hash);
         if (slot < 0) {
+          if (this.untrackedWhenFull) {
+            const needs = this.natNeedsEntry;
+            if (needs === undefined || !needs(pkt)) {
+              // the proposal: accept untracked (no NAT can apply without an entry)
+              st.untracked_full++;
+              this.lastUntrackedFull = true;
+              this.lastCtinfo = IP_CT_UNTRACKED;
+              return NF_ACCEPT;
+            }
+            st.untracked_full_nat_drop++;
+          }
           st.drop++;
           return NF_DROP;
         }
@@ -665,6 +788,8 @@ export class Conntrack {
         if (v === NF_ACCEPT && this.confirmHook !== undefined) v = this.confirmHook(pkt, slot, dir);
         if (v !== NF_ACCEPT) {
           // dropped before confirm: an unconfirmed entry is simply freed, no events (§1.7)
+          this.rejSlot = isNew ? -2 : slot;
+          this.rejDir = dir;
           if (isNew) { st.freed_rule++; this.freeUnconfirmed(slot); }
           return v;
         }

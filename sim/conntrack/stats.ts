@@ -48,6 +48,12 @@ export class CtStats {
   notrack = 0;
   /** Unconfirmed entries freed because a rule dropped (or rejected, or consumed) their first packet (also in freed_unconfirmed). */
   freed_rule = 0;
+  /** RSTs / ICMP errors a `reject` rule sent back (and no rule dropped on the way out). */
+  reject_sent = 0;
+  /** untracked_when_full (the paper's proposal): packets passed untracked because no entry could be allocated. */
+  untracked_full = 0;
+  /** untracked_when_full: packets still dropped at a full table because a NAT rule needed an entry for them (also in drop). */
+  untracked_full_nat_drop = 0;
   /** ICMP errors attached to an entry as RELATED. */
   related = 0;
   /** gc worker invocations and full table cycles. */

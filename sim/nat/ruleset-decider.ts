@@ -40,6 +40,19 @@ export class RulesetDecider implements NatDecider {
     return f.call(this.ruleset, id, pick === undefined ? 0 : pick.call(this.ruleset, id, this.draw32()));
   }
 
+  /**
+   * Whether a NAT rule would set up a mapping for (or drop) this packet at prerouting or
+   * postrouting: such a packet cannot pass untracked under the untracked_when_full proposal.
+   */
+  needsEntry(pkt: Pkt): boolean {
+    const rs = this.ruleset as { natProbe?: (h: 'prerouting' | 'postrouting', p: Pkt, i: number, o: number) => number };
+    if (rs.natProbe === undefined) return true;
+    const r = this.routes;
+    let iif = -1, oif = -1;
+    if (r !== undefined && (pkt.l3 === 4 || this.v6Routes)) { iif = r.ifaceOf(pkt.l3, pkt.src); oif = r.ifaceOf(pkt.l3, pkt.dst); }
+    return rs.natProbe.call(this.ruleset, 'prerouting', pkt, iif, -1) !== -1 || rs.natProbe.call(this.ruleset, 'postrouting', pkt, iif, oif) !== -1;
+  }
+
   decide(hook: number, pkt: Pkt, range: NatRange, out: { masq: boolean }, slot = -1): number {
     const r = this.routes;
     const pre = hook === NF_INET_PRE_ROUTING;

@@ -33,6 +33,7 @@ const NF_IP_PRI_NAT_SRC = 100;
 const LO = -(2 ** 31);
 const HI = 2 ** 31;
 
+/** Maps a rule verdict to a netfilter one (and remembers what a reject sends). */
 function toNf(v: number): number {
   switch (v) {
     case RULE_VERDICT_ACCEPT: return NF_ACCEPT;
@@ -47,6 +48,8 @@ export class RulesetPath implements RulePath {
   untracked = false;
   zone = -1;
   local = false;
+  rejectKind = 0;
+  rejectCode = 3;
   /** IPv4 addresses of the interfaces (a destination among them is delivered locally). */
   private readonly localAddrs: Int32Array;
   private v6 = false;
@@ -82,6 +85,21 @@ export class RulesetPath implements RulePath {
   }
 
   run(stage: number, pkt: Pkt, slot: number, ctinfo: number, untracked: boolean): number {
+    const v = this.stage(stage, pkt, slot, ctinfo, untracked);
+    if (v === NF_REJECT) { this.rejectKind = this.ruleset.lastRejectKind; this.rejectCode = this.ruleset.lastRejectCode; }
+    return v;
+  }
+
+  /** A locally generated packet (a reject's answer): output chains, then postrouting chains. */
+  runLocal(pkt: Pkt, slot: number, ctinfo: number): number {
+    const rs = this.ruleset;
+    let v = rs.filterHook('output', LO, HI, pkt, slot, ctinfo, false, -1, this.iif);
+    if (v === RULE_VERDICT_ACCEPT) v = rs.filterHook('postrouting', LO, HI, pkt, slot, ctinfo, false, -1, this.iif);
+    // an answer cannot be answered: a reject here only drops it
+    return v === RULE_VERDICT_ACCEPT ? NF_ACCEPT : NF_DROP;
+  }
+
+  private stage(stage: number, pkt: Pkt, slot: number, ctinfo: number, untracked: boolean): number {
     const rs = this.ruleset;
     const r = this.routes;
     switch (stage) {

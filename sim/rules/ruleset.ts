@@ -31,7 +31,7 @@ import {
   type ChainType, type Hook, type NatStatement, type RuleCompileEnv, type RuleEvalCtx, type RuleRequirement, type RuleShape, type RuleExpr, type RuleInfo, type Routes,
   type Ruleset, HOOKS, CT_STATE_INVALID, CT_STATE_UNTRACKED,
   NF_NAT_RANGE_MAP_IPS, NF_NAT_RANGE_PROTO_SPECIFIED, RULE_VERDICT_ACCEPT, RULE_VERDICT_CONTINUE, RULE_VERDICT_DROP,
-  RULE_VERDICT_REJECT, RULE_VERDICT_STOLEN,
+  RULE_VERDICT_REJECT, RULE_VERDICT_STOLEN, REJECT_ICMP_UNREACH, REJECT_TCP_RST,
 } from './types.js';
 import { wordsToBytes } from './addr.js';
 
@@ -94,6 +94,10 @@ interface CompiledRule {
   matches: Match[];
   /** 0 none, 1 accept, 2 return, 3 nat, 4 drop, 5 reject. */
   verdict: number;
+  /** `reject`: REJECT_* kind, and the ICMP code for IPv4 / ICMPv6 code for IPv6 packets. */
+  rejKind: number;
+  rejCode4: number;
+  rejCode6: number;
 }
 
 interface CompiledChain { priority: number; order: number; rules: CompiledRule[]; policyDrop: boolean }
@@ -114,6 +118,8 @@ export class LoadedRuleset implements Ruleset {
   lastZone = -1;
   /** Sysctl values statements of the ruleset need (e.g. synproxy: nf_conntrack_tcp_loose = 0). */
   requires: readonly RuleRequirement[] = [];
+  lastRejectKind = REJECT_ICMP_UNREACH;
+  lastRejectCode = 3;
 
   constructor(
     readonly rules: readonly RuleInfo[],
@@ -173,6 +179,8 @@ export class LoadedRuleset implements Ruleset {
             v = c.verdict;
             c.verdict = RULE_VERDICT_CONTINUE;
             if (v !== RULE_VERDICT_ACCEPT && v !== RULE_VERDICT_STOLEN) this.drops[r.id * 3 + pkt.cls] += 1;
+            // an extension's reject: the default reply (ICMP port unreachable)
+            if (v === RULE_VERDICT_REJECT) { this.lastRejectKind = REJECT_ICMP_UNREACH; this.lastRejectCode = pkt.l3 === 4 ? 3 : 4; }
             if (v === RULE_VERDICT_ACCEPT) continue chain;
             break chain;
           }
@@ -184,6 +192,7 @@ export class LoadedRuleset implements Ruleset {
           if (rv === 4 || rv === 5) {
             this.drops[r.id * 3 + pkt.cls] += 1;
             v = rv === 4 ? RULE_VERDICT_DROP : RULE_VERDICT_REJECT;
+            if (rv === 5) { this.lastRejectKind = r.rejKind; this.lastRejectCode = pkt.l3 === 4 ? r.rejCode4 : r.rejCode6; }
             break chain;
           }
           break; // return: the chain's policy
@@ -214,6 +223,21 @@ export class LoadedRuleset implements Ruleset {
     return next;
   }
 
+  /**
+   * Whether a NAT rule at `hook` would decide this packet (id, or NAT_LOOKUP_DROP), without moving
+   * any counter or the packet's mark (for the untracked_when_full proposal, docs/rules.md §9).
+   */
+  natProbe(hook: Hook, pkt: Pkt, iif: number, oif: number): number {
+    const mark = pkt.mark;
+    this.probing = true;
+    const id = this.natLookup(hook, pkt, iif, oif);
+    this.probing = false;
+    pkt.mark = mark;
+    return id;
+  }
+
+  private probing = false;
+
   natLookup(hook: Hook, pkt: Pkt, iif: number, oif: number, slot = -1, ctinfo = -1): number {
     const chains = this.natChains[hookIndex(hook)];
     if (chains.length === 0) return -1;
@@ -233,10 +257,12 @@ export class LoadedRuleset implements Ruleset {
           if (c.verdict !== RULE_VERDICT_CONTINUE) { c.verdict = RULE_VERDICT_CONTINUE; return -1; }
           continue rule;
         }
-        this.packets[r.id] += 1;
-        this.bytes[r.id] += pkt.len;
+        if (!this.probing) {
+          this.packets[r.id] += 1;
+          this.bytes[r.id] += pkt.len;
+        }
         if (r.verdict === 3) return r.id;
-        if (r.verdict === 4 || r.verdict === 5) { this.drops[r.id * 3 + pkt.cls] += 1; return NAT_LOOKUP_DROP; }
+        if (r.verdict === 4 || r.verdict === 5) { if (!this.probing) this.drops[r.id * 3 + pkt.cls] += 1; return NAT_LOOKUP_DROP; }
         if (r.verdict !== 0) break; // accept or return: this chain ends, the next one runs
       }
     }
@@ -552,10 +578,39 @@ function compileRule(id: number, ch: ChainAst, r: RuleAst, routes: Routes | unde
       }
     }
   }
-  const fam = famOfMatches(r, ch.family);
+  let fam = famOfMatches(r, ch.family);
   if (fam === 0) err(r.loc, 'this rule matches both ip and ip6 fields, so no packet can match it (conflicting protocols)');
   // `ip protocol` carries the IPv4 dependency already (famOfMatches); `meta l4proto` applies to both families.
-  return { id, fam, proto, matches, verdict: VERDICT[r.verdict] };
+  // `reject with icmp` / `icmpv6` carry their family as a dependency (nftables evaluate.c: stmt_evaluate_reject_inet_family)
+  const rj = r.reject;
+  if (rj?.kind === 'icmp') fam &= 1;
+  if (rj?.kind === 'icmpv6') fam &= 2;
+  if (rj?.kind === 'tcp-reset') proto = IPPROTO_TCP;
+  const codes = rj === undefined ? [3, 4] : rejectCodes(rj.kind, rj.code);
+  return {
+    id, fam, proto, matches, verdict: VERDICT[r.verdict],
+    rejKind: rj?.kind === 'tcp-reset' ? REJECT_TCP_RST : REJECT_ICMP_UNREACH, rejCode4: codes[0], rejCode6: codes[1],
+  };
+}
+
+/** ICMP type 3 codes (RFC 792/1812) and ICMPv6 type 1 codes (RFC 4443) of a reject type; icmpx maps to both (nf_tables.h: nft_reject_icmpx_code). */
+const ICMP4_CODES: Readonly<Record<string, number>> = {
+  'net-unreachable': 0, 'host-unreachable': 1, 'prot-unreachable': 2, 'port-unreachable': 3, 'frag-needed': 4,
+  'net-prohibited': 9, 'host-prohibited': 10, 'admin-prohibited': 13,
+};
+const ICMP6_CODES: Readonly<Record<string, number>> = {
+  'no-route': 0, 'admin-prohibited': 1, 'addr-unreachable': 3, 'port-unreachable': 4, 'policy-fail': 5, 'reject-route': 6,
+};
+const ICMPX_CODES: Readonly<Record<string, readonly [number, number]>> = {
+  'no-route': [0, 0], 'port-unreachable': [3, 4], 'host-unreachable': [1, 3], 'admin-prohibited': [13, 1],
+};
+
+/** [IPv4 ICMP code, ICMPv6 code] of a reject; `reject` alone is port-unreachable (nft's default, icmpx in inet). */
+function rejectCodes(kind: string, code: string): [number, number] {
+  if (kind === 'icmp') return [ICMP4_CODES[code]!, 4];
+  if (kind === 'icmpv6') return [3, ICMP6_CODES[code]!];
+  if (kind === 'icmpx') return [...ICMPX_CODES[code]!] as [number, number];
+  return [3, 4];
 }
 
 /** A built-in statement, or a registered one (its hooks and chain types checked here). */

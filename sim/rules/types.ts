@@ -127,6 +127,10 @@ export const RULE_VERDICT_STOLEN = 2;
 /** The packet is dropped and an error goes back (nft_reject: not a kernel verdict value; the kernel returns NF_DROP after sending). */
 export const RULE_VERDICT_REJECT = 16;
 
+/** What a reject sends back (nft_reject.h: NFT_REJECT_TCP_RST, NFT_REJECT_ICMP_UNREACH; icmpx resolves to the latter per family). */
+export const REJECT_ICMP_UNREACH = 0;
+export const REJECT_TCP_RST = 1;
+
 /** `ct state` bits (nf_conntrack_common.h: NF_CT_STATE_BIT(), NF_CT_STATE_INVALID_BIT, NF_CT_STATE_UNTRACKED_BIT). */
 export const CT_STATE_INVALID = 1;
 export const CT_STATE_ESTABLISHED = 2;
@@ -345,6 +349,12 @@ export interface Ruleset {
    * `notrack` / `ct zone set` did to the packet.
    */
   filterHook(hook: Hook, prioLo: number, prioHi: number, pkt: Pkt, slot: number, ctinfo: number, untracked: boolean, iif: number, oif: number): number;
+  /**
+   * After a filterHook that returned RULE_VERDICT_REJECT: what to send back, REJECT_* (REJECT_TCP_RST
+   * or REJECT_ICMP_UNREACH), and the ICMP (IPv4) or ICMPv6 code for the packet's family.
+   */
+  readonly lastRejectKind: number;
+  readonly lastRejectCode: number;
   /** Whether the last filterHook made the packet UNTRACKED (`notrack`, nft_notrack_eval()). */
   readonly lastUntracked: boolean;
   /** Zone a `ct zone set` in the last filterHook attached to the packet's template (-1: none). */

@@ -15,6 +15,7 @@ import { Metrics } from './metrics.js';
 import { FP_CHECKPOINT_EVERY, Fingerprint, type TraceRecorder } from './fingerprint.js';
 import type { Nat } from '../nat/nat.js';
 import { setupNat } from '../nat/setup.js';
+import { RulesetDecider } from '../nat/ruleset-decider.js';
 import { setupRules, type RulesetPath } from '../rules/path.js';
 import type { LoadedRuleset } from '../rules/ruleset.js';
 import { parseKernelVersion } from '../conntrack/create.js';
@@ -76,6 +77,12 @@ export class Simulation implements TrafficContext {
       this.synproxy = new Synproxy(this.ct, streams.get('synproxy/cookie-secret'));
     }
     this.rulePath = setupRules(this.ct, this.ruleset, sc.routes);
+    if (sc.kernel.untracked_when_full === true) {
+      // the paper's error-handling proposal (docs/rules.md §9)
+      this.ct.untrackedWhenFull = true;
+      const d = this.nat?.decider as RulesetDecider | undefined;
+      this.ct.natNeedsEntry = d !== undefined && d instanceof RulesetDecider ? (p) => d.needsEntry(p) : undefined;
+    }
     this.gc = new GcWorker(this.ct, sc.kernel.gc_buckets_per_ms);
     this.endUs = sc.duration;
     this.sampleUs = sc.sample_interval;

@@ -131,6 +131,8 @@ export function runSummary(sim: Simulation) {
     // /proc/net/stat/synproxy columns, when the ruleset has a synproxy statement (docs/synproxy.md §8)
     ...(sim.synproxy !== undefined ? { synproxy: { ...sim.synproxy.stats } } : {}),
     ...(sim.nat !== undefined ? { nat: natSummary(sim.nat, ct.stats, sim.scenario.ruleset?.rules, natGeneratorCounters(sim)) } : {}),
+    // present only with kernel.untracked_when_full: true (the paper's proposal, docs/rules.md §9)
+    ...(sim.scenario.kernel.untracked_when_full === true ? { untracked_when_full: untrackedWhenFullSummary(sim) } : {}),
     lifetimes: { bounds_s: [...LIFETIME_BOUNDS_S], ...lifetimes },
     events_dispatched: sim.sched.eventsDispatched,
     /** Trajectory fingerprint: a hash over every packet verdict and entry removal, in order (sim/run/fingerprint.ts). */
@@ -139,3 +141,21 @@ export function runSummary(sim: Simulation) {
 }
 
 export type RunSummary = ReturnType<typeof runSummary>;
+
+/**
+ * The untracked_when_full block: packets passed untracked at a full table, packets still dropped
+ * because a NAT rule needed an entry, and the flows that had a packet passed this way (how many,
+ * and how many of them then failed or succeeded), by traffic class.
+ */
+function untrackedWhenFullSummary(sim: Simulation) {
+  const st = sim.ct.stats;
+  const flows: Record<string, { flows: number; failed: number; succeeded: number }> = {};
+  for (const g of sim.gens) {
+    const c = CLASS_NAMES[g.cls]!;
+    const f = flows[c] ??= { flows: 0, failed: 0, succeeded: 0 };
+    f.flows += g.outcomes.untrackedFullFlows;
+    f.failed += g.outcomes.untrackedFullFailed;
+    f.succeeded += g.outcomes.untrackedFullSucceeded;
+  }
+  return { packets_passed: st.untracked_full, nat_drops: st.untracked_full_nat_drop, flows };
+}

@@ -7,7 +7,7 @@ import { SYSCTLS, SYSCTL_NAMES, type SysctlName, canonicalSysctlName, checkSysct
 import { MSG } from './messages.js';
 import {
   type Infer, type ObjOut, type ObjSchema, type Schema,
-  SAFE_NAME_EXPECTS, SAFE_NAME_PATTERN, arr, bytes, duration, fail, hasOwn, literal, make, nameOrObject, num, obj, opt, record, str, toInput, union,
+  SAFE_NAME_EXPECTS, SAFE_NAME_PATTERN, arr, bool, bytes, duration, fail, hasOwn, literal, make, nameOrObject, num, obj, opt, record, str, toInput, union,
   type Issue, type Path,
 } from './schema-dsl.js';
 import { closest } from './suggest.js';
@@ -179,6 +179,7 @@ export function buildScenarioSchema(registry: ScenarioRegistry) {
           gc_buckets_per_ms: num({ int: true, min: 1, default: D.kernel.gc_buckets_per_ms, doc: 'buckets the gc worker scans per ms of CPU time' }),
           cpus: num({ int: true, min: 1, max: 255, default: D.kernel.cpus, doc: 'CPUs processing packets in parallel: with more than one, a new entry stays invisible to packets on other CPUs for confirm_delay, so first packets can race (docs/nat.md §3.3)' }),
           confirm_delay: duration({ min: 0, default: D.kernel.confirm_delay, doc: 'how long a first packet stays unconfirmed (between the conntrack hook and confirm) when cpus > 1, e.g. "20us"' }),
+          untracked_when_full: opt(bool({ doc: 'the seed paper\'s error-handling proposal (not in any kernel): when no entry can be allocated, pass the packet untracked (ct state untracked) instead of dropping it, unless a NAT rule of the ruleset would need an entry for it (docs/rules.md §9); absent or false: the kernel drops it' })),
         },
         { default: {}, doc: 'the simulated kernel build and host' },
       ),

@@ -4,7 +4,7 @@ import { AddrInterner } from '../conntrack/addr.js';
 import { familyOf, SourcePicker, type Prefix, type SourceSpec } from './addresses.js';
 import type { ClientFlowSpec } from './flow-pool.js';
 import type { GeneratorEntry } from '../scenario/scenario.js';
-import type { Conntrack } from '../conntrack/conntrack.js';
+import { NF_REJECT, type Conntrack } from '../conntrack/conntrack.js';
 import type { Pkt } from '../conntrack/packet.js';
 import type { Arrivals } from './rate.js';
 import { LatencyRecorder } from '../core/latency.js';
@@ -79,6 +79,23 @@ export class FlowOutcomes {
   setup: LatencyRecorder | null = null;
   resolve: LatencyRecorder | null = null;
   completion: LatencyRecorder | null = null;
+  /**
+   * untracked_when_full (docs/rules.md §9): flows that had a packet passed untracked at a full
+   * table, and of those the ones that then failed or succeeded.
+   */
+  untrackedFullFlows = 0;
+  untrackedFullFailed = 0;
+  untrackedFullSucceeded = 0;
+  private uf = new Uint8Array(0);
+  /** Marks flow serial `flow` as having had a packet passed untracked at a full table. */
+  markUntrackedFull(flow: number): void {
+    if (flow >= this.uf.length) { const a = new Uint8Array(Math.max(256, 2 * (flow + 1))); a.set(this.uf); this.uf = a; }
+    if (this.uf[flow] === 0) { this.uf[flow] = 1; this.untrackedFullFlows++; }
+  }
+  /** Whether flow serial `flow` had a packet passed untracked at a full table. */
+  untrackedFullOf(flow: number): boolean {
+    return flow >= 0 && flow < this.uf.length && this.uf[flow] === 1;
+  }
   /** Counts one failure. */
   fail(reason: number): void {
     this.failed++;
@@ -135,14 +152,25 @@ export function sendCounted(ctx: TrafficContext, out: FlowOutcomes, lenIsIPv4 = 
   const pkt = ctx.pkt;
   const extra = lenIsIPv4 && pkt.l3 === 6 ? (pkt.innerValid ? 2 * IPV6_EXTRA_HEADER_BYTES : IPV6_EXTRA_HEADER_BYTES) : 0;
   pkt.len += extra;
+  const flow = pkt.flow;
   const v = ctx.send(pkt);
   pkt.len -= extra;
+  if (flow >= 0 && ctx.ct.lastUntrackedFull) out.markUntrackedFull(flow);
   afterSend(pkt);
   if (v === 0) {
     out.dropped++;
     if (out.firstDropUs < 0) out.firstDropUs = ctx.now;
   }
   return v;
+}
+
+/**
+ * Whether the packet just sent (verdict 0) was refused by a `reject` rule whose RST / ICMP
+ * error reached the sender (docs/rules.md §8.8): the client learns of it at once (TCP: ECONNREFUSED
+ * / ECONNRESET, UDP: ECONNREFUSED on a connected socket) instead of retrying or timing out.
+ */
+export function rejected(ctx: TrafficContext): boolean {
+  return ctx.ct.lastVerdict === NF_REJECT;
 }
 
 /** A generator kind: its scenario schema and a factory from the validated spec. */
@@ -261,12 +289,14 @@ export abstract class BaseGenerator implements Generator {
   protected flowSucceeded(serial: number): void {
     this.endPhase(serial);
     this.outcomes.succeeded++;
+    if (this.outcomes.untrackedFullOf(serial)) this.outcomes.untrackedFullSucceeded++;
   }
 
   /** Counts the flow's outcome: failed for `reason` (FAIL_*). */
   protected flowFailed(serial: number, reason: number): void {
     this.endPhase(serial);
     this.outcomes.fail(reason);
+    if (this.outcomes.untrackedFullOf(serial)) this.outcomes.untrackedFullFailed++;
   }
 
   private endPhase(serial: number): void {

@@ -4,7 +4,7 @@
  * scenario-style parameters through their real schemas (defaults included), and every packet
  * each generator sends can be recorded. Not used by the simulator itself.
  */
-import { NF_ACCEPT, NF_DROP, type Conntrack } from '../conntrack/conntrack.js';
+import { NF_ACCEPT, NF_DROP, NF_REJECT, type Conntrack } from '../conntrack/conntrack.js';
 import { createConntrack, type ConntrackSetup } from '../conntrack/create.js';
 import { GcWorker } from '../conntrack/gc.js';
 import { Pkt } from '../conntrack/packet.js';
@@ -97,8 +97,9 @@ export class Harness implements TrafficContext {
 
   send(pkt: Pkt): number {
     this.ct.setNow(this.sched.now);
-    const pv = this.proxy === undefined ? this.ct.packetIn(pkt) : this.proxy.packet(pkt, pkt.dport === this.proxy.port);
-    const v = pv === NF_DROP ? 0 : pv === NF_ACCEPT ? 1 : pv;
+    const r = this.proxy === undefined ? this.ct.packetIn(pkt) : this.proxy.packet(pkt, pkt.dport === this.proxy.port);
+    // NF_STOLEN (2): consumed by SYNPROXY (docs/synproxy.md §9)
+    const v = r === NF_DROP || r === NF_REJECT ? 0 : r === NF_ACCEPT ? 1 : r;
     if (this.opts.record) {
       this.log[this.current]!.push(this.sched.now, pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport,
         pkt.tcpFlags, pkt.seq, pkt.ack, pkt.dataLen, v);

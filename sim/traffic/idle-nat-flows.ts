@@ -5,7 +5,7 @@ import { makeMicrosSampler, makeSampler, type Distribution } from '../core/distr
 import type { Rng } from '../core/rng.js';
 import { ephemeralPort, randomIn, type Prefix, type SourcePicker, type SourceSpec } from './addresses.js';
 import { FlowPool } from './flow-pool.js';
-import { BaseGenerator, FAIL_BROKEN, FAIL_DROPPED, FAIL_NEVER_ADMITTED, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { BaseGenerator, FAIL_BROKEN, FAIL_DROPPED, FAIL_NEVER_ADMITTED, FAIL_RESET, rejected, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { LatencyRecorder } from '../core/latency.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import type { DelaySpec } from './schema-types.js';
@@ -155,7 +155,7 @@ export class IdleNatFlows extends BaseGenerator {
     if (lost) this.outcomes.entryLost++;
     // a keepalive while idle: no activity is open; the break fails the next one, now
     if (!this.isOpen(serial)) this.flowResumed(serial);
-    this.flowFailed(serial, lost && this.wasAdmitted(serial) ? FAIL_BROKEN : FAIL_DROPPED);
+    this.flowFailed(serial, v === 0 && rejected(ctx) ? FAIL_RESET : lost && this.wasAdmitted(serial) ? FAIL_BROKEN : FAIL_DROPPED);
     if (this.proto === IPPROTO_TCP && v !== 0 && info === IP_CT_NEW) {
       // the far end has no such connection: it answers the stray segment with an RST
       const pkt = ctx.pkt;
@@ -186,6 +186,8 @@ export class IdleNatFlows extends BaseGenerator {
         this.fill(ctx, id, true, TH_SYN, 0);
         ctx.pkt.seq = f.seqC[id]! >>> 0; ctx.pkt.ack = 0;
         if (sendCounted(ctx, this.outcomes) !== 0) { f.step[id] = SYNACK; ctx.schedule(now + f.sRtt[id]!, id); return; }
+        // refused by a reject rule: connect() fails at once, the client reconnects later
+        if (rejected(ctx)) { this.flowFailed(f.serial[id]!, FAIL_RESET); this.closeFlow(f.serial[id]!); return this.reconnect(id, ctx); }
         const a = f.attempt[id]!;
         if (a >= p.synRetries) { this.flowFailed(f.serial[id]!, FAIL_NEVER_ADMITTED); this.closeFlow(f.serial[id]!); return this.reconnect(id, ctx); }
         f.attempt[id] = a + 1;

@@ -5,7 +5,7 @@ import { makeMicrosSampler, makeSampler, type Distribution } from '../core/distr
 import type { Rng } from '../core/rng.js';
 import type { Prefix, SourceSpec } from './addresses.js';
 import { FlowPool, openClientFlow, type ClientFlowSpec } from './flow-pool.js';
-import { ArrivalGenerator, FAIL_BROKEN, FAIL_DROPPED, FAIL_NEVER_ADMITTED, FAIL_RESET, FAIL_TIMEOUT, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { ArrivalGenerator, FAIL_BROKEN, FAIL_DROPPED, FAIL_NEVER_ADMITTED, FAIL_RESET, FAIL_TIMEOUT, rejected, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { LatencyRecorder } from '../core/latency.js';
 import type { Pkt } from '../conntrack/packet.js';
 import { EMIT_CLIENT_ACK, EMIT_CLIENT_SYNACK, EMIT_SERVER_SYN, NF_STOLEN, synproxyOf } from '../synproxy/synproxy.js';
@@ -174,7 +174,7 @@ export class TcpClients extends ArrivalGenerator {
     const lost = info === IP_CT_NEW || info === IP_CT_NONE;
     if (v === 0 || lost) {
       if (lost) this.outcomes.entryLost++;
-      this.flowFailed(this.pool.serial[id]!, lost ? FAIL_BROKEN : FAIL_DROPPED);
+      this.flowFailed(this.pool.serial[id]!, v === 0 && rejected(ctx) ? FAIL_RESET : lost ? FAIL_BROKEN : FAIL_DROPPED);
       this.end(id);
       return false;
     }
@@ -249,6 +249,12 @@ export class TcpClients extends ArrivalGenerator {
           return this.proxySynack(ctx, id, sp.toClient);
         }
         if (v !== 0) f.beh[id] = f.beh[id]! | SYN_PASSED;
+        if (v === 0 && rejected(ctx)) {
+          // a reject rule answered the SYN (RST or ICMP unreachable): connect() fails at once
+          this.flowFailed(f.serial[id]!, FAIL_RESET);
+          this.end(id);
+          return;
+        }
         if (v !== 0 && p.serverMode !== 'silent') {
           f.step[id] = p.serverMode === 'accept' ? SYNACK : REFUSE;
           ctx.schedule(now + sr, id);

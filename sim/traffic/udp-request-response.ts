@@ -1,11 +1,11 @@
 import { clientPacket, fillFromServer } from './nat-view.js';
-import { IP_CT_ESTABLISHED_REPLY } from '../conntrack/conntrack.js';
+import { IP_CT_ESTABLISHED_REPLY, IP_CT_UNTRACKED } from '../conntrack/conntrack.js';
 import { IPPROTO_UDP } from '../conntrack/constants.js';
 import { makeMicrosSampler, type Distribution } from '../core/distributions.js';
 import type { Rng } from '../core/rng.js';
 import type { Prefix, SourceSpec } from './addresses.js';
 import { FlowPool, openClientFlow, type ClientFlowSpec } from './flow-pool.js';
-import { ArrivalGenerator, FAIL_BROKEN, FAIL_DROPPED, FAIL_NEVER_ADMITTED, FAIL_TIMEOUT, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
+import { ArrivalGenerator, FAIL_BROKEN, FAIL_DROPPED, FAIL_NEVER_ADMITTED, FAIL_RESET, FAIL_TIMEOUT, rejected, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { LatencyRecorder } from '../core/latency.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
@@ -113,6 +113,12 @@ export class UdpRequestResponse extends ArrivalGenerator {
       f.xsAddr[id] = xs; f.xsPort[id] = xsp;
       if (v2 === 0) v = 0;
     }
+    if (v === 0 && rejected(ctx)) {
+      // an ICMP port/host unreachable from a reject rule: the resolver's recv fails at once
+      this.flowFailed(f.serial[id]!, FAIL_RESET);
+      this.end(id);
+      return;
+    }
     if (v !== 0) this.flowAdmitted(f.serial[id]!);
     else f.beh[id] = f.beh[id]! | QUERY_DROPPED;
     if (v !== 0 && this.rng.uniform() >= p.loss) {
@@ -128,7 +134,8 @@ export class UdpRequestResponse extends ArrivalGenerator {
     this.fill(ctx, id, false);
     let v = sendCounted(ctx, this.outcomes);
     const f = this.pool;
-    let ok = v !== 0 && ctx.ct.lastCtinfo === IP_CT_ESTABLISHED_REPLY;
+    // an answer matched to its query's entry, or untracked (notrack: the firewall keeps no state to miss)
+    let ok = v !== 0 && (ctx.ct.lastCtinfo === IP_CT_ESTABLISHED_REPLY || ctx.ct.lastCtinfo === IP_CT_UNTRACKED);
     if (this.p.aaaa !== undefined) {
       // the AAAA answer, to the port the AAAA query left from
       this.fill(ctx, id, false);
@@ -136,7 +143,7 @@ export class UdpRequestResponse extends ArrivalGenerator {
       pkt.src = f.a[id]!; pkt.sport = f.b[id]!; pkt.dport = f.c[id]!;
       const v2 = sendCounted(ctx, this.outcomes);
       if (v2 === 0) v = 0;
-      ok = ok && v2 !== 0 && ctx.ct.lastCtinfo === IP_CT_ESTABLISHED_REPLY;
+      ok = ok && v2 !== 0 && (ctx.ct.lastCtinfo === IP_CT_ESTABLISHED_REPLY || ctx.ct.lastCtinfo === IP_CT_UNTRACKED);
     }
     if (ok) {
       if (f.attempt[id]! > 0) this.retriedOk++;
