@@ -200,7 +200,8 @@ export function formatReplayTable(r: ReplayResult, eventsFile?: string): string 
   const kv = (o: Record<string, number>, all: boolean) =>
     Object.entries(o).filter(([, v]) => all || v !== 0).map(([k, v]) => `${k}=${v}`).join(' ') || '(all zero)';
   L.push(`capture   ${r.file}: ${r.frames} frames, ${r.ipPackets} IP packets, ${r.durationSeconds} s simulated`);
-  L.push(`skipped   non-IP ${r.nonIp}, fragments ${r.fragments}, truncated link ${r.truncatedLink}, bad IP header ${r.badIpHeader}; reordered ${r.reordered}; malformed ${r.malformed}; dropped by conntrack ${r.dropped}`);
+  const dropped = r.rules === undefined ? `dropped by conntrack ${r.dropped}` : `dropped by conntrack or rules ${r.dropped}; rejected ${r.rejected}`;
+  L.push(`skipped   non-IP ${r.nonIp}, fragments ${r.fragments}, truncated link ${r.truncatedLink}, bad IP header ${r.badIpHeader}; reordered ${r.reordered}; malformed ${r.malformed}; ${dropped}`);
   if (r.malformed > 0) {
     L.push(`malformed ${kv(r.malformedReasons, false).replace(/=/g, ' ')}; first at frame ${r.malformedFrames.join(', ')}${r.malformed > r.malformedFrames.length ? ', …' : ''}`);
   }
@@ -216,6 +217,13 @@ export function formatReplayTable(r: ReplayResult, eventsFile?: string): string 
   const peak = r.timeline.reduce((m, p) => Math.max(m, p[1]), 0);
   L.push(`timeline  (seconds: count; peak ${peak})`);
   L.push(`  ${thin(r.timeline, 12).map(([s, c]) => `${s}: ${c}`).join(', ')}`);
+  if (r.rules !== undefined) {
+    L.push('rules     (ruleset line, table/chain at hook: packets, bytes, dropped or rejected; the rule)');
+    const lw = Math.max(0, ...r.rules.map((x) => String(x.line).length));
+    const where = r.rules.map((x) => `${String(x.line).padStart(lw)}  ${x.table}/${x.chain} ${x.hook}`);
+    const ww = Math.max(0, ...where.map((x) => x.length));
+    r.rules.forEach((x, i) => L.push(`  ${where[i]!.padEnd(ww)}  packets ${x.packets} bytes ${x.bytes} drops ${x.drops}  ${x.text}`));
+  }
   if (eventsFile !== undefined) L.push(`events    ${r.eventLines ?? 0} lines → ${eventsFile}`);
   return L.join('\n') + '\n';
 }
@@ -236,7 +244,7 @@ export function registerReplay(program: Command): void {
     .addOption(new Option('--sample <seconds>', 'timeline sampling period (default 1)'))
     .addOption(new Option('--max-gap <seconds>', 'largest forward jump between consecutive packet timestamps to simulate (default 3600)'))
     .addOption(new Option('--events <file>', 'write a conntrack -E style log of every event'))
-    .addOption(new Option('--ruleset <file>', 'nft ruleset with type nat chains applied to the capture (docs/rules.md)'))
+    .addOption(new Option('--ruleset <file>', 'nft ruleset (type filter and type nat chains) applied to the capture (docs/rules.md)'))
     .addOption(new Option('--route <prefix=ifname[@addr]>', 'a route: packets to PREFIX leave by IFNAME (whose own address is ADDR, for masquerade); packets from it arrive on IFNAME (repeatable)').argParser(collect))
     .addOption(new Option('--list <file>', 'write the final table as conntrack -L prints it (one entry per line) to FILE'))
     .option('--json', 'print the result as JSON')
@@ -249,6 +257,9 @@ ASSURED"), timeline ([seconds since the first packet, count]) and listing (the f
 conntrack -L prints it; --list FILE writes the same lines). With --ruleset the model is a NAT
 gateway: a capture taken on its inside (both directions) is replayed with the replies seen from
 the outside (docs/nat.md §6.1), and JSON gains nat (found, insert_failed, clash_resolve, mappings, …).
+Filter and raw chains of the ruleset run in the kernel's hook order around conntrack (notrack,
+ct state, drop, reject, ...; docs/rules.md §8); JSON then gains rules (per rule: line, table,
+chain, hook, text, packets, bytes, drops) and rejected counts packets a reject rule answered.
 
 Checksums are verified when nf_conntrack_checksum is 1 (the default). Offloaded (partial)
 TCP/UDP checksums, which a capture of a host's own traffic shows for every packet it sent, are
@@ -263,6 +274,7 @@ Examples:
   $ ctsim replay my-host.pcapng --sysctl nf_conntrack_checksum=0
   $ ctsim replay inside.pcap --ruleset nat.nft --route 10.98.0.0/24=f1 --route 0.0.0.0/0=wan0@203.0.113.1 --json
   $ ctsim replay docs/captures/nat-gw-inside.pcap --ruleset docs/captures/nat-gw.nft --route 10.98.0.0/24=f1 --route 0.0.0.0/0=wan0@203.0.113.1 --list table.txt
+  $ ctsim replay scenarios/captures/syn-flood.pcap --ruleset notrack-syn.nft   (e.g. table inet raw { chain pre { type filter hook prerouting priority raw; tcp flags syn notrack } })
 
 Exit codes: 0 ok; 2 bad input (truncated or corrupt capture, with the packet index; unsupported
 link type; unknown sysctl or a value out of the kernel's range; bad flag; a ruleset outside the

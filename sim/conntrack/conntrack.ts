@@ -238,8 +238,8 @@ export class Conntrack {
   /** Verdict of the last packetIn (NF_REJECT when a reject rule answered it). */
   lastVerdict = NF_ACCEPT;
   /**
-   * The seed paper's error-handling proposal (scenario `kernel.untracked_when_full`, docs/rules.md
-   * §9): when no entry can be allocated, the packet passes UNTRACKED instead of being dropped,
+   * The seed paper's error-handling proposal (scenario `kernel.untracked_when_full`, see
+   * docs/rules.md §9): when no entry can be allocated, the packet passes UNTRACKED instead of being dropped,
    * unless `natNeedsEntry` says a NAT rule would need an entry for it.
    */
   untrackedWhenFull = false;
@@ -587,8 +587,8 @@ export class Conntrack {
   }
 
   /**
-   * A reject rule dropped `pkt`: the firewall sends a TCP RST or an ICMP error back (docs/rules.md
-   * §8.8). The RST is attached to the rejected packet's entry (nf_send_reset() → nf_ct_attach():
+   * A reject rule dropped `pkt`: the firewall sends a TCP RST or an ICMP error back (see
+   * docs/rules.md §8.8). The RST is attached to the rejected packet's entry (nf_send_reset() → nf_ct_attach():
    * RELATED_REPLY, no tracker, never confirmed) and, from v6.12 in the model, moves a confirmed
    * TCP entry to CLOSE (nf_conntrack_tcp_set_closing()); without an entry it meets conntrack at
    * LOCAL_OUT as a bare RST, which the tracker refuses (invalid). The ICMP error (icmp_send())

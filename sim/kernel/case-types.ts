@@ -69,6 +69,11 @@ export interface KernelCase {
    */
   nat?: string;
   /**
+   * A filter/raw ruleset (nft text, docs/rules.md §8) loaded in the firewall namespace after the
+   * lab's own, and by the model (with the same routes; together with `nat` when both are given).
+   */
+  rules?: string;
+  /**
    * A filter ruleset (nft text) loaded in the firewall namespace only, for cases whose model side
    * is not a replay of the capture (SYNPROXY: the kernel's cookies cannot be checked by the model).
    */

@@ -5,11 +5,12 @@ import type { KernelCase } from './case-types.js';
 import { icmpRelated, tcpCrafted, tcpReal, udpStream } from './cases-flows.js';
 import { gc95, gcLag, overflowDefault, overflowFew } from './cases-table.js';
 import { NAT_CASES } from './cases-nat.js';
+import { RULES_CASES } from './cases-rules.js';
 import { synproxyFlood } from './cases-synproxy.js';
 
 /** All cases. */
 export const ALL_CASES: readonly KernelCase[] = [
-  tcpReal, tcpCrafted, udpStream, icmpRelated, ...NAT_CASES, synproxyFlood, overflowDefault, overflowFew, gc95, gcLag,
+  tcpReal, tcpCrafted, udpStream, icmpRelated, ...NAT_CASES, ...RULES_CASES, synproxyFlood, overflowDefault, overflowFew, gc95, gcLag,
 ];
 
 /**

@@ -80,6 +80,12 @@ function readDriver(path: string): DriverOut {
   return out;
 }
 
+/** The nft text a case loads in the firewall namespace: its NAT ruleset and its filter/raw rules. */
+export function caseRuleset(c: KernelCase): string | undefined {
+  const parts = [c.nat, c.rules].filter((x): x is string => x !== undefined);
+  return parts.length === 0 ? undefined : parts.join('\n');
+}
+
 /** Runs the kernel side of a case; returns what it saw and the capture bytes. */
 async function kernelSide(c: KernelCase, ctx: HarnessContext, dir: string, serial: number): Promise<{ obs: KernelObs; cap: Uint8Array }> {
   const { exec, tools, guard } = ctx;
@@ -90,8 +96,9 @@ async function kernelSide(c: KernelCase, ctx: HarnessContext, dir: string, seria
   activeGuard = guard;
   const bg: Background[] = [];
   try {
+    const ruleset = caseRuleset(c);
     lab.up({
-      sinks: c.sinks, sysctl: c.sysctl ?? {}, ...(c.nat !== undefined ? { nat: c.nat } : {}),
+      sinks: c.sinks, sysctl: c.sysctl ?? {}, ...(ruleset !== undefined ? { nat: ruleset } : {}),
       ...(c.ruleset !== undefined ? { ruleset: c.ruleset } : {}),
     });
     if (c.global?.max !== undefined) guard.set('nf_conntrack_max', c.global.max);

@@ -30,15 +30,16 @@ export function runModel(c: KernelCase, bytes: Uint8Array, fileName: string, k: 
     sysctl: { ...c.sysctl, nf_conntrack_max: k.max, nf_conntrack_buckets: k.buckets },
     hz: env.hz, version: env.version, sampleSeconds: MODEL_SAMPLE_SECONDS, verifyChecksums: false, idleSeconds: idle,
   };
-  if (c.nat !== undefined) {
-    // the lab's interfaces as routes, and the case's NAT ruleset (docs/nat.md)
+  const text = [c.nat, c.rules].filter((x): x is string => x !== undefined).join('\n');
+  if (text !== '') {
+    // the lab's interfaces as routes, and the case's NAT ruleset (docs/nat.md) and filter/raw rules (docs/rules.md §8)
     const built = buildRoutes([
       { prefix: '10.200.1.0/24', iface: 'vfc', addr: '10.200.1.1' },
       { prefix: '10.200.2.0/24', iface: 'vfs', addr: '10.200.2.1' },
     ]);
     if (!built.ok) throw new Error('kernel-diff: lab routes do not build');
     base.routes = built.routes;
-    base.ruleset = loadRuleset(c.nat, `${c.name}.nft`, built.routes);
+    base.ruleset = loadRuleset(text, `${c.name}.nft`, built.routes);
   }
   const one = (seed: number, events: boolean, idleSeconds: number): ModelRun => {
     const result = replayCapture(bytes, fileName, { ...base, seed, events, idleSeconds, ...(base.ruleset ? { ruleset: base.ruleset.clone() as typeof base.ruleset } : {}) });

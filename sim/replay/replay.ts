@@ -21,7 +21,7 @@
  * the wire). L4 checksums are verified when `nf_conntrack_checksum` is 1 (complete frames only).
  */
 import { AddrInterner } from '../conntrack/addr.js';
-import { NF_DROP, type Conntrack } from '../conntrack/conntrack.js';
+import { NF_DROP, NF_REJECT, type Conntrack } from '../conntrack/conntrack.js';
 import { createConntrack, DEFAULT_KERNEL_VERSION, parseKernelVersion } from '../conntrack/create.js';
 import { EventLog } from '../conntrack/events-log.js';
 import { GcWorker } from '../conntrack/gc.js';
@@ -31,7 +31,8 @@ import { CONNTRACK_S_KEYS, CtStats } from '../conntrack/stats.js';
 import type { SysctlName } from '../conntrack/sysctl.js';
 import { decodeFrame, DECODE_FRAGMENT, DECODE_IP, DECODE_NON_IP, DECODE_TRUNCATED_LINK } from '../capture/decode.js';
 import { readCapture } from '../capture/pcap-read.js';
-import type { LoadedRuleset, RouteTable } from '../rules/index.js';
+import type { LoadedRuleset, RouteTable, Ruleset } from '../rules/index.js';
+import { setupRules } from '../rules/path.js';
 import { RngStreams } from '../core/rng.js';
 import { insideReplyToOutside } from '../nat/inside-view.js';
 import { natSummary } from '../nat/report.js';
@@ -109,8 +110,10 @@ export interface ReplayResult {
    * capturing host): unverifiable, tracked like good ones, not malformed.
    */
   checksumPartial: number;
-  /** Packets conntrack returned NF_DROP for. */
+  /** Packets dropped: by conntrack (table full, tracker verdict) or by a rule (drop, policy drop). */
   dropped: number;
+  /** Packets a `reject` rule answered (RST / ICMP error sent back). */
+  rejected: number;
   reordered: number;
   /** Seconds from the first frame to the end of the run (last frame + idle). */
   durationSeconds: number;
@@ -139,6 +142,28 @@ export interface ReplayResult {
   listing: string[];
   /** NAT counters (docs/nat.md §6.2), when a ruleset was given. */
   nat?: Record<string, number>;
+  /** Per-rule counters (every rule of the ruleset, filter and NAT), when a ruleset was given. */
+  rules?: ReplayRuleCounters[];
+}
+
+/** One rule's counters in a replay: where it is, packets/bytes it matched, packets it dropped or rejected. */
+export interface ReplayRuleCounters {
+  line: number;
+  table: string;
+  chain: string;
+  hook: string;
+  text: string;
+  packets: number;
+  bytes: number;
+  drops: number;
+}
+
+/** Per-rule counters of a ruleset (captures carry no traffic class: drops summed over classes). */
+export function ruleCounters(rs: Ruleset): ReplayRuleCounters[] {
+  return rs.rules.map((r) => ({
+    line: r.line, table: `${r.family ?? 'ip'} ${r.table}`, chain: r.chain, hook: r.hook, text: r.text,
+    packets: rs.packets[r.id]!, bytes: rs.bytes[r.id]!, drops: rs.drops[r.id * 3]! + rs.drops[r.id * 3 + 1]! + rs.drops[r.id * 3 + 2]!,
+  }));
 }
 
 /** Share of malformed IP packets from which a replay warns. */
@@ -235,16 +260,20 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
   const interner = new AddrInterner();
   // NAT (docs/nat.md): a ruleset installs the NAT core; replies of an inside capture are seen
   // from the outside before they enter (nat/inside-view.ts)
+  // one copy of the ruleset for this replay (its counters), shared by NAT and the filter path
+  const ruleset = opts.ruleset?.clone();
   const nat = setupNat(ct, {
-    version: parseKernelVersion(opts.version ?? DEFAULT_KERNEL_VERSION), ruleset: opts.ruleset, routes: opts.routes, interner,
+    version: parseKernelVersion(opts.version ?? DEFAULT_KERNEL_VERSION), ruleset, routes: opts.routes, interner,
   }, new RngStreams(opts.seed ?? 1, 0));
+  // filter/raw chains (docs/rules.md §8): notrack, ct state, drop, reject, ... in front of conntrack
+  setupRules(ct, ruleset, opts.routes, interner);
   const clock = new Clock(ct, gc, origin, sampleUs);
   let log: EventLog | undefined;
 
   const r = {
     frames: 0, ipPackets: 0, nonIp: 0, fragments: 0, truncatedLink: 0, badIpHeader: 0, malformed: 0,
     malformedReasons: {} as Record<string, number>, malformedFrames: [] as number[], checksumsVerified: verify,
-    checksumPartial: 0, dropped: 0, reordered: 0,
+    checksumPartial: 0, dropped: 0, rejected: 0, reordered: 0,
   };
   const pkt = new Pkt();
   let firstTs = 0;
@@ -287,7 +316,9 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
     }
     ct.setNow(now);
     if (nat !== undefined) insideReplyToOutside(ct, pkt);
-    if (ct.packetIn(pkt) === NF_DROP) r.dropped++;
+    const v = ct.packetIn(pkt);
+    if (v === NF_DROP) r.dropped++;
+    else if (v === NF_REJECT) r.rejected++;
   }
   const end = now + idleUs;
   clock.advance(end, true);
@@ -322,6 +353,7 @@ export function replayCapture(bytes: Uint8Array, fileName: string, opts: ReplayO
     const { rules: _r, port_keys: _k, ...counters } = natSummary(nat, ct.stats, opts.ruleset?.rules);
     out.nat = counters;
   }
+  if (ruleset !== undefined) out.rules = ruleCounters(ruleset);
   if (events) {
     out.eventLines = log?.lines ?? 0;
     if (!opts.eventSink) out.events = log?.text() ?? '';

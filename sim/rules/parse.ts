@@ -48,7 +48,9 @@ export type MatchAst =
   /** `ct state` / `ct status`: (bits of the packet & mask) != 0, negated by `!=`. */
   | { key: 'ct state' | 'ct status'; neg: boolean; mask: number; loc: Loc }
   /** `ct mark` / `meta mark` (and `mark`): the 32-bit mark in the intervals (optionally `and MASK` first). */
-  | { key: 'ct mark' | 'meta mark'; neg: boolean; and: number; marks: Intervals; loc: Loc };
+  | { key: 'ct mark' | 'meta mark'; neg: boolean; and: number; marks: Intervals; loc: Loc }
+  /** `ct table above P%`: the seed paper's occupancy condition (not an nft keyword; docs/rules.md §10). */
+  | { key: 'ct table above'; neg: boolean; pct: number; loc: Loc };
 
 /** A statement of a rule (runs where written, between matches). */
 export type StmtAst =
@@ -109,7 +111,7 @@ const SUPPORTED_TOP = 'supported at the top level: table ip|ip6|inet NAME { ... 
 const supportedTable = (): string => `supported in a table: chain NAME { ... }, define NAME = VALUE${registeredTableObjects().map((k) => `, ${k} NAME { ... }`).join('')}`;
 const SUPPORTED_RULE_BASE =
   'supported: ip saddr|daddr|protocol, ip6 saddr|daddr, tcp sport|dport|flags, udp sport|dport, meta l4proto|iif|oif|iifname|oifname|mark, ' +
-  'iif, oif, iifname, oifname, mark, ct state|status|mark, meta mark set, ct mark set, ct zone set, notrack, counter, accept, drop, reject, return, snat, dnat, masquerade, redirect';
+  'iif, oif, iifname, oifname, mark, ct state|status|mark, ct table above P%, meta mark set, ct mark set, ct zone set, notrack, counter, accept, drop, reject, return, snat, dnat, masquerade, redirect';
 const supportedRule = (): string => SUPPORTED_RULE_BASE + registeredStatements().map((k) => `, ${k}`).join('');
 /** Words of the nft language outside this subset that users may well write (for a precise message). */
 const NOT_YET = new Set(['limit', 'log', 'jump', 'goto', 'queue', 'th', 'icmp', 'icmpv6',
@@ -469,7 +471,8 @@ class RuleParser {
   /** `ct state|status|mark|zone ...` (and registered `ct ...` extensions). */
   private ct(t: Tok): void {
     const k = this.peek();
-    if (k.kind === 'word' && !['state', 'status', 'mark', 'zone'].includes(k.text) && this.ext(t)) return;
+    if (k.kind === 'word' && !['state', 'status', 'mark', 'zone', 'table'].includes(k.text) && this.ext(t)) return;
+    if (k.kind === 'word' && k.text === 'table') { this.take(); this.tableAbove(t); return; }
     if (k.kind === 'word' && ['state', 'status', 'mark', 'zone'].includes(k.text)) {
       const w = [t.text, k.text];
       const n2 = this.toks[this.i + 1];
@@ -480,7 +483,7 @@ class RuleParser {
     this.take();
     if (k.kind !== 'word' || !['state', 'status', 'mark', 'zone'].includes(k.text)) {
       const extra = registeredStatements().filter((x) => x.startsWith('ct ')).map((x) => x.slice(3));
-      fail(at(k), `unsupported ct key ${show(k)}; supported: ct state, ct status, ct mark, ct mark set, ct zone set${extra.map((x) => `, ct ${x}`).join('')}`);
+      fail(at(k), `unsupported ct key ${show(k)}; supported: ct state, ct status, ct mark, ct mark set, ct zone set, ct table above P%${extra.map((x) => `, ct ${x}`).join('')}`);
     }
     if (k.text === 'mark') { this.mark(t, 'ct mark'); return; }
     if (k.text === 'zone') {
@@ -514,6 +517,18 @@ class RuleParser {
       }
     }
     this.r.matches.push({ key: k.text === 'state' ? 'ct state' : 'ct status', neg, mask, loc: at(t) });
+  }
+
+  /** `ct table above P%` (P an integer 0..100; the `%` may be written apart). */
+  private tableAbove(t: Tok): void {
+    const a = this.take();
+    if (a.kind !== 'word' || a.text !== 'above') fail(at(a), `expected "above" after ct table (ct table above P%, the seed paper's occupancy match), got ${show(a)}`);
+    const v = this.take();
+    let text = v.kind === 'word' ? v.text : '';
+    if (!text.endsWith('%') && this.peek().kind === 'word' && this.peek().text === '%') { this.take(); text += '%'; }
+    const m = /^([0-9]{1,3})%$/.exec(text);
+    if (m === null || Number(m[1]) > 100) fail(at(v), `expected a percentage 0%..100% after ct table above (e.g. 75%), got ${show(v)}`);
+    this.r.matches.push({ key: 'ct table above', neg: false, pct: Number(m![1]), loc: at(t) });
   }
 
   /** An unsigned 32-bit number (decimal or 0x hex) no larger than `max`. */

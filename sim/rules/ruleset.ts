@@ -361,11 +361,12 @@ export function loadRuleset(text: string, file: string, routes: Routes | undefin
 
 const err = (loc: { line: number; col: number }, msg: string): never => { throw new RuleSyntaxError(loc.line, loc.col, msg); };
 
-/** Hooks each built-in statement may be used at (nft_ct.c: nft_ct_set_validate() for zone; notrack as nft accepts it). */
-const STMT_HOOKS: Readonly<Record<string, readonly Hook[]>> = {
-  notrack: ['prerouting', 'output'],
-  'ct zone set': ['prerouting', 'output'],
-};
+/**
+ * Hooks each built-in statement may be used at. `notrack` and `ct zone set` have none: nft_ct.c
+ * gives them no validate hook, so nft accepts them at every hook; after conntrack they do nothing
+ * for a packet that has an entry (docs/rules.md §8.3, §8.7).
+ */
+const STMT_HOOKS: Readonly<Record<string, readonly Hook[]>> = {};
 /** Hooks `reject` may be used at (nft_reject.c: nft_reject_validate(); nft_reject_inet.c adds prerouting for inet). */
 const REJECT_HOOKS: readonly Hook[] = ['input', 'forward', 'output'];
 const REJECT_HOOKS_INET: readonly Hook[] = ['prerouting', 'input', 'forward', 'output'];
@@ -685,6 +686,11 @@ function compileMatch(m: MatchAst, routes: Routes | undefined): Match {
     case 'ct mark': {
       const f = inMark(m.marks), a = m.and;
       return (c) => c.slot >= 0 && c.ct !== undefined && f((c.ct.mark[c.slot]! & a) >>> 0) !== neg;
+    }
+    case 'ct table above': {
+      // strictly above: count * 100 > P * nf_conntrack_max (never with an unlimited table)
+      const pct = m.pct;
+      return (c) => { const ct = c.ct; return ct !== undefined && ct.max > 0 && ct.count * 100 > pct * ct.max; };
     }
     case 'meta mark': {
       const f = inMark(m.marks), a = m.and;

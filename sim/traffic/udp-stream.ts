@@ -1,5 +1,8 @@
 import { clientPacket, fillFromServer } from './nat-view.js';
-import { IP_CT_ESTABLISHED_REPLY, IP_CT_NONE } from '../conntrack/conntrack.js';
+import { IP_CT_ESTABLISHED_REPLY, IP_CT_NONE, IP_CT_UNTRACKED } from '../conntrack/conntrack.js';
+
+/** `a[id]` of a flow whose packets pass untracked (notrack): no entry to follow. */
+const UNTRACKED_FLOW = -2;
 import { IPPROTO_UDP } from '../conntrack/constants.js';
 import { makeMicrosSampler, type Distribution } from '../core/distributions.js';
 import type { Rng } from '../core/rng.js';
@@ -92,8 +95,12 @@ export class UdpStream extends ArrivalGenerator {
     this.fill(ctx, id, true);
     const v = sendCounted(ctx, this.outcomes);
     const slot = ct.lastSlot;
-    if (f.a[id] < 0) {
+    if (f.a[id] === -1) {
       if (v !== 0 && slot >= 0) { f.a[id] = slot; f.b[id] = ct.born[slot]!; this.flowAdmitted(f.serial[id]!); }
+      // untracked (notrack): it passes without an entry, and has none to lose
+      else if (v !== 0 && ct.lastCtinfo === IP_CT_UNTRACKED) { f.a[id] = UNTRACKED_FLOW; this.flowAdmitted(f.serial[id]!); }
+    } else if (f.a[id] === UNTRACKED_FLOW) {
+      if (v === 0 || ct.lastCtinfo !== IP_CT_UNTRACKED) return this.broken(id);
     } else if (v === 0 || slot !== f.a[id] || ct.born[slot] !== f.b[id]) {
       return this.broken(id); // the entry was gone: this packet needed a new one
     }
@@ -109,7 +116,7 @@ export class UdpStream extends ArrivalGenerator {
     this.fill(ctx, id, false);
     const v = sendCounted(ctx, this.outcomes);
     const info = ctx.ct.lastCtinfo;
-    if (v === 0 || info === IP_CT_NONE || info !== IP_CT_ESTABLISHED_REPLY) return this.broken(id);
+    if (this.pool.a[id] === UNTRACKED_FLOW) { if (v === 0 || info !== IP_CT_UNTRACKED) return this.broken(id); } else if (v === 0 || info === IP_CT_NONE || info !== IP_CT_ESTABLISHED_REPLY) return this.broken(id);
     this.nextClient(id, ctx, ctx.now - this.pool.sRtt[id]!);
   }
 
@@ -119,7 +126,7 @@ export class UdpStream extends ArrivalGenerator {
     const at = Math.max(ctx.now, lastUs + this.gap(this.rng));
     if (at >= f.t[id]!) {
       // a flow none of whose packets ever got an entry did not succeed
-      if (f.a[id]! < 0) this.flowFailed(f.serial[id]!, FAIL_NEVER_ADMITTED);
+      if (f.a[id]! === -1) this.flowFailed(f.serial[id]!, FAIL_NEVER_ADMITTED);
       else this.flowSucceeded(f.serial[id]!);
       this.end(id);
       return;
