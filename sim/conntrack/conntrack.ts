@@ -13,7 +13,7 @@ import {
 import { tcpCanEarlyDrop, tcpNew, tcpPacket, tcpTimeoutsJiffies, tcpValidFlags, type TcpSysctl } from './proto-tcp.js';
 import { TcpStore } from './tcp-store.js';
 import { TCP_CONNTRACK_CLOSE } from './proto-tcp-const.js';
-import { CT_EXT_ACCT, CT_EXT_TIMEOUT, CT_EXT_TSTAMP, entryBytesByMask, BUCKET_HEAD_BYTES, roundBuckets } from './sizing.js';
+import { CT_EXT_ACCT, CT_EXT_SEQADJ, CT_EXT_SYNPROXY, CT_EXT_TIMEOUT, CT_EXT_TSTAMP, entryBytesByMask, BUCKET_HEAD_BYTES, roundBuckets } from './sizing.js';
 import {
   CtStats, REASON_EARLY_DROP, REASON_POLICY, REASON_PROBE, REASON_TCP_REOPEN, REASON_TCP_RST, REASON_TIMEOUT_EARLY_DROP_SCAN,
   REASON_TIMEOUT_GC, REASON_TIMEOUT_LOOKUP,
@@ -148,6 +148,15 @@ export interface NatPath {
   extraBytes(): number;
 }
 
+/**
+ * Owner of the SEQADJ extension's data (sim/synproxy): the sequence offset of an entry's
+ * direction, which the TCP tracker subtracts from the other direction's acks (§4.7).
+ * @see nf_ct_seq_offset
+ */
+export interface SeqAdjProvider {
+  offset(slot: number, dir: number): number;
+}
+
 /** What `chooseVictims` returns to fall back to the kernel's early_drop. */
 export const KERNEL_EARLY_DROP = -1;
 
@@ -212,6 +221,15 @@ export class Conntrack {
   acctBytes: Float64Array | null = null;
   /** The tstamp extension's start (µs of the run clock, set at confirm); null until nf_conntrack_timestamp is first on. */
   tstampStart: Float64Array | null = null;
+
+  /** SEQADJ data (sim/synproxy); undefined when nothing adjusts sequence numbers. */
+  seqadj: SeqAdjProvider | undefined;
+  /**
+   * Runs last before confirm (priority NF_IP_PRI_CONNTRACK_CONFIRM − 1, POST_ROUTING / LOCAL_IN) for
+   * packets attached to an entry on the rule path: SYNPROXY's hook and the sequence adjustment
+   * of `nf_confirm()` (sim/synproxy). Returns NF_ACCEPT, NF_DROP or NF_STOLEN.
+   */
+  confirmHook: ((pkt: Pkt, slot: number, dir: number) => number) | undefined;
 
   /** NAT / race path (sim/nat); undefined: plain conntrack. */
   nat: NatPath | undefined;
@@ -733,6 +751,10 @@ export class Conntrack {
         this.owner[slot] = pkt.owner;
         this.flow[slot] = pkt.flow;
         this.zone[slot] = this.curZone;
+        if (pkt.tmplExt !== 0) {
+          // the template's extensions go to the new entry (init_conntrack(): SYNPROXY's SYN)
+          for (let b = 1; b <= pkt.tmplExt; b <<= 1) if ((pkt.tmplExt & b) !== 0) this.addExtension(slot, b);
+        }
         if (this.timeoutPolicyFor !== undefined) {
           const tp = this.timeoutPolicyFor(pkt);
           if (tp !== 0) {
@@ -790,6 +812,7 @@ export class Conntrack {
         if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_ROUTED, pkt, slot, ctinfo, false);
         if (v === NF_ACCEPT && nat !== undefined) v = nat.snat(slot, dir, isNew, pkt, rp.local);
         if (v === NF_ACCEPT) v = rp.run(RULE_STAGE_SNAT, pkt, slot, ctinfo, false);
+        if (v === NF_ACCEPT && this.confirmHook !== undefined) v = this.confirmHook(pkt, slot, dir);
         if (v !== NF_ACCEPT) {
           // dropped before confirm: an unconfirmed entry is simply freed, no events (§1.7)
           this.rejSlot = isNew ? -2 : slot;
@@ -970,7 +993,9 @@ export class Conntrack {
         // tcp_error(): header and flag checks run inside the tracker, after allocation (§2.1)
         if (pkt.malformed !== 0 || !tcpValidFlags(pkt.tcpFlags)) { out.verdict = VERDICT_INVALID; return; }
         if (isNew && !tcpNew(this.tcp, slot, pkt, this.tcpSys)) { out.verdict = VERDICT_INVALID; return; }
-        tcpPacket(this.tcp, slot, dir, pkt, status, t.tcp, isNew ? 0 : this.remaining(slot), this.tcpSys, out);
+        const m = this.extMask[slot]!;
+        const ro = (m & CT_EXT_SEQADJ) !== 0 && this.seqadj !== undefined ? this.seqadj.offset(slot, dir ^ 1) : 0;
+        tcpPacket(this.tcp, slot, dir, pkt, status, t.tcp, isNew ? 0 : this.remaining(slot), this.tcpSys, out, ro, (m & CT_EXT_SYNPROXY) !== 0);
         return;
       }
       case IPPROTO_UDP:

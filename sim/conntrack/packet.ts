@@ -56,6 +56,18 @@ export class Pkt {
   optSackPerm = false;
   /** Highest right edge of the SACK blocks in this segment (unsigned), or -1 if none. */
   sackMax = -1;
+  /** MSS option value, or -1 when the option is absent (read by SYNPROXY, docs/synproxy.md). */
+  optMss = -1;
+  /** Timestamp option present, and its TSval / TSecr (unsigned 32-bit values). */
+  optTs = false;
+  tsval = 0;
+  tsecr = 0;
+  /**
+   * Conntrack template extensions (CT_EXT_* bits) the packet carries: a new entry created by it
+   * gets them (`init_conntrack()` copying the template's extensions; SYNPROXY's own SYN carries
+   * SEQADJ + SYNPROXY). 0: no template.
+   */
+  tmplExt = 0;
 
   // ICMP error fields (valid when the ICMP/ICMPv6 type is an error type): the embedded header.
   innerValid = false;
@@ -70,6 +82,7 @@ export class Pkt {
     this.len = 0; this.malformed = 0; this.csumPartial = false; this.cls = 0; this.owner = 0; this.flow = -1; this.mark = 0;
     this.tcpFlags = 0; this.seq = 0; this.ack = 0; this.win = 0; this.dataLen = 0;
     this.optWscale = -1; this.optSackPerm = false; this.sackMax = -1;
+    this.optMss = -1; this.optTs = false; this.tsval = 0; this.tsecr = 0; this.tmplExt = 0;
     this.innerValid = false; this.innerProto = 0; this.innerSrc = 0; this.innerDst = 0;
     this.innerSport = 0; this.innerDport = 0;
     return this;

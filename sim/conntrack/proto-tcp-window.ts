@@ -15,7 +15,8 @@
  *    (td_maxwin growth, td_maxend, DATA_UNACKNOWLEDGED cleared), then count retransmissions of
  *    ACK-class segments.
  *
- * NAT sequence adjustment (`nf_ct_seq_offset()`) is not modelled (offset 0).
+ * Sequence adjustment (`nf_ct_seq_offset()`): the caller passes the receiver's offset (SEQADJ
+ * extension, set by SYNPROXY; 0 otherwise), subtracted from ack and sack as the kernel does.
  */
 import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from './constants.js';
 import type { Pkt } from './packet.js';
@@ -98,7 +99,9 @@ function storeInvalid(store: TcpStore, s: number, sys: TcpWindowSysctl, res: num
  * (`store.state[slot]`, not yet committed for this packet).
  * @see tcp_in_window
  */
-export function tcpInWindow(store: TcpStore, slot: number, dir: number, index: number, pkt: Pkt, sys: TcpWindowSysctl): number {
+export function tcpInWindow(
+  store: TcpStore, slot: number, dir: number, index: number, pkt: Pkt, sys: TcpWindowSysctl, receiverOffset = 0,
+): number {
   const s = slot * 2 + dir;
   const r = slot * 2 + (dir ^ 1);
   const flags = pkt.tcpFlags;
@@ -113,6 +116,11 @@ export function tcpInWindow(store: TcpStore, slot: number, dir: number, index: n
 
   if ((store.tdFlags[r] & IP_CT_TCP_FLAG_SACK_PERM) && pkt.sackMax !== -1 && after(pkt.sackMax, sack)) {
     sack = pkt.sackMax | 0;
+  }
+  // NAT / SYNPROXY sequence mangling: acks refer to the peer's adjusted sequence space
+  if (receiverOffset !== 0) {
+    ack = (ack - receiverOffset) | 0;
+    sack = (sack - receiverOffset) | 0;
   }
 
   if (store.tdMaxwin[s] === 0) {

@@ -142,12 +142,15 @@ function tcpHandleInvalid(
  * the entry's remaining lifetime in jiffies. `out` must be reset by the caller. A refresh is
  * reported with `out.refresh`/`out.timeout` (relative); entries with IPS_FIXED_TIMEOUT are
  * never refreshed. The timeout cut of `nf_tcp_handle_invalid()` is reported as a refresh
- * together with VERDICT_INVALID.
+ * together with VERDICT_INVALID. `receiverOffset` is the entry's sequence adjustment of the
+ * other direction (`nf_ct_seq_offset()`, SEQADJ extension; 0 without one), `synproxy` whether
+ * the entry carries the SYNPROXY extension (the keep-alive exception of step 3).
  * @see nf_conntrack_tcp_packet
  */
 export function tcpPacket(
   store: TcpStore, slot: number, dir: number, pkt: Pkt, status: number,
   timeouts: Int32Array, remaining: number, sys: TcpSysctl, out: TrackerOut,
+  receiverOffset = 0, synproxy = false,
 ): void {
   const flags = pkt.tcpFlags;
   if (!tcpValidFlags(flags)) {
@@ -222,7 +225,13 @@ export function tcpPacket(
       return;
     }
   } else if (newState === TCP_CONNTRACK_MAX) {
-    // Step 3 (SYNPROXY keep-alive exception not modelled).
+    // Step 3. SYNPROXY: a client keep-alive (seq = SND.NXT - 1) while the proxied SYN or the
+    // server's SYN-ACK was lost must reach the synproxy hook with its entry (docs/synproxy.md §5).
+    if (synproxy && oldState === TCP_CONNTRACK_SYN_SENT && index === TCP_ACK_SET && dir === 0 &&
+        store.lastDir[slot] === 0 && ((store.tdEnd[s] - 1) | 0) === (pkt.seq | 0)) {
+      out.verdict = VERDICT_ACCEPT;
+      return;
+    }
     out.verdict = VERDICT_INVALID;
     return;
   } else if (newState === TCP_CONNTRACK_TIME_WAIT) {
@@ -278,7 +287,7 @@ export function tcpPacket(
 
   // Step 8: window check.
   if (!skipWindow) {
-    const res = tcpInWindow(store, slot, dir, index, pkt, sys);
+    const res = tcpInWindow(store, slot, dir, index, pkt, sys, receiverOffset);
     if (res === NFCT_TCP_IGNORE) {
       out.verdict = VERDICT_ACCEPT;
       return;

@@ -30,6 +30,8 @@ export interface KernelObs {
   captureDropped: number;
   /** `conntrack -E` reported ENOBUFS: the kernel dropped event messages, the stream is incomplete. */
   eventsLost?: boolean;
+  /** `/proc/net/stat/synproxy` of the firewall namespace summed over CPUs (cases with `readSynproxy`). */
+  synproxy?: Record<string, number>;
   /** Global values in force during the case. */
   max: number;
   buckets: number;
@@ -71,6 +73,13 @@ export interface KernelCase {
    * lab's own, and by the model (with the same routes; together with `nat` when both are given).
    */
   rules?: string;
+  /**
+   * A filter ruleset (nft text) loaded in the firewall namespace only, for cases whose model side
+   * is not a replay of the capture (SYNPROXY: the kernel's cookies cannot be checked by the model).
+   */
+  ruleset?: string;
+  /** Read `/proc/net/stat/synproxy` in the firewall namespace at the end. */
+  readSynproxy?: boolean;
   /** Run `conntrack -E` and compare event streams. */
   events: boolean;
   /** Client and server drop all input (crafted sequences). */

@@ -7,10 +7,11 @@ import { gc95, gcLag, overflowDefault, overflowFew } from './cases-table.js';
 import { NAT_CASES } from './cases-nat.js';
 import { RULES_CASES } from './cases-rules.js';
 import { STATEFUL_CASES } from './cases-stateful.js';
+import { synproxyFlood } from './cases-synproxy.js';
 
 /** All cases. */
 export const ALL_CASES: readonly KernelCase[] = [
-  tcpReal, tcpCrafted, udpStream, icmpRelated, ...NAT_CASES, ...RULES_CASES, ...STATEFUL_CASES, overflowDefault, overflowFew, gc95, gcLag,
+  tcpReal, tcpCrafted, udpStream, icmpRelated, ...NAT_CASES, ...RULES_CASES, ...STATEFUL_CASES, synproxyFlood, overflowDefault, overflowFew, gc95, gcLag,
 ];
 
 /**

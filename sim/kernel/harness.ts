@@ -15,6 +15,7 @@ import { DRIVER_PY } from './driver-py.js';
 import { Background, killAllBackground, mustRun, sleep, type Exec } from './exec.js';
 import { Lab } from './lab.js';
 import { runModel, type ModelEnv } from './model-side.js';
+import { parseSynproxyStat } from './parse-synproxy.js';
 import { parseEvents, parseList, parseStats, summariseEntries } from './parse.js';
 import { checkPlan } from './plan.js';
 import { UnsafeSysctlError, type GlobalSysctlGuard } from './sysctl-guard.js';
@@ -96,7 +97,10 @@ async function kernelSide(c: KernelCase, ctx: HarnessContext, dir: string, seria
   const bg: Background[] = [];
   try {
     const ruleset = caseRuleset(c);
-    lab.up({ sinks: c.sinks, sysctl: c.sysctl ?? {}, ...(ruleset !== undefined ? { nat: ruleset } : {}) });
+    lab.up({
+      sinks: c.sinks, sysctl: c.sysctl ?? {}, ...(ruleset !== undefined ? { nat: ruleset } : {}),
+      ...(c.ruleset !== undefined ? { ruleset: c.ruleset } : {}),
+    });
     if (c.global?.max !== undefined) guard.set('nf_conntrack_max', c.global.max);
     if (c.global?.buckets !== undefined) guard.set('nf_conntrack_buckets', c.global.buckets);
     const max = guard.get('nf_conntrack_max');
@@ -129,6 +133,12 @@ async function kernelSide(c: KernelCase, ctx: HarnessContext, dir: string, seria
     const listText = mustRun(exec, lc, la);
     writeFileSync(join(dir, 'stats.txt'), statsText);
     writeFileSync(join(dir, 'list.txt'), listText);
+    let synproxyText: string | undefined;
+    if (c.readSynproxy) {
+      const [pc, pa] = lab.inNs(lab.fw, 'cat', ['/proc/net/stat/synproxy']);
+      synproxyText = mustRun(exec, pc, pa);
+      writeFileSync(join(dir, 'synproxy.txt'), synproxyText);
+    }
     // tcpdump hands packets over in blocks flushed at the latest after its 1 s buffer timeout;
     // stopping it earlier lost the last packets of the capture (udp-stream's final request).
     // (--immediate-mode would not lose them but drops packets of the 1200-SYN bursts.)
@@ -159,6 +169,7 @@ async function kernelSide(c: KernelCase, ctx: HarnessContext, dir: string, seria
       stats: parseStats(statsText), entries, states: summariseEntries(entries),
       timeline: d.samples.map(([t, n]) => [Math.round(t * 1e6 - firstTsUs) / 1e6, n]),
       captureDropped: dropped, max, buckets,
+      ...(synproxyText !== undefined ? { synproxy: parseSynproxyStat(synproxyText) } : {}),
     };
     if (c.events) {
       obs.events = parseEvents(readFileSync(join(dir, 'events.txt'), 'utf8'));

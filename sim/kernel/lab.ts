@@ -53,6 +53,8 @@ export interface LabOptions {
   sysctl: Readonly<Record<string, number>>;
   /** A NAT ruleset (nft text) for the firewall namespace. */
   nat?: string;
+  /** Another ruleset (nft text) for the firewall namespace (e.g. SYNPROXY). */
+  ruleset?: string;
 }
 
 /** One set of namespaces; `down()` is synchronous, idempotent and never throws. */
@@ -123,6 +125,7 @@ export class Lab {
       for (const [k, v] of Object.entries(opts.sysctl)) this.writeSysctl(this.fw, `net.netfilter.${k}`, v);
       this.run(this.fw, this.nft, ['-f', '-'], FIREWALL_RULESET);
       if (opts.nat !== undefined) this.run(this.fw, this.nft, ['-f', '-'], opts.nat);
+      if (opts.ruleset !== undefined) this.run(this.fw, this.nft, ['-f', '-'], opts.ruleset);
       if (opts.sinks) {
         this.run(this.c, this.nft, ['-f', '-'], SINK_RULESET);
         this.run(this.s, this.nft, ['-f', '-'], SINK_RULESET);

@@ -11,3 +11,5 @@ export { RulesetPath, setupRules } from './path.js';
 // the stateful statements (limit, ct count, dynamic sets, ct timeout) register themselves
 import './stateful.js';
 export { statefulSummary } from './stateful.js';
+// statements registered through the extension point (docs/rules.md §8)
+import '../synproxy/rule.js';

@@ -28,7 +28,7 @@ import {
   parseRuleset,
 } from './parse.js';
 import {
-  type ChainType, type Hook, type NatStatement, type RuleCompileEnv, type RuleEvalCtx, type RuleExpr, type RuleInfo, type Routes,
+  type ChainType, type Hook, type NatStatement, type RuleCompileEnv, type RuleEvalCtx, type RuleRequirement, type RuleShape, type RuleExpr, type RuleInfo, type Routes,
   type Ruleset, HOOKS, CT_STATE_INVALID, CT_STATE_UNTRACKED,
   NF_NAT_RANGE_MAP_IPS, NF_NAT_RANGE_PROTO_SPECIFIED, RULE_VERDICT_ACCEPT, RULE_VERDICT_CONTINUE, RULE_VERDICT_DROP,
   RULE_VERDICT_REJECT, RULE_VERDICT_STOLEN, REJECT_ICMP_UNREACH, REJECT_TCP_RST,
@@ -116,6 +116,8 @@ export class LoadedRuleset implements Ruleset {
   private readonly incCounter: Uint32Array;
   lastUntracked = false;
   lastZone = -1;
+  /** Sysctl values statements of the ruleset need (e.g. synproxy: nf_conntrack_tcp_loose = 0). */
+  requires: readonly RuleRequirement[] = [];
   lastRejectKind = REJECT_ICMP_UNREACH;
   lastRejectCode = 3;
 
@@ -348,7 +350,9 @@ const NF_IP_PRI_CONNTRACK = -200;
 export function loadRuleset(text: string, file: string, routes: Routes | undefined, origin: RulesetOrigin & { inline?: boolean } = {}): LoadedRuleset {
   const lo = origin.lineOffset ?? 0, co = origin.colOffset ?? 0;
   try {
-    return compile(parseRuleset(text), routes, { text, file, inline: origin.inline ?? false }, lo);
+    const rs = compile(parseRuleset(text), routes, { text, file, inline: origin.inline ?? false }, lo);
+    if (co !== 0) rs.requires = rs.requires.map((q) => ({ ...q, col: q.col + co }));
+    return rs;
   } catch (e) {
     if (e instanceof RuleSyntaxError) throw new RulesetError(file, e.line + lo, e.col + co, e.detail);
     throw e;
@@ -370,6 +374,9 @@ const REJECT_HOOKS_INET: readonly Hook[] = ['prerouting', 'input', 'forward', 'o
 function compile(ast: RulesetAst, routes: Routes | undefined, source: { text: string; file: string; inline: boolean }, lineOffset: number): LoadedRuleset {
   const infos: RuleInfo[] = [];
   const binders: RuleExpr[] = [];
+  const requires: RuleRequirement[] = [];
+  const shapes: RuleShape[] = [];
+  for (const ch of ast.chains) if (ch.base) for (const r of ch.rules) shapes.push(ruleShape(ch, r));
   const perHook: CompiledChain[][] = HOOKS.map(() => []);
   const perHookFilter: CompiledChain[][] = HOOKS.map(() => []);
   ast.chains.forEach((ch, order) => {
@@ -390,7 +397,7 @@ function compile(ast: RulesetAst, routes: Routes | undefined, source: { text: st
     }
     const rules = ch.rules.map((r, index) => {
       const id = infos.length;
-      const env = compileEnv(ast, ch, type, id);
+      const env = compileEnv(ast, ch, type, id, shapes[id]!, shapes, requires);
       const compiled = compileRule(id, ch, r, routes, env, binders);
       const info = ruleInfo(id, ch, r, index, routes, type);
       info.line += lineOffset;
@@ -404,12 +411,41 @@ function compile(ast: RulesetAst, routes: Routes | undefined, source: { text: st
   const sortChains = (cs: CompiledChain[]): CompiledChain[] => cs.sort((a, b) => a.priority - b.priority || b.order - a.order);
   const natChains = perHook.map(sortChains);
   const filterChains = perHookFilter.map(sortChains);
-  return new LoadedRuleset(infos, natChains, source, filterChains, () => compile(ast, routes, source, lineOffset), binders);
+  const rs = new LoadedRuleset(infos, natChains, source, filterChains, () => compile(ast, routes, source, lineOffset), binders);
+  rs.requires = requires.map((q) => ({ ...q, line: q.line + lineOffset }));
+  return rs;
 }
 
-function compileEnv(ast: RulesetAst, ch: ChainAst, type: ChainType, id: number): RuleCompileEnv {
+/** The view of a rule extension statements get (RuleShape in types.ts). */
+function ruleShape(ch: ChainAst, r: RuleAst): RuleShape {
+  const b = ch.base!;
+  let ctState = 0, ctStateNeg = false;
+  const flags: ((f: number) => boolean)[] = [];
+  for (const m of r.matches) {
+    if (m.key === 'ct state') { if (m.neg) ctStateNeg = true; else ctState |= m.mask; }
+    if (m.key === 'tcp flags') {
+      const mask = m.mask, value = m.value, values = m.values;
+      const f = m.op === 'any' ? (x: number) => (x & mask) !== 0
+        : m.op === 'eq' ? (x: number) => x === value
+        : m.op === 'ne' ? (x: number) => x !== value
+        : m.op === 'mask' ? (x: number) => (x & mask) === value
+        : m.op === 'masknot' ? (x: number) => (x & mask) !== value
+        : (x: number) => values.includes(x);
+      flags.push(f);
+    }
+  }
+  const statements: string[] = [];
+  for (const x of r.seq) if ('s' in x) statements.push(x.s.key === 'ext' ? x.s.def.keyword : x.s.key);
+  return {
+    hook: b.hook, priority: b.priority, chainType: b.type as ChainType, line: r.loc.line, col: r.loc.col,
+    ctState, ctStateNeg, hasTcpFlags: flags.length > 0, tcpFlagsAccept: (x) => flags.every((f) => f(x)), statements,
+  };
+}
+
+function compileEnv(ast: RulesetAst, ch: ChainAst, type: ChainType, id: number, rule: RuleShape, allRules: readonly RuleShape[], requires: RuleRequirement[]): RuleCompileEnv {
   const b = ch.base!;
   return {
+    rule, allRules, require: (q) => { requires.push(q); },
     ruleId: id, hook: b.hook, chainType: type, priority: b.priority, family: ch.family, table: ch.table,
     object: (kind, name) => ast.objects.find((o) => o.family === ch.family && o.table === ch.table && o.kind === kind && o.name === name)?.value,
     fail: (loc, msg) => err(loc, msg),

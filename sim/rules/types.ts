@@ -193,8 +193,45 @@ export interface RuleTokens {
   readonly family: 'ip' | 'ip6' | 'inet';
 }
 
+/**
+ * A read-only view of one rule for statements that need a rule shape (synproxy: `ct state
+ * invalid,untracked` on its own rule, a raw `tcp flags syn notrack` rule somewhere).
+ */
+export interface RuleShape {
+  hook: Hook;
+  priority: number;
+  chainType: ChainType;
+  /** 1-based line and column of the rule's first token (in the ruleset text). */
+  line: number;
+  col: number;
+  /** The `ct state` matches of the rule: OR of their non-negated masks (CT_STATE_* bits), 0 when none. */
+  ctState: number;
+  /** Whether the rule has a negated (`!=`) ct state match. */
+  ctStateNeg: boolean;
+  /** Whether the rule has `tcp flags` matches, and whether all of them accept a packet with exactly `flags`. */
+  hasTcpFlags: boolean;
+  tcpFlagsAccept(flags: number): boolean;
+  /** Statements in order: 'notrack', 'ct zone set', 'ct mark set', ... and registered keywords. */
+  statements: readonly string[];
+}
+
+/** A scenario setting a statement needs (checked by the scenario loader against its sysctls). */
+export interface RuleRequirement {
+  sysctl: string;
+  value: number;
+  line: number;
+  col: number;
+  /** Why, for the message. */
+  why: string;
+}
+
 /** What `compile` knows about where the statement sits. */
 export interface RuleCompileEnv {
+  /** The rule the statement is in, and every rule of the ruleset (file order). */
+  rule: RuleShape;
+  allRules: readonly RuleShape[];
+  /** Records a sysctl value the statement needs (reported at load against the scenario's sysctls). */
+  require(r: RuleRequirement): void;
   ruleId: number;
   hook: Hook;
   chainType: ChainType;

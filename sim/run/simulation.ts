@@ -1,4 +1,5 @@
-import { Conntrack, NF_DROP, NF_REJECT } from '../conntrack/conntrack.js';
+import { Conntrack, NF_DROP, NF_REJECT, NF_STOLEN } from '../conntrack/conntrack.js';
+import { Synproxy } from '../synproxy/synproxy.js';
 import { createConntrack } from '../conntrack/create.js';
 import { GcWorker } from '../conntrack/gc.js';
 import { Pkt } from '../conntrack/packet.js';
@@ -62,6 +63,8 @@ export class Simulation implements TrafficContext {
   readonly ruleset: LoadedRuleset | undefined;
   /** The filter/raw rule path, when the ruleset has `type filter` chains (docs/rules.md §8). */
   readonly rulePath: RulesetPath | undefined;
+  /** The SYNPROXY engine, when the ruleset has a `synproxy` statement (docs/synproxy.md). */
+  readonly synproxy: Synproxy | undefined;
   readonly endUs: number;
   private readonly sampleUs: number;
   /** What each operator action did, in the order they ran (summary.json `actions`). */
@@ -100,6 +103,10 @@ export class Simulation implements TrafficContext {
       cpus: sc.kernel.cpus, confirmDelayUs: sc.kernel.confirm_delay,
     }, streams);
     if (sc.ruleset !== undefined) this.ruleInfos.push(...sc.ruleset.rules);
+    // SYNPROXY (docs/synproxy.md): the engine with this run's cookie secret, before the ruleset binds
+    if (this.ruleset?.rules.some((r) => /(^|\s)synproxy(\s|$)/.test(r.text))) {
+      this.synproxy = new Synproxy(this.ct, streams.get('synproxy/cookie-secret'));
+    }
     this.rulePath = setupRules(this.ct, this.ruleset, sc.routes);
     if (sc.kernel.untracked_when_full === true) {
       // the paper's error-handling proposal (docs/rules.md §9)
@@ -184,7 +191,8 @@ export class Simulation implements TrafficContext {
     const v = this.ct.packetIn(pkt);
     const verdict = v === NF_DROP || v === NF_REJECT ? 0 : 1;
     this.fp.packet(this.sched.now, pkt, verdict, this.ct);
-    return verdict;
+    // a packet the proxy consumed (NF_STOLEN): the generator continues with what it sent
+    return v === NF_STOLEN ? NF_STOLEN : verdict;
   }
 
   /**

@@ -136,6 +136,8 @@ export function runSummary(sim: Simulation) {
     // present only when the scenario has actions: what each did (docs/model.md §14)
     ...(sim.scenario.actions !== undefined ? { actions: sim.actionLog } : {}),
     // present only when the scenario has a ruleset or models more than one CPU (docs/nat.md §6)
+    // /proc/net/stat/synproxy columns, when the ruleset has a synproxy statement (docs/synproxy.md §8)
+    ...(sim.synproxy !== undefined ? { synproxy: { ...sim.synproxy.stats } } : {}),
     ...(sim.nat !== undefined ? { nat: natSummary(sim.nat, ct.stats, sim.ruleInfos, natGeneratorCounters(sim)) } : {}),
     // present only when the ruleset has stateful statements (docs/rules.md §20.4): what their
     // lists, sets and buckets hold at the end and their kernel memory, besides table.kernel_bytes_*

@@ -13,6 +13,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { type Document, isScalar, Scalar } from 'yaml';
 import { buildRoutes, loadRuleset, RulesetError, type LoadedRuleset, type RouteTable } from '../rules/index.js';
 import { arr, obj, opt, str } from './schema-dsl.js';
+import { canonicalSysctlName, defaultSysctls } from '../conntrack/sysctl.js';
 
 /** The schema fields added to the top level of a scenario. */
 export function rulesFields() {
@@ -81,6 +82,19 @@ export function attachRules(
     else issues.push({ path: ['ruleset'], message: e.detail, file: e.file, line: e.line, col: e.col });
     return issues;
   }
+  // sysctl values statements need (synproxy: nf_conntrack_tcp_loose = 0), against the scenario's
+  const sys: Record<string, number> = {};
+  for (const [k, v] of Object.entries((out['sysctl'] ?? {}) as Record<string, number>)) sys[canonicalSysctlName(k)] = v;
+  const defaults = defaultSysctls() as Record<string, number>;
+  for (const q of rs.requires) {
+    const given = sys[q.sysctl];
+    const v = given ?? defaults[q.sysctl];
+    if (v === q.value) continue;
+    const message = `${q.why}; the scenario has ${q.sysctl}: ${v}${given === undefined ? ' (the kernel default)' : ''}: add "sysctl: { ${q.sysctl}: ${q.value} }"`;
+    if (inline) issues.push({ path: ['ruleset'], message, scenarioLine: q.line, col: q.col });
+    else issues.push({ path: ['ruleset'], message, file: rs.source.file, line: q.line, col: q.col });
+  }
+  if (issues.length > 0) return issues;
   out['ruleset'] = rs;
   if (routes !== undefined) out['routes'] = routes;
   return issues;

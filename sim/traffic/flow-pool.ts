@@ -59,6 +59,12 @@ export class FlowPool {
   sRtt: Int32Array;
   /** The flow's serial number (`pkt.flow`), unique over the run. */
   serial: Int32Array;
+  /**
+   * Behind SYNPROXY (docs/synproxy.md §9): the server ISN as the client sees it (the cookie)
+   * minus the server's own, added to the acks the client sends; and the TSval the client echoes.
+   */
+  seqD: Int32Array;
+  ts: Int32Array;
   private free: Int32Array;
   private nFree = 0;
   live = 0;
@@ -86,6 +92,8 @@ export class FlowPool {
     this.cRtt = new Int32Array(capacity);
     this.sRtt = new Int32Array(capacity);
     this.serial = new Int32Array(capacity);
+    this.seqD = new Int32Array(capacity);
+    this.ts = new Int32Array(capacity);
     this.free = new Int32Array(capacity);
     for (let i = capacity - 1; i >= 0; i--) this.free[this.nFree++] = i;
   }
@@ -100,6 +108,8 @@ export class FlowPool {
     this.a[id] = 0;
     this.b[id] = 0;
     this.c[id] = 0;
+    this.seqD[id] = 0;
+    this.ts[id] = 0;
     return id;
   }
 
@@ -124,6 +134,7 @@ export class FlowPool {
     this.startUs = g64(this.startUs); this.t = g64(this.t);
     this.beh = g8(this.beh);
     this.cRtt = g32(this.cRtt); this.sRtt = g32(this.sRtt); this.serial = g32(this.serial);
+    this.seqD = g32(this.seqD); this.ts = g32(this.ts);
     const f = new Int32Array(n); f.set(this.free.subarray(0, this.nFree)); this.free = f;
     for (let i = n - 1; i >= old; i--) this.free[this.nFree++] = i;
     this.capacity = n;

@@ -19,7 +19,7 @@ export interface TrafficContext {
   readonly now: number;
   /** Schedules this generator's `fire(arg)` at absolute time `at` (µs, ≥ now). */
   schedule(at: number, arg: number): void;
-  /** Passes a packet through conntrack at `now`; returns NF_ACCEPT (1) or NF_DROP (0). */
+  /** Passes a packet through the firewall at `now`; returns NF_ACCEPT (1), NF_DROP (0), or NF_STOLEN (2): consumed by SYNPROXY, which answered it (docs/synproxy.md §9). */
   send(pkt: Pkt): number;
   /** The firewall's conntrack (read-only use: lastCtinfo / lastSlot after `send`). */
   readonly ct: Conntrack;

@@ -4,7 +4,7 @@
  * scenario-style parameters through their real schemas (defaults included), and every packet
  * each generator sends can be recorded. Not used by the simulator itself.
  */
-import { NF_DROP, NF_REJECT, type Conntrack } from '../conntrack/conntrack.js';
+import { NF_ACCEPT, NF_DROP, NF_REJECT, type Conntrack } from '../conntrack/conntrack.js';
 import { createConntrack, type ConntrackSetup } from '../conntrack/create.js';
 import { GcWorker } from '../conntrack/gc.js';
 import { Pkt } from '../conntrack/packet.js';
@@ -15,6 +15,8 @@ import { PRIO_GC, PRIO_PACKET, Scheduler } from '../core/scheduler.js';
 import { formatPath, type Issue } from '../scenario/schema-dsl.js';
 import type { Generator, TrafficContext } from './generator.js';
 import { GENERATORS } from './registry.js';
+import { Synproxy, type SynproxyInfo } from '../synproxy/synproxy.js';
+import { SynproxyPath } from '../synproxy/path.js';
 
 const KIND_GC = 0;
 const KIND_GEN = 16;
@@ -29,6 +31,11 @@ export interface HarnessOptions extends ConntrackSetup {
   record?: boolean;
   /** Run the gc worker. @defaultValue true */
   gc?: boolean;
+  /**
+   * Put SYNPROXY in front of `port` with the selftest's rule shape (sim/synproxy/path.ts);
+   * packets to `port` come from the client side. Needs `nf_conntrack_tcp_loose: 0`.
+   */
+  synproxy?: { info: SynproxyInfo; port: number };
 }
 
 export class Harness implements TrafficContext {
@@ -45,12 +52,17 @@ export class Harness implements TrafficContext {
   private readonly gc: GcWorker | undefined;
   private current = 0;
   private started = false;
+  /** The SYNPROXY path, when `synproxy` was given. */
+  readonly proxy: SynproxyPath | undefined;
 
   constructor(private readonly opts: HarnessOptions = {}) {
     this.ct = createConntrack({ eventListener: false, ...opts });
     this.streams = new RngStreams(opts.seed ?? 1, opts.run ?? 0);
     this.endUs = opts.endUs ?? 60_000_000;
     this.gc = opts.gc === false ? undefined : new GcWorker(this.ct, 8192);
+    const sp = opts.synproxy;
+    this.proxy = sp === undefined ? undefined
+      : new SynproxyPath(this.ct, new Synproxy(this.ct, this.streams.get('synproxy/cookie-secret')), sp.info, sp.port);
   }
 
   /**
@@ -85,8 +97,9 @@ export class Harness implements TrafficContext {
 
   send(pkt: Pkt): number {
     this.ct.setNow(this.sched.now);
-    const r = this.ct.packetIn(pkt);
-    const v = r === NF_DROP || r === NF_REJECT ? 0 : 1;
+    const r = this.proxy === undefined ? this.ct.packetIn(pkt) : this.proxy.packet(pkt, pkt.dport === this.proxy.port);
+    // NF_STOLEN (2): consumed by SYNPROXY (docs/synproxy.md §9)
+    const v = r === NF_DROP || r === NF_REJECT ? 0 : r === NF_ACCEPT ? 1 : r;
     if (this.opts.record) {
       this.log[this.current]!.push(this.sched.now, pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport,
         pkt.tcpFlags, pkt.seq, pkt.ack, pkt.dataLen, v);

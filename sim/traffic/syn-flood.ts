@@ -41,7 +41,8 @@ const NEXT = -1;
  * so they never answer the server and never answer a probe.
  *
  * Outcomes (the attacker's view): a SYN flow succeeds when one of its SYNs gets an entry, and
- * fails `never_admitted` when its SYN and every retransmission were dropped; a flow whose
+ * fails `never_admitted` when its SYN and every retransmission were dropped, or answered by
+ * SYNPROXY instead of reaching the server (docs/synproxy.md §9); a flow whose
  * retransmissions are still to come at the end is unfinished (being admitted).
  */
 export class SynFlood extends BaseGenerator {
@@ -99,17 +100,18 @@ export class SynFlood extends BaseGenerator {
     pkt.win = 64240;
     pkt.len = 60;
     this.outcomes.started++;
-    const v = sendCounted(ctx, this.outcomes);
-    if (v !== 0) this.outcomes.succeeded++;
+    // admitted: the SYN reached the server (NF_STOLEN, 2: SYNPROXY answered it instead)
+    const v = sendCounted(ctx, this.outcomes) === 1;
+    if (v) this.outcomes.succeeded++;
     else if (p.synRetries === 0) this.outcomes.fail(FAIL_NEVER_ADMITTED);
     else this.pendingAdmit++;
-    if (v !== 0 && p.server !== 'silent') this.queueAnswer(ctx, flow);
+    if (v && p.server !== 'silent') this.queueAnswer(ctx, flow);
     if (p.synRetries > 0) {
       const r = this.retx;
       const id = r.alloc();
       r.cAddr[id] = pkt.src; r.cPort[id] = pkt.sport; r.sAddr[id] = pkt.dst; r.sPort[id] = pkt.dport;
       r.seqC[id] = pkt.seq | 0; r.serial[id] = flow;
-      r.beh[id] = v === 0 ? 1 : 0; // 1: no SYN of this flow admitted yet
+      r.beh[id] = v ? 0 : 1; // 1: no SYN of this flow admitted yet
       ctx.schedule(ctx.now + p.rtoUs, id | RETX);
     }
     const next = this.arrivals.next(ctx.now);
@@ -125,9 +127,9 @@ export class SynFlood extends BaseGenerator {
     pkt.seq = r.seqC[id]! >>> 0;
     pkt.win = 64240;
     pkt.len = 60;
-    const v = sendCounted(ctx, this.outcomes);
-    if (v !== 0 && p.server !== 'silent') this.queueAnswer(ctx, r.serial[id]!);
-    if (v !== 0 && r.beh[id] === 1) { r.beh[id] = 0; this.pendingAdmit--; this.outcomes.succeeded++; }
+    const v = sendCounted(ctx, this.outcomes) === 1;
+    if (v && p.server !== 'silent') this.queueAnswer(ctx, r.serial[id]!);
+    if (v && r.beh[id] === 1) { r.beh[id] = 0; this.pendingAdmit--; this.outcomes.succeeded++; }
     const a = ++r.attempt[id]!;
     if (a >= p.synRetries) {
       if (r.beh[id] === 1) { this.pendingAdmit--; this.outcomes.fail(FAIL_NEVER_ADMITTED); }

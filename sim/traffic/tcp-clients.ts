@@ -7,6 +7,8 @@ import type { Prefix, SourceSpec } from './addresses.js';
 import { FlowPool, openClientFlow, type ClientFlowSpec } from './flow-pool.js';
 import { ArrivalGenerator, FAIL_BROKEN, FAIL_DROPPED, FAIL_NEVER_ADMITTED, FAIL_RESET, FAIL_TIMEOUT, rejected, sendCounted, type GeneratorInit, type TrafficContext } from './generator.js';
 import { LatencyRecorder } from '../core/latency.js';
+import type { Pkt } from '../conntrack/packet.js';
+import { EMIT_CLIENT_ACK, EMIT_CLIENT_SYNACK, EMIT_SERVER_SYN, NF_STOLEN, synproxyOf } from '../synproxy/synproxy.js';
 import { makeDelay, type DelaySampler } from './path.js';
 import { Arrivals, type ArrivalKind, type RateSpec } from './rate.js';
 import { pick, type DelaySpec } from './schema-types.js';
@@ -51,11 +53,17 @@ export interface TcpClientsParams {
 
 // steps of a connection
 const SYN = 0, SYNACK = 1, REQ = 2, RESP = 3, ACK_RESP = 4, CLOSE = 5, FIN2 = 6, FIN3 = 7, REFUSE = 8, FIN_RESEND = 9, VANISH = 10;
+// behind SYNPROXY: the client's third-handshake ACK, and its zero-window probes
+const PROXY_ACK = 11, PROBE = 12;
 // behaviours (low nibble of beh; the close mode is in the high nibble)
 const NORMAL = 0, IGNORE_FIN = 1, RESEND_FIN = 2, HALF_OPEN = 3, VANISHES = 4, OUT_OF_WINDOW = 5;
 const MAX_SEGMENT = 4 * 1024 * 1024;
 /** Bit of `beh` set once one of the connection's SYNs got through the firewall. */
 const SYN_PASSED = 0x40;
+/** Bit of `beh` set when SYNPROXY answered the connection's SYN (docs/synproxy.md §9). */
+const PROXIED = 0x80;
+/** MSS option of the clients' and servers' SYNs (Ethernet). */
+const MSS = 1460;
 
 /**
  * TCP clients: handshake over the path RTTs, `requests` rounds of request and response, a hold
@@ -146,11 +154,16 @@ export class TcpClients extends ArrivalGenerator {
     }
     pkt.tcpFlags = flags;
     pkt.seq = seq >>> 0;
-    pkt.ack = ack >>> 0;
+    // behind SYNPROXY the client acknowledges the cookie sequence space (seqD is 0 otherwise)
+    pkt.ack = (fromClient ? ack + f.seqD[id]! : ack) >>> 0;
     pkt.win = 64240;
     pkt.dataLen = len;
     pkt.len = 52 + len;
-    if ((flags & TH_SYN) !== 0) { pkt.optWscale = 7; pkt.optSackPerm = true; }
+    if ((flags & TH_SYN) !== 0) {
+      pkt.optWscale = 7; pkt.optSackPerm = true; pkt.optMss = MSS;
+      // timestamps on the handshake (the clock: ms of simulated time); data segments carry none
+      pkt.optTs = true; pkt.tsval = Math.floor(ctx.now / 1000) >>> 0; pkt.tsecr = fromClient ? 0 : f.ts[id]! >>> 0;
+    }
     return pkt;
   }
 
@@ -182,6 +195,39 @@ export class TcpClients extends ArrivalGenerator {
     ctx.schedule(Math.max(ctx.now, f.t[id]! + this.p.rtoUs * 2 ** a), id);
   }
 
+  /**
+   * SYNPROXY answered the SYN with a cookie SYN-ACK (docs/synproxy.md §9): the client is
+   * connected as soon as it arrives (cr/2 from now) and sends its ACK, which reaches the firewall
+   * cr from now. Its acks then refer to the cookie sequence space.
+   */
+  private proxySynack(ctx: TrafficContext, id: number, sa: Pkt): void {
+    const f = this.pool;
+    f.beh[id] = f.beh[id]! | PROXIED;
+    f.seqD[id] = (sa.seq - f.seqS[id]!) | 0;
+    f.ts[id] = sa.optTs ? sa.tsval | 0 : 0;
+    this.outcomes.setup!.record(ctx.now - f.startUs[id]! + f.cRtt[id]!);
+    if ((f.beh[id]! & 15) === HALF_OPEN) return this.done(id); // the client never ACKs
+    f.step[id] = PROXY_ACK;
+    ctx.schedule(ctx.now + f.cRtt[id]!, id);
+  }
+
+  /**
+   * Behind SYNPROXY, no window update came (the ACK was dropped, the server SYN found no room,
+   * or the server did not answer): the client probes its zero window at rto·2^k, as many times
+   * as it would retransmit a SYN, then gives up.
+   */
+  private probe(ctx: TrafficContext, id: number): void {
+    const f = this.pool, a = f.attempt[id]!;
+    if (a >= this.p.synRetries) {
+      this.flowFailed(f.serial[id]!, this.p.serverMode === 'silent' ? FAIL_TIMEOUT : FAIL_DROPPED);
+      this.end(id);
+      return;
+    }
+    f.attempt[id] = a + 1;
+    f.step[id] = PROBE;
+    ctx.schedule(ctx.now + this.p.rtoUs * 2 ** a, id);
+  }
+
   protected step(id: number, ctx: TrafficContext): void {
     const p = this.p, f = this.pool, rng = this.rng;
     const c = f.seqC[id]! + 1 + f.a[id]!, s = f.seqS[id]! + 1 + f.b[id]!; // next sequence numbers
@@ -193,7 +239,15 @@ export class TcpClients extends ArrivalGenerator {
       case SYN: {
         this.pkt(ctx, id, true, TH_SYN, f.seqC[id]!, 0, 0);
         f.t[id] = now;
+        f.ts[id] = ctx.pkt.tsval | 0;
         const v = sendCounted(ctx, this.outcomes);
+        if (v === NF_STOLEN) {
+          // answered by SYNPROXY, unless its SYN-ACK found no room in conntrack (docs/synproxy.md §3)
+          const sp = synproxyOf(ctx.ct);
+          if (sp === undefined || (sp.emitted & EMIT_CLIENT_SYNACK) === 0) return this.retrySyn(ctx, id);
+          f.beh[id] = f.beh[id]! | SYN_PASSED;
+          return this.proxySynack(ctx, id, sp.toClient);
+        }
         if (v !== 0) f.beh[id] = f.beh[id]! | SYN_PASSED;
         if (v === 0 && rejected(ctx)) {
           // a reject rule answered the SYN (RST or ICMP unreachable): connect() fails at once
@@ -218,6 +272,16 @@ export class TcpClients extends ArrivalGenerator {
       case SYNACK: {
         this.pkt(ctx, id, false, TH_SYN | TH_ACK, f.seqS[id]!, c, 0);
         const v = sendCounted(ctx, this.outcomes);
+        if ((f.beh[id]! & PROXIED) !== 0) {
+          // SYNPROXY consumes the SYN-ACK, ACKs the server and sends the client a window update,
+          // which reaches it cr/2 from now; its request arrives cr from now
+          const sp = synproxyOf(ctx.ct);
+          if (v !== NF_STOLEN || sp === undefined || (sp.emitted & EMIT_CLIENT_ACK) === 0) return this.probe(ctx, id);
+          this.flowAdmitted(f.serial[id]!);
+          f.step[id] = REQ;
+          ctx.schedule(now + cr, id);
+          return;
+        }
         // no entry for it (the SYN_SENT entry was evicted): the client never sees it
         if (v === 0 || ctx.ct.lastCtinfo !== IP_CT_ESTABLISHED_REPLY) return this.retrySyn(ctx, id);
         // established: the SYN-ACK reaches the client cr/2 from now; its first SYN left cr/2 before startUs
@@ -303,6 +367,27 @@ export class TcpClients extends ArrivalGenerator {
         if (ctx.ct.lastCtinfo === IP_CT_NONE || ctx.ct.lastCtinfo === IP_CT_NEW) return this.end(id);
         ctx.schedule(now + p.finResendUs, id);
         return;
+      case PROXY_ACK:
+      case PROBE: {
+        // the third-handshake ACK (seq ISN + 1), or a zero-window probe (seq ISN, SND.NXT − 1)
+        const probe = f.step[id] === PROBE;
+        this.pkt(ctx, id, true, TH_ACK, probe ? f.seqC[id]! : c, s, 0);
+        if (!probe) {
+          const q = ctx.pkt;
+          q.optTs = true; q.tsval = Math.floor(now / 1000) >>> 0; q.tsecr = f.ts[id]! >>> 0;
+          f.ts[id] = q.tsval | 0; // what the server will echo (the proxy's SYN carries this TSval)
+        }
+        const v = sendCounted(ctx, this.outcomes);
+        const sp = synproxyOf(ctx.ct);
+        if (v === NF_STOLEN && sp !== undefined && (sp.emitted & EMIT_SERVER_SYN) !== 0 && sp.serverVerdict !== 0) {
+          // the proxy's SYN reaches the server: its answer arrives sr from now
+          if (p.serverMode === 'silent') return this.probe(ctx, id);
+          f.step[id] = p.serverMode === 'accept' ? SYNACK : REFUSE;
+          ctx.schedule(now + sr, id);
+          return;
+        }
+        return this.probe(ctx, id);
+      }
       default:
         throw new Error(`tcp-clients: flow ${id} in unknown step ${f.step[id]}`);
     }
