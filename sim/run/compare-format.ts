@@ -24,7 +24,9 @@ export function formatComparison(c: Comparison): string {
     const d = digitsOf(m);
     return st.ci95 === null ? fmt(st.mean, d) : `${fmt(st.mean, d)} ± ${fmt(st.ci95, d)}`;
   })]);
-  const out = [`${c.scenario}: ${c.arms.length} policies × ${c.runs} run(s), seed ${c.seed} (identical traffic per run; ± is the 95% CI over runs, Student t)`,
+  const variants = c.arms.filter((a) => a.variant !== undefined);
+  const out = [`${c.scenario}: ${c.arms.length} ${variants.length > 0 ? 'arms' : 'policies'} × ${c.runs} run(s), seed ${c.seed} (identical traffic per run; ± is the 95% CI over runs, Student t)`,
+    ...variants.map((a) => `arm ${a.label}: variant ${a.variant} (${[...(a.overrides ?? [])].join('; ') || 'no overrides'}), policies ${a.policies.map((p) => p.name).join('+') || 'none'}`),
     `legit_success_rate = succeeded / (${c.success_rate_denominator}) of legitimate flows; _ms: setup/resolution/completion time percentiles of legitimate flows`,
     ...table(head, rows)];
   const others = c.arms.filter((a) => a.paired !== null);
