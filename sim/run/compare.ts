@@ -170,6 +170,21 @@ export function meanCi(xs: readonly (number | null)[]): { mean: number | null; c
   return { mean, ci95: (t * sd) / Math.sqrt(n), n };
 }
 
+/** One rule of an arm in a comparison (see Comparison.arms[].rules). */
+export interface ArmRule {
+  id: number;
+  family: string;
+  table: string;
+  chain: string;
+  hook: string;
+  line: number;
+  text: string;
+  packets: ReturnType<typeof meanCi>;
+  bytes: ReturnType<typeof meanCi>;
+  dropped_legit: ReturnType<typeof meanCi>;
+  dropped_attack: ReturnType<typeof meanCi>;
+}
+
 export interface Comparison {
   scenario: string;
   seed: number;
@@ -189,6 +204,13 @@ export interface Comparison {
     /** Per run: every counter its policies (and rules) report, user policies' included. */
     countersPerRun: Record<string, number>[];
     counterStats: Record<string, ReturnType<typeof meanCi>>;
+    /**
+     * Per rule of the arm's ruleset (absent without one): where it is, its text, and the mean ±
+     * 95% CI over runs of the packets and bytes it matched and the legitimate and attack packets
+     * it dropped (a mitigation's collateral damage). The same numbers are in counterStats as
+     * `rule.<id>.<counter>`.
+     */
+    rules?: ArmRule[];
     /** Per metric: this arm − the baseline, paired by run (null for the baseline arm itself). */
     paired: Record<CompareMetric, PairedDiff> | null;
     /** Run 0's time series and breakdowns (charts, report). */
@@ -245,7 +267,16 @@ export function* compareSteps(sc: Scenario, arms: readonly PolicyArm[], runs: nu
     const stats = Object.fromEntries(COMPARE_METRICS.map((m) => [m, meanCi(perRun.map((x) => x[m]))])) as Record<CompareMetric, ReturnType<typeof meanCi>>;
     const keys = [...new Set(countersPerRun.flatMap((c) => Object.keys(c)))];
     const counterStats = Object.fromEntries(keys.map((k) => [k, meanCi(countersPerRun.map((c) => c[k] ?? null))]));
-    out.push({ label: arm.label, ...(arm.variant !== undefined ? { variant: arm.variant, overrides: describeVariant(findVariant(sc, arm.variant)) } : {}), policies: arm.policies, perRun, stats, countersPerRun, counterStats, paired: null, sample: sample! });
+    const rs = armScenario(sc, arm).ruleset;
+    const none = meanCi([]);
+    const rules: ArmRule[] | undefined = rs?.rules.map((r) => ({
+      id: r.id, family: r.family ?? 'ip', table: r.table, chain: r.chain, hook: r.hook, line: r.line, text: r.text,
+      packets: counterStats[`rule.${r.id}.packets`] ?? none,
+      bytes: counterStats[`rule.${r.id}.bytes`] ?? none,
+      dropped_legit: counterStats[`rule.${r.id}.dropped_legit`] ?? none,
+      dropped_attack: counterStats[`rule.${r.id}.dropped_attack`] ?? none,
+    }));
+    out.push({ label: arm.label, ...(arm.variant !== undefined ? { variant: arm.variant, overrides: describeVariant(findVariant(sc, arm.variant)) } : {}), policies: arm.policies, perRun, stats, countersPerRun, counterStats, ...(rules !== undefined ? { rules } : {}), paired: null, sample: sample! });
   }
   const b = out.find((a) => a.label === base)!;
   for (const a of out) {

@@ -15,6 +15,7 @@ import { FP_CHECKPOINT_EVERY, Fingerprint, type TraceRecorder } from './fingerpr
 import type { Nat } from '../nat/nat.js';
 import { setupNat } from '../nat/setup.js';
 import { parseKernelVersion } from '../conntrack/create.js';
+import type { Ruleset } from '../rules/types.js';
 
 const KIND_GC = 0;
 const KIND_SAMPLE = 1;
@@ -45,6 +46,8 @@ export class Simulation implements TrafficContext {
   readonly addrs = new AddrInterner();
   /** The NAT core, when the scenario has a ruleset or models more than one CPU (docs/nat.md). */
   readonly nat: Nat | undefined;
+  /** This run's copy of the scenario's ruleset (its own per-rule counters), undefined without one. */
+  readonly ruleset: Ruleset | undefined;
   readonly endUs: number;
   private readonly sampleUs: number;
 
@@ -56,8 +59,9 @@ export class Simulation implements TrafficContext {
       seed: sc.seed, run, eventListener: false,
       ...(sc.kernel.hashsize !== undefined ? { hashsize: sc.kernel.hashsize } : {}),
     });
+    this.ruleset = sc.ruleset?.clone();
     this.nat = setupNat(this.ct, {
-      version: parseKernelVersion(sc.kernel.version), ruleset: sc.ruleset?.clone(), routes: sc.routes,
+      version: parseKernelVersion(sc.kernel.version), ruleset: this.ruleset, routes: sc.routes,
       cpus: sc.kernel.cpus, confirmDelayUs: sc.kernel.confirm_delay,
     }, streams);
     this.gc = new GcWorker(this.ct, sc.kernel.gc_buckets_per_ms);
