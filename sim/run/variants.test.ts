@@ -14,6 +14,7 @@ import { SYSCTL_NAMES } from '../conntrack/sysctl.js';
 import { compare } from './compare.js';
 import { parseCompareArms, parseVariantArms } from './arms.js';
 import { armScenario } from './variants.js';
+import { comparisonId, runId } from '../store/ids.js';
 import { Simulation } from './simulation.js';
 import type { Pkt } from '../conntrack/packet.js';
 
@@ -173,4 +174,19 @@ test('compare: variant arms see the same attack packets and hash key as the poli
   const diffs = [0, 1].map((r) => k.perRun[r]!.peak_count! - b.perRun[r]!.peak_count!);
   t.is(k.paired!.peak_count.mean_diff, (diffs[0]! + diffs[1]!) / 2);
   t.true(k.paired!.peak_count.mean_diff! < 0, 'the smaller table peaks lower');
+});
+
+test('ids: a variants list does not change run ids or policy-only comparison ids; the variants an arm runs are part of its comparison id', (t) => {
+  const plain = scenarioFromYaml(YAML.slice(0, YAML.indexOf('variants:')));
+  const sc = scenarioFromYaml(YAML);
+  const other = scenarioFromYaml(YAML.replace('nf_conntrack_max: 2048', 'nf_conntrack_max: 4096'));
+  t.is(runId(sc, 0, 'v', []), runId(plain, 0, 'v', []), 'a run does not depend on the variants it does not run');
+  const pol = parseCompareArms({ policies: 'kernel' }, sc, POLICIES);
+  t.is(comparisonId(sc, pol, 1, 'v', []), comparisonId(plain, pol, 1, 'v', []));
+  t.is(comparisonId(sc, pol, 1, 'v', []), comparisonId(other, pol, 1, 'v', []));
+  const big = (s: typeof sc) => parseCompareArms({ policies: 'kernel', arms: 'bigger-table' }, s, POLICIES);
+  t.not(comparisonId(sc, big(sc), 1, 'v', []), comparisonId(other, big(other), 1, 'v', []), 'another bigger-table is another comparison');
+  const hz = (s: typeof sc) => parseCompareArms({ arms: 'hz1000-lru' }, s, POLICIES);
+  t.is(comparisonId(sc, hz(sc), 1, 'v', []), comparisonId(other, hz(other), 1, 'v', []), 'a variant not run does not count');
+  t.not(runId(armScenario(sc, big(sc)[1]!), 0, 'v', []), runId(armScenario(other, big(other)[1]!), 0, 'v', []));
 });
