@@ -31,6 +31,8 @@ import { registerStore } from './cli/store-command.js';
 
 /** The policies `ctsim start` compares on the flagship scenario. */
 export const FLAGSHIP_POLICIES = 'kernel,l4-aware,l4-aware-evict-assured,soft-timeout,adaptive-timeout,keepalive';
+/** The variants of scenarios/mixed.yaml `ctsim start` compares with them (`--arms`). */
+export const FLAGSHIP_ARMS = 'bigger-table';
 
 const EXIT_HELP = `
 Exit codes: 0 ok; 1 run failed (a bug, or a user policy that threw, returned a bad value, wrote
@@ -78,19 +80,19 @@ ${EXIT_HELP}`);
 
   program
     .command('start')
-    .description('the flagship comparison: scenarios/mixed.yaml through the main policies, on built-in defaults')
+    .description('the flagship comparison: scenarios/mixed.yaml through the main policies and a bigger table, on built-in defaults')
     .option('--runs <n>', 'runs per policy', '1')
     .option('--no-charts', 'do not render the charts')
     .option('--force', 'run again even when results/ already holds this comparison')
     .addHelpText('after', `
-Runs: ctsim compare scenarios/mixed.yaml --policies ${FLAGSHIP_POLICIES}
+Runs: ctsim compare scenarios/mixed.yaml --policies ${FLAGSHIP_POLICIES} --arms ${FLAGSHIP_ARMS}
 
 Examples:
   $ npm start
   $ ctsim start --runs 3 --json`)
     .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<SimOptions & { runs: string }>();
-      const { comparison, dir, id, reused } = await runCompare(join(packageRoot(), 'scenarios', 'mixed.yaml'), { ...o, policies: FLAGSHIP_POLICIES });
+      const { comparison, dir, id, reused } = await runCompare(join(packageRoot(), 'scenarios', 'mixed.yaml'), { ...o, policies: FLAGSHIP_POLICIES, arms: FLAGSHIP_ARMS });
       if (o.json) process.stdout.write(toJson(comparison));
       else if (!o.quiet) process.stdout.write((reused ? `reused ${id}: results/ already holds this comparison (--force runs it again)\n` : '') + formatComparison(comparison) + `→ ${dir}\n`);
     });

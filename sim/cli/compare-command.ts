@@ -8,7 +8,8 @@ import { Command } from 'commander';
 import { armRunSlices, compareSteps, type Comparison } from '../run/compare.js';
 import { noteWritten, setActivity, yieldToSignals } from '../io/interrupt.js';
 import { sandboxArm, usesUserPolicy } from './sandbox.js';
-import { parseArms } from '../run/arms.js';
+import { parseCompareArms } from '../run/arms.js';
+import { armScenario } from '../run/variants.js';
 import { comparisonCsv, formatComparison } from '../run/compare-format.js';
 import { ctsimVersion, loadScenarioFile, packageRoot, registriesFor, resolveScenarioArg } from '../io/scenario-files.js';
 import { sha256, toJson } from '../io/format.js';
@@ -19,17 +20,19 @@ import { overridesFrom, type SimOptions } from './run-command.js';
 import { closest } from '../scenario/suggest.js';
 import { makeCaseProgress, progressMode } from './progress.js';
 
-export async function runCompare(scenarioArg: string, o: SimOptions & { policies: string; runs?: string; baseline?: string }): Promise<{ comparison: Comparison; dir: string; id: string; reused: boolean }> {
+export async function runCompare(scenarioArg: string, o: SimOptions & { policies?: string; arms?: string; runs?: string; baseline?: string }): Promise<{ comparison: Comparison; dir: string; id: string; reused: boolean }> {
   const path = resolveScenarioArg(scenarioArg);
   const reg = await registriesFor(o.policy ?? [], [path]);
   const sc = loadScenarioFile(path, overridesFrom(o), reg);
+  const arms = parseCompareArms(o, sc, reg.policies);
+  // every arm's table must fit (a variant may make it bigger)
   assertTableFits(sc, path);
-  const arms = parseArms(o.policies, sc, reg.policies);
+  for (const a of arms) if (a.variant !== undefined) assertTableFits(armScenario(sc, a), path);
   const runs = o.runs === undefined ? sc.runs : Number(o.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new InputError(`--runs: expected an integer 1..1000, got "${o.runs}"`);
   if (o.baseline !== undefined && !arms.some((a) => a.label === o.baseline)) {
     const hint = closest(o.baseline, arms.map((a) => a.label));
-    throw new InputError(`--baseline: "${o.baseline}" is not one of --policies${hint ? ` (did you mean "${hint}"?)` : ''}; expected one of: ${arms.map((a) => a.label).join(', ')}`);
+    throw new InputError(`--baseline: "${o.baseline}" is not one of ${o.arms === undefined ? '--policies' : 'the arms (--policies, --arms)'}${hint ? ` (did you mean "${hint}"?)` : ''}; expected one of: ${arms.map((a) => a.label).join(', ')}`);
   }
   const version = ctsimVersion();
   const env = environment(packageRoot(), version);
@@ -39,9 +42,10 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
   const root = resultsRoot(o.out);
   const dir = resultsPath(root, sc.name, id.slice(sc.name.length + 1));
   const armRuns = arms.flatMap((a) => {
-    const scArm = { ...sc, policies: a.policies };
+    const scArm = armScenario(sc, a);
     const mods = policyModules(a.policies.map((p) => p.name), o.policy ?? [], path);
-    return Array.from({ length: runs }, (_, r) => ({ policy: a.label, run: r, id: runId(scArm, r, version, [...mods, ...files]) }));
+    const armFiles = a.variant === undefined ? files : inputFiles(scArm);
+    return Array.from({ length: runs }, (_, r) => ({ policy: a.label, ...(a.variant !== undefined ? { variant: a.variant } : {}), run: r, id: runId(scArm, r, version, [...mods, ...armFiles]) }));
   });
   const useStore = o.store !== false;
   {
@@ -99,6 +103,8 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
         seed: sc.seed,
         runs,
         policies: arms.map((a) => a.label),
+        // the scenario variant each arm runs (variant arms only; `variants:` in the scenario)
+        ...(arms.some((a) => a.variant !== undefined) ? { arm_variants: Object.fromEntries(arms.filter((a) => a.variant !== undefined).map((a) => [a.label, a.variant!])) } : {}),
         argv: process.argv.slice(2),
         scenario_file: { path, sha256: sha256(readFileSync(path, 'utf8')), text: readFileSync(path, 'utf8') },
         sets: overridesFrom(o),
@@ -128,11 +134,12 @@ export async function runCompare(scenarioArg: string, o: SimOptions & { policies
 export function registerCompare(program: Command): void {
   program
     .command('compare')
-    .description('run identical traffic through several policies (paired by seed and run) and compare outcomes')
+    .description('run identical traffic through several policies or scenario variants (paired by seed and run) and compare outcomes')
     .argument('<scenario>', 'scenario file or built-in scenario name')
-    .requiredOption('--policies <list>', 'comma-separated policies; join with + to stack, e.g. kernel,l4-aware,soft-timeout+keepalive')
+    .option('--policies <list>', 'comma-separated policies; join with + to stack, e.g. kernel,l4-aware,soft-timeout+keepalive')
+    .option('--arms <list>', 'comma-separated arms after --policies: a variant of the scenario (its variants: list), a policy stack, or VARIANT:POLICIES, e.g. bigger-table,bigger-table:soft-timeout')
     .option('--runs <n>', 'runs per policy (default: the scenario\'s runs)')
-    .option('--baseline <policy>', 'the arm paired differences are taken from (default: the first in --policies)')
+    .option('--baseline <arm>', 'the arm paired differences are taken from (default: the first arm)')
     .option('--no-charts', 'do not write charts/ (Vega-Lite specs, SVG and PNG)')
     .option('--force', 'run again and replace a comparison whose folder already holds the same inputs\' result')
     .option('--no-store', 'do not record the comparison in the results store')
@@ -140,7 +147,11 @@ export function registerCompare(program: Command): void {
     .addHelpText('after', `
 Every arm sees identical traffic in each run, so besides each arm's mean ± 95% CI the output
 gives each arm's difference from the baseline arm, paired by run, with a Student-t 95% interval
-(significant when it excludes 0), and every policy's (and rule's) counters.
+(significant when it excludes 0), every policy's counters, and per arm with a ruleset each rule's
+packets, bytes and drops by class (legit / attack: a mitigation's collateral damage).
+An arm is a policy stack (--policies) or a variant of the scenario (--arms): a variants: entry
+overriding its ruleset, sysctl, kernel options or policies, run on the same traffic; --arms
+VARIANT:POLICIES runs a variant with another policy stack. Labels name the arms everywhere.
 Writes <out>/<scenario>/compare-s<seed>-<hash>/comparison.{json,csv,txt}, manifest.json and charts/
 (Vega-Lite specs rendered to SVG and PNG; charts/overview.png is the one-picture summary). Parameters of a policy come
 from the scenario's policy_params (or its policies list), else from the policy's defaults.
@@ -151,9 +162,10 @@ Examples:
   $ ctsim compare scenarios/mixed.yaml --policies kernel,l4-aware,soft-timeout,adaptive-timeout,keepalive
   $ ctsim compare mixed --policies kernel,soft-timeout+keepalive --runs 5 --json
   $ ctsim compare syn-flood-vs-web --policies none,kernel,lru --baseline kernel --runs 5
-  $ ctsim compare syn-flood-vs-web --policies kernel,l4-aware --pdf     # charts also as PDF`)
+  $ ctsim compare syn-flood-vs-web --policies kernel,l4-aware --pdf     # charts also as PDF
+  $ ctsim compare mixed --policies kernel,soft-timeout --arms bigger-table,bigger-table:soft-timeout   # policies and variants side by side`)
     .action(async (scenario: string, _o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<SimOptions & { policies: string; runs?: string; baseline?: string }>();
+      const o = cmd.optsWithGlobals<SimOptions & { policies?: string; arms?: string; runs?: string; baseline?: string }>();
       const { comparison, dir, id, reused } = await runCompare(scenario, o);
       if (o.json) process.stdout.write(toJson(comparison));
       else if (!o.quiet) process.stdout.write((reused ? `reused ${id}: this folder already holds the comparison of the same inputs (--force runs it again)\n` : '') + formatComparison(comparison) + `→ ${dir}\n`);

@@ -126,3 +126,39 @@ test.serial("a user policy's counters appear in every comparison output (json, c
   t.true(readFileSync(join(one(join(d, 'cmp'), 'compare-s1-'), 'comparison.csv'), 'utf8').includes('counting,policy.counting.refreshes_seen,'));
   t.regex(readFileSync(join(one(join(d, 'cmp'), 'compare-s1-'), 'comparison.txt'), 'utf8'), /policy\.counting\.refreshes_seen/);
 });
+
+test.serial('compare --arms: variant arms next to policy arms; manifest and store record the variant; bad variants exit 2 naming the path', async (t) => {
+  const d = mkdtempSync(join(tmpdir(), 'ctsim-cmp-'));
+  const f = join(d, 'var.yaml');
+  writeFileSync(f, `name: var
+duration: 20s
+sysctl: { nf_conntrack_max: 512, nf_conntrack_buckets: 512 }
+traffic:
+  - { kind: tcp-clients, label: web, rate: 20 }
+  - { kind: syn-flood, label: flood, rate: 200, start: 5s, stop: 15s }
+variants:
+  - name: bigger-table
+    sysctl: { nf_conntrack_max: 2048 }
+`);
+  const r = await quiet(['compare', f, '--policies', 'kernel', '--arms', 'bigger-table,bigger-table:lru', '--runs', '1', '--no-charts', '--out', d]);
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /^var: 3 arms × 1 run\(s\)/);
+  t.regex(r.out, /\narm bigger-table: variant bigger-table \(sysctl\.nf_conntrack_max=2048\), policies kernel\n/);
+  t.regex(r.out, /\narm bigger-table:lru: variant bigger-table \(sysctl\.nf_conntrack_max=2048\), policies lru\n/);
+  const dir = one(join(d, 'var'), 'compare-s1-');
+  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  t.deepEqual(m.policies, ['kernel', 'bigger-table', 'bigger-table:lru']);
+  t.deepEqual(m.arm_variants, { 'bigger-table': 'bigger-table', 'bigger-table:lru': 'bigger-table' });
+  t.deepEqual(m.arm_runs.map((a: { policy: string; variant?: string }) => [a.policy, a.variant]), [['kernel', undefined], ['bigger-table', 'bigger-table'], ['bigger-table:lru', 'bigger-table']]);
+  t.is(new Set(m.arm_runs.map((a: { id: string }) => a.id)).size, 3, 'each arm\'s run has its own id');
+  const q = await quiet(['query', `SELECT policy, json_extract_string(params, '$.variant') AS v FROM runs WHERE scenario = 'var' ORDER BY policy`, '--out', d, '--csv']);
+  t.is(q.code, 0, q.err);
+  t.deepEqual(q.out.trim().split('\n').slice(1), ['bigger-table,bigger-table', 'bigger-table:lru,bigger-table', 'kernel,']);
+  const bad = await quiet(['compare', f, '--arms', 'biger-table', '--out', d]);
+  t.is(bad.code, 2);
+  t.regex(bad.err, /--arms: unknown arm "biger-table" \(did you mean "bigger-table"\?\)/);
+  writeFileSync(f, readFileSync(f, 'utf8') + '    ruleset: |\n      table ip nat { chain p { type nat hook postrouting priority srcnat; nope; } }\n');
+  const badRules = await quiet(['compare', f, '--arms', 'bigger-table', '--out', d]);
+  t.is(badRules.code, 2);
+  t.regex(badRules.err, /var\.yaml:11:\d+: variants\[0\]\.ruleset: unknown or unsupported "nope"/);
+});

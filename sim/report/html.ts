@@ -150,8 +150,14 @@ function metricsHtml(s: ReportSection): string {
         return st.ci95 === null ? fmt(m, st.mean) : `${fmt(m, st.mean)} <span class="ci">± ${fmt(m, st.ci95)}</span>`;
       }),
     ]);
-    return `<p>Mean over ${c.runs} run(s) per policy on identical traffic${c.runs > 1 ? '; ± is the 95% confidence interval (Student t)' : ' (one run: no interval; use <code>--runs N</code>)'}. Hover a metric for its meaning.</p>
-${table(['metric', ...c.arms.map((a) => `<code>${esc(a.label)}</code>`)], rows, 'metrics')}`;
+    const ci = (st: { mean: number | null; ci95: number | null }): string => (st.ci95 === null ? num(st.mean, 0) : `${num(st.mean, 0)} <span class="ci">± ${num(st.ci95, 0)}</span>`);
+    // per arm with a ruleset: what each rule matched and dropped, by class (collateral damage)
+    const rules = c.arms.filter((a) => a.rules !== undefined).map((a) => `<h3>Rules of <code>${esc(a.label)}</code></h3>
+${table(['rule', 'packets', 'bytes', 'legit dropped', 'attack dropped'], a.rules!.map((r) => [
+      `<code>${esc(`${r.table}/${r.chain}:${r.line}`)}</code> <span class="small">${esc(r.text)}</span>`, ci(r.packets), ci(r.bytes), ci(r.dropped_legit), ci(r.dropped_attack)]), 'metrics')}`).join('\n');
+    const variants = c.arms.filter((a) => a.variant !== undefined).map((a) => `<li><code>${esc(a.label)}</code>: variant <code>${esc(a.variant)}</code> (${esc((a.overrides ?? []).join('; ') || 'no overrides')}), policies ${esc(a.policies.map((p) => p.name).join('+') || 'none')}</li>`);
+    return `<p>Mean over ${c.runs} run(s) per ${variants.length > 0 ? 'arm' : 'policy'} on identical traffic${c.runs > 1 ? '; ± is the 95% confidence interval (Student t)' : ' (one run: no interval; use <code>--runs N</code>)'}. Hover a metric for its meaning.</p>
+${variants.length > 0 ? `<ul class="small">${variants.join('')}</ul>\n` : ''}${table(['metric', ...c.arms.map((a) => `<code>${esc(a.label)}</code>`)], rows, 'metrics')}${rules === '' ? '' : `\n${rules}`}`;
   }
   const r = s.summary;
   const t = r.table;
@@ -168,7 +174,10 @@ ${table(['metric', ...c.arms.map((a) => `<code>${esc(a.label)}</code>`)], rows, 
 <h3>Outcomes by class</h3>
 ${table(['class', 'flows', 'succeeded', 'failed', 'success rate', 'broken', 'packets dropped'], cls, 'metrics')}
 <h3>Outcomes by generator</h3>
-${table(['generator', 'kind', 'class', 'flows', 'success rate', 'broken', 'packets dropped'], gens, 'metrics')}`;
+${table(['generator', 'kind', 'class', 'flows', 'success rate', 'broken', 'packets dropped'], gens, 'metrics')}${r.rules === undefined ? '' : `
+<h3>Rules</h3>
+${table(['rule', 'packets', 'bytes', 'legit dropped', 'attack dropped'], r.rules.map((x) => [
+    `<code>${esc(`${x.table}/${x.chain}:${x.line}`)}</code> <span class="small">${esc(x.text)}</span>`, num(x.packets), num(x.bytes), num(x.drops.legit), num(x.drops.attack)]), 'metrics')}`}`;
 }
 
 const CSS = `

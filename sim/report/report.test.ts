@@ -232,3 +232,29 @@ if (!haveChromium && !inCi) console.log(`report.test: ${CHROMIUM} not found, the
     await browser.close();
   }
 });
+
+test.serial('report: a comparison with a variant arm lists the variant and its rules\' counters; a run with a ruleset its rules', async (t) => {
+  const d = mkdtempSync(join(tmpdir(), 'ctsim-report-rules-'));
+  const f = join(d, 'reprules.yaml');
+  writeFileSync(f, `name: reprules
+duration: 10s
+sysctl: { nf_conntrack_max: 4096 }
+traffic:
+  - { kind: syn-flood, label: flood, rate: 100, sources: 198.18.0.0/15, start: 1s, stop: 9s }
+variants:
+  - name: with-rules
+    ruleset: |
+      table ip nat {
+        chain pre { type nat hook prerouting priority dstnat; ip saddr 198.18.0.0/15 counter accept; }
+      }
+`);
+  const out = join(d, 'results');
+  t.is(await quiet(['compare', f, '--policies', 'kernel', '--arms', 'with-rules', '--runs', '1', '--out', out, '--no-charts']), 0);
+  const dir = only(join(out, 'reprules'), 'compare-s1-');
+  t.is(await quiet(['report', dir]), 0);
+  const html = readFileSync(join(dir, 'report.html'), 'utf8');
+  t.regex(html, /<li><code>with-rules<\/code>: variant <code>with-rules<\/code> \(ruleset: 1 rule \(inline\)\), policies kernel<\/li>/);
+  t.regex(html, /<h3>Rules of <code>with-rules<\/code><\/h3>/);
+  t.regex(html, /<code>nat\/pre:10<\/code> <span class="small">ip saddr 198\.18\.0\.0\/15 counter accept<\/span><\/th><td>[1-9][\d,]*<\/td>/);
+  t.notRegex(html, /Rules of <code>kernel<\/code>/);
+});

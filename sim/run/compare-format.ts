@@ -12,10 +12,16 @@ function table(head: string[], rows: string[][]): string[] {
   return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)];
 }
 
+/** `nat/postrouting:24 oifname "eth0" … masquerade` (a long rule text shortened to 72 characters). */
+export function ruleLabel(r: { table: string; chain: string; line: number; text: string }): string {
+  const text = r.text.length > 72 ? `${r.text.slice(0, 71)}…` : r.text;
+  return `${r.table}/${r.chain}:${r.line} ${text}`;
+}
+
 /**
  * The comparison as terminal tables: metrics (mean ± 95% CI per arm), the paired differences
- * from the baseline arm (mean difference ± 95% CI; `*` where the interval excludes 0), and every
- * policy and rule counter.
+ * from the baseline arm (mean difference ± 95% CI; `*` where the interval excludes 0), every
+ * policy counter, and per arm with a ruleset its rules' packets, bytes and drops by class.
  */
 export function formatComparison(c: Comparison): string {
   const head = ['metric', ...c.arms.map((a) => a.label)];
@@ -24,7 +30,9 @@ export function formatComparison(c: Comparison): string {
     const d = digitsOf(m);
     return st.ci95 === null ? fmt(st.mean, d) : `${fmt(st.mean, d)} ± ${fmt(st.ci95, d)}`;
   })]);
-  const out = [`${c.scenario}: ${c.arms.length} policies × ${c.runs} run(s), seed ${c.seed} (identical traffic per run; ± is the 95% CI over runs, Student t)`,
+  const variants = c.arms.filter((a) => a.variant !== undefined);
+  const out = [`${c.scenario}: ${c.arms.length} ${variants.length > 0 ? 'arms' : 'policies'} × ${c.runs} run(s), seed ${c.seed} (identical traffic per run; ± is the 95% CI over runs, Student t)`,
+    ...variants.map((a) => `arm ${a.label}: variant ${a.variant} (${[...(a.overrides ?? [])].join('; ') || 'no overrides'}), policies ${a.policies.map((p) => p.name).join('+') || 'none'}`),
     `legit_success_rate = succeeded / (${c.success_rate_denominator}) of legitimate flows; _ms: setup/resolution/completion time percentiles of legitimate flows`,
     ...table(head, rows)];
   const others = c.arms.filter((a) => a.paired !== null);
@@ -39,7 +47,8 @@ export function formatComparison(c: Comparison): string {
     out.push('', `difference from ${c.baseline}, paired by run (mean ± 95% CI over ${c.runs} run(s); * = interval excludes 0${c.runs < 2 ? '; needs 2+ runs' : ''})`,
       ...table(['metric', ...others.map((a) => `${a.label} − ${c.baseline}`)], prow));
   }
-  const keys = [...new Set(c.arms.flatMap((a) => Object.keys(a.counterStats)))].sort();
+  // rule counters get a table per arm below (with the rules' text)
+  const keys = [...new Set(c.arms.flatMap((a) => Object.keys(a.counterStats)))].filter((k) => !(k.startsWith('rule.') && c.arms.some((a) => a.rules !== undefined))).sort();
   if (keys.length > 0) {
     const crow = keys.map((k) => [k, ...c.arms.map((a) => {
       const st = a.counterStats[k];
@@ -47,6 +56,13 @@ export function formatComparison(c: Comparison): string {
       return st.ci95 === null ? fmt(st.mean, 0) : `${fmt(st.mean, 0)} ± ${fmt(st.ci95, 0)}`;
     })]);
     out.push('', 'policy and rule counters (mean ± 95% CI over runs)', ...table(['counter', ...c.arms.map((a) => a.label)], crow));
+  }
+  for (const a of c.arms) {
+    if (a.rules === undefined) continue;
+    const cell = (st: { mean: number | null; ci95: number | null }) => (st.mean === null ? '-' : st.ci95 === null ? fmt(st.mean, 0) : `${fmt(st.mean, 0)} ± ${fmt(st.ci95, 0)}`);
+    const rrow = a.rules.map((r) => [ruleLabel(r), cell(r.packets), cell(r.bytes), cell(r.dropped_legit), cell(r.dropped_attack)]);
+    out.push('', `rules of ${a.label} (mean${c.runs > 1 ? ' ± 95% CI' : ''} over ${c.runs} run(s); dropped = dropped or rejected by the rule, by traffic class)`,
+      ...table(['rule', 'packets', 'bytes', 'legit dropped', 'attack dropped'], rrow));
   }
   return out.join('\n') + '\n';
 }

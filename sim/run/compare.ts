@@ -7,11 +7,16 @@ import { t95 } from '../core/stats.js';
 import { nearestRank, type LatencyRecorder } from '../core/latency.js';
 import type { Generator as TrafficGenerator } from '../traffic/generator.js';
 import { pairedDiff, runCounters, type PairedDiff } from './paired.js';
+import { armScenario, describeVariant, findVariant } from './variants.js';
 
-/** One policy stack of a comparison: a label and the policies it installs. */
+/**
+ * One arm of a comparison: a label, the policies it installs and, for a variant arm, the name of
+ * the scenario's variant it runs (sim/run/variants.ts).
+ */
 export interface PolicyArm {
   label: string;
   policies: PolicySpec[];
+  variant?: string;
 }
 
 /** The per-run metrics a comparison reports, in column order. */
@@ -57,7 +62,7 @@ export interface ArmSample {
 /** armRun, plus the run's sample (see ArmSample). */
 export function armRunDetailed(sc: Scenario, arm: PolicyArm, run: number, reg: Registries,
   progress?: (simUs: number, events: number) => void): { metrics: Record<CompareMetric, number | null>; counters: Record<string, number>; sample: ArmSample } {
-  const sim = new Simulation({ ...sc, policies: arm.policies }, run, reg);
+  const sim = new Simulation(armScenario(sc, arm), run, reg);
   sim.runToEnd(progress);
   return armResult(sc, sim, run);
 }
@@ -69,7 +74,7 @@ export function armRunDetailed(sc: Scenario, arm: PolicyArm, run: number, reg: R
  */
 export function* armRunSlices(sc: Scenario, arm: PolicyArm, run: number, reg: Registries, n = 200):
   Generator<number, ReturnType<typeof armRunDetailed>, void> {
-  const sim = new Simulation({ ...sc, policies: arm.policies }, run, reg);
+  const sim = new Simulation(armScenario(sc, arm), run, reg);
   for (const t of sim.slices(n)) yield t;
   return armResult(sc, sim, run);
 }
@@ -165,6 +170,21 @@ export function meanCi(xs: readonly (number | null)[]): { mean: number | null; c
   return { mean, ci95: (t * sd) / Math.sqrt(n), n };
 }
 
+/** One rule of an arm in a comparison (see Comparison.arms[].rules). */
+export interface ArmRule {
+  id: number;
+  family: string;
+  table: string;
+  chain: string;
+  hook: string;
+  line: number;
+  text: string;
+  packets: ReturnType<typeof meanCi>;
+  bytes: ReturnType<typeof meanCi>;
+  dropped_legit: ReturnType<typeof meanCi>;
+  dropped_attack: ReturnType<typeof meanCi>;
+}
+
 export interface Comparison {
   scenario: string;
   seed: number;
@@ -175,12 +195,22 @@ export interface Comparison {
   success_rate_denominator: string;
   arms: {
     label: string;
+    /** The scenario variant this arm runs (absent: the scenario itself), and what it overrides. */
+    variant?: string;
+    overrides?: string[];
     policies: PolicySpec[];
     perRun: Record<CompareMetric, number | null>[];
     stats: Record<CompareMetric, ReturnType<typeof meanCi>>;
     /** Per run: every counter its policies (and rules) report, user policies' included. */
     countersPerRun: Record<string, number>[];
     counterStats: Record<string, ReturnType<typeof meanCi>>;
+    /**
+     * Per rule of the arm's ruleset (absent without one): where it is, its text, and the mean ±
+     * 95% CI over runs of the packets and bytes it matched and the legitimate and attack packets
+     * it dropped (a mitigation's collateral damage). The same numbers are in counterStats as
+     * `rule.<id>.<counter>`.
+     */
+    rules?: ArmRule[];
     /** Per metric: this arm − the baseline, paired by run (null for the baseline arm itself). */
     paired: Record<CompareMetric, PairedDiff> | null;
     /** Run 0's time series and breakdowns (charts, report). */
@@ -218,7 +248,7 @@ export function compare(sc: Scenario, arms: readonly PolicyArm[], runs: number, 
 export function* compareSteps(sc: Scenario, arms: readonly PolicyArm[], runs: number, reg: Registries, baseline?: string,
   runArm: typeof armRunDetailed = armRunDetailed, progress?: CompareProgress): Generator<{ arm: string; run: number; spec: PolicyArm }, Comparison, ReturnType<typeof armRunDetailed> | undefined> {
   const base = baseline ?? arms[0]?.label ?? '';
-  if (!arms.some((a) => a.label === base)) throw new RangeError(`baseline "${base}" is not one of the policies compared (${arms.map((a) => a.label).join(', ')})`);
+  if (!arms.some((a) => a.label === base)) throw new RangeError(`baseline "${base}" is not one of the arms compared (${arms.map((a) => a.label).join(', ')})`);
   const out: Comparison['arms'] = [];
   for (const arm of arms) {
     const perRun: Record<CompareMetric, number | null>[] = [];
@@ -237,7 +267,16 @@ export function* compareSteps(sc: Scenario, arms: readonly PolicyArm[], runs: nu
     const stats = Object.fromEntries(COMPARE_METRICS.map((m) => [m, meanCi(perRun.map((x) => x[m]))])) as Record<CompareMetric, ReturnType<typeof meanCi>>;
     const keys = [...new Set(countersPerRun.flatMap((c) => Object.keys(c)))];
     const counterStats = Object.fromEntries(keys.map((k) => [k, meanCi(countersPerRun.map((c) => c[k] ?? null))]));
-    out.push({ label: arm.label, policies: arm.policies, perRun, stats, countersPerRun, counterStats, paired: null, sample: sample! });
+    const rs = armScenario(sc, arm).ruleset;
+    const none = meanCi([]);
+    const rules: ArmRule[] | undefined = rs?.rules.map((r) => ({
+      id: r.id, family: r.family ?? 'ip', table: r.table, chain: r.chain, hook: r.hook, line: r.line, text: r.text,
+      packets: counterStats[`rule.${r.id}.packets`] ?? none,
+      bytes: counterStats[`rule.${r.id}.bytes`] ?? none,
+      dropped_legit: counterStats[`rule.${r.id}.dropped_legit`] ?? none,
+      dropped_attack: counterStats[`rule.${r.id}.dropped_attack`] ?? none,
+    }));
+    out.push({ label: arm.label, ...(arm.variant !== undefined ? { variant: arm.variant, overrides: describeVariant(findVariant(sc, arm.variant)) } : {}), policies: arm.policies, perRun, stats, countersPerRun, counterStats, ...(rules !== undefined ? { rules } : {}), paired: null, sample: sample! });
   }
   const b = out.find((a) => a.label === base)!;
   for (const a of out) {

@@ -140,6 +140,9 @@ test('runCounters: policies and rules (a list of named entries or a map), user c
     'rule.drop-invalid.packets': 7, 'rule.drop-invalid.bytes': 700, 'rule.total': 9,
   });
   t.deepEqual(runCounters({ policies: [], rules: [{ name: 'r1', hits: 2 }] }), { 'rule.r1.hits': 2 });
+  // summary.json's rules block: by rule id, packets, bytes and drops by class
+  t.deepEqual(runCounters({ policies: [], rules: [{ id: 0, line: 4, text: 'x', packets: 3, bytes: 180, drops: { legit: 1, attack: 2 } }] }),
+    { 'rule.0.packets': 3, 'rule.0.bytes': 180, 'rule.0.dropped_legit': 1, 'rule.0.dropped_attack': 2 });
 });
 
 test('pairedDiff: mean difference, exact t interval, significance; runs where either side is null are skipped', (t) => {

@@ -35,10 +35,13 @@ export function pairedDiff(arm: readonly (number | null)[], base: readonly (numb
   return { n, mean_diff: mean, ci95: ci, lo, hi, significant: lo > 0 || hi < 0 };
 }
 
+/** The counters of one rule in a comparison (`rule.<id>.<counter>`), in output order. */
+export const RULE_COUNTERS = ['packets', 'bytes', 'dropped_legit', 'dropped_attack'] as const;
+
 /**
  * The counters a run's policies (and rules, when a summary has them) report, flattened to
- * `policy.<name>.<counter>` / `rule.<name>.<counter>` → number. User policies' counters are
- * included: whatever numeric fields their `counters()` returns.
+ * `policy.<name>.<counter>` / `rule.<id>.<counter>` → number. User policies' counters are
+ * included: whatever numeric fields their `counters()` returns. A rule gives {@link RULE_COUNTERS}.
  */
 export function runCounters(s: { policies: readonly Record<string, unknown>[]; rules?: unknown }): Record<string, number> {
   const out: Record<string, number> = {};
@@ -63,6 +66,14 @@ export function runCounters(s: { policies: readonly Record<string, unknown>[]; r
     }
   };
   add('policy', s.policies);
-  add('rule', s.rules);
+  if (Array.isArray(s.rules) && s.rules.every((r) => r !== null && typeof r === 'object' && typeof (r as { id?: unknown }).id === 'number' && typeof (r as { drops?: unknown }).drops === 'object')) {
+    // the summary's rules block (summary.ts: rulesSummary)
+    for (const r of s.rules as { id: number; packets: number; bytes: number; drops: { legit: number; attack: number } }[]) {
+      out[`rule.${r.id}.packets`] = r.packets;
+      out[`rule.${r.id}.bytes`] = r.bytes;
+      out[`rule.${r.id}.dropped_legit`] = r.drops.legit;
+      out[`rule.${r.id}.dropped_attack`] = r.drops.attack;
+    }
+  } else add('rule', s.rules);
   return out;
 }

@@ -1,10 +1,11 @@
-import { CONNTRACK_S_KEYS, CLASS_NAMES, REASON_NAMES, REASON_NAT_EVICT, type CtStats } from '../conntrack/stats.js';
+import { CLASS_ATTACK, CLASS_LEGIT, CONNTRACK_S_KEYS, CLASS_NAMES, REASON_NAMES, REASON_NAT_EVICT, type CtStats } from '../conntrack/stats.js';
 import { FAIL_REASONS, FlowOutcomes } from '../traffic/generator.js';
 import { latencySummary } from '../core/latency.js';
 import { LIFETIME_BOUNDS_S } from './metrics.js';
 import type { Simulation } from './simulation.js';
 import { natSummary } from '../nat/report.js';
 import { statefulSummary } from '../rules/stateful.js';
+import type { Ruleset } from '../rules/types.js';
 
 const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 const secs = (us: number): number | null => (us < 0 ? null : r6(us / 1e6));
@@ -82,6 +83,28 @@ function stateful(ct: Simulation['ct']) {
   return s === undefined ? {} : { rules_state: s };
 }
 
+/**
+ * The `rules` block of summary.json: per rule (file order) where it is, its text, the packets
+ * and bytes it matched, and the packets it dropped or rejected by traffic class (`drops` of the
+ * ruleset, `id * 3 + class`; zeros for rulesets that cannot drop).
+ */
+export function rulesSummary(rs: Ruleset) {
+  const drops = (rs as Ruleset & { drops?: Float64Array }).drops;
+  const dropped = (id: number, cls: number): number => drops?.[id * 3 + cls] ?? 0;
+  return rs.rules.map((r) => ({
+    id: r.id,
+    family: r.family ?? 'ip',
+    table: r.table,
+    chain: r.chain,
+    hook: r.hook,
+    line: r.line,
+    text: r.text,
+    packets: rs.packets[r.id]!,
+    bytes: rs.bytes[r.id]!,
+    drops: { legit: dropped(r.id, CLASS_LEGIT), attack: dropped(r.id, CLASS_ATTACK) },
+  }));
+}
+
 /** The summary.json of one run: plain data, stable key order. */
 export function runSummary(sim: Simulation) {
   const ct = sim.ct;
@@ -144,6 +167,8 @@ export function runSummary(sim: Simulation) {
     ...stateful(ct),
     // present only with kernel.untracked_when_full: true (the paper's proposal, docs/rules.md §9)
     ...(sim.scenario.kernel.untracked_when_full === true ? { untracked_when_full: untrackedWhenFullSummary(sim) } : {}),
+    // present only when the scenario (or the compared variant) has a ruleset: per-rule counters
+    ...(sim.ruleset !== undefined ? { rules: rulesSummary(sim.ruleset) } : {}),
     lifetimes: { bounds_s: [...LIFETIME_BOUNDS_S], ...lifetimes },
     events_dispatched: sim.sched.eventsDispatched,
     /** Trajectory fingerprint: a hash over every packet verdict and entry removal, in order (sim/run/fingerprint.ts). */

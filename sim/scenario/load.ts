@@ -82,7 +82,8 @@ export function loadScenario(text: string, fileName: string, registry: ScenarioR
   if (issues.length > 0 || out === undefined) return { ok: false, issues: sortIssues(issues) };
   for (const i of meaningIssues(out as unknown as Scenario)) issues.push(placeIssue(doc, lineAt, applied, i, fileName));
   const rulesetFromCli = applied.some((a) => a.at[0] === 'ruleset');
-  for (const r of attachRules(out as Record<string, unknown>, doc, text, (o) => lineCounter.linePos(o), fileName, rulesetFromCli)) {
+  const variantFromCli = (i: number): boolean => applied.some((a) => a.at[0] === 'variants' && (a.at.length === 1 || (a.at[1] === i && (a.at.length === 2 || a.at[2] === 'ruleset'))));
+  for (const r of attachRules(out as Record<string, unknown>, doc, text, (o) => lineCounter.linePos(o), fileName, rulesetFromCli, variantFromCli)) {
     if (r.file !== undefined) issues.push({ file: r.file, line: r.line!, col: r.col!, path: '', message: `${r.message} (the ruleset of ${fileName})` });
     else if (r.scenarioLine !== undefined) issues.push({ file: fileName, line: r.scenarioLine, col: r.col!, path: formatPath(r.path), message: r.message });
     else issues.push(placeIssue(doc, lineAt, applied, { at: r.path, path: formatPath(r.path), message: r.message }, fileName));

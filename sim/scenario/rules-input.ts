@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { type Document, isScalar, Scalar } from 'yaml';
-import { buildRoutes, loadRuleset, RulesetError, type LoadedRuleset, type RouteTable } from '../rules/index.js';
+import { buildRoutes, loadRuleset, RulesetError, LoadedRuleset, type RouteTable } from '../rules/index.js';
 import { arr, obj, opt, str } from './schema-dsl.js';
 import { canonicalSysctlName, defaultSysctls } from '../conntrack/sysctl.js';
 
@@ -42,10 +42,12 @@ export interface RulesIssue {
 /**
  * Builds `routes` and loads `ruleset` of a validated scenario in place (`out.routes`,
  * `out.ruleset` become a RouteTable / LoadedRuleset). `rulesetFromCli` tells whether `--set`
- * gave the ruleset (a path then resolves against the current directory).
+ * gave the ruleset (a path then resolves against the current directory); `variantRulesetFromCli(i)`
+ * the same for `variants[i].ruleset`, which loads in place too.
  */
 export function attachRules(
   out: Record<string, unknown>, doc: Document, src: string, pos: (offset: number) => { line: number; col: number }, fileName: string, rulesetFromCli: boolean,
+  variantRulesetFromCli: (index: number) => boolean = () => false,
 ): RulesIssue[] {
   const issues: RulesIssue[] = [];
   let routes: RouteTable | undefined;
@@ -56,53 +58,83 @@ export function attachRules(
     else for (const i of r.issues) issues.push({ path: i.field === '' ? ['routes', i.index] : ['routes', i.index, i.field], message: i.message });
   }
   const text = out['ruleset'];
-  if (typeof text !== 'string') { delete out['ruleset']; return issues; }
+  const variants = (out['variants'] ?? []) as Record<string, unknown>[];
+  if (typeof text !== 'string') delete out['ruleset'];
+  if (typeof text !== 'string' && !variants.some((v) => typeof v['ruleset'] === 'string')) return issues;
   if (issues.length > 0) return issues; // interface names in the ruleset need a sound route table
-  const inline = /[\n{]/.test(text);
-  let rs: LoadedRuleset | undefined;
-  try {
-    if (inline) {
-      const origin = inlineOrigin(doc, src, pos);
-      rs = loadRuleset(text, fileName, routes, { ...origin, inline: true });
-    } else {
-      const path = isAbsolute(text) || rulesetFromCli ? text : join(dirname(fileName), text);
-      let body: string;
-      try {
-        body = readFileSync(path, 'utf8');
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        issues.push({ path: ['ruleset'], message: `cannot read ruleset "${path}": ${code === 'ENOENT' ? 'no such file' : (e as Error).message} (a ruleset is inline text with "{", or a path relative to the scenario file)` });
-        return issues;
-      }
-      rs = loadRuleset(body, path, routes, { inline: false });
-    }
-  } catch (e) {
-    if (!(e instanceof RulesetError)) throw e;
-    if (inline) issues.push({ path: ['ruleset'], message: e.detail, scenarioLine: e.line, col: e.col });
-    else issues.push({ path: ['ruleset'], message: e.detail, file: e.file, line: e.line, col: e.col });
-    return issues;
+  let loaded = false;
+  if (typeof text === 'string') {
+    const rs = loadRulesetAt(text, ['ruleset'], doc, src, pos, fileName, rulesetFromCli, routes, issues);
+    if (rs !== undefined) { out['ruleset'] = rs; loaded = true; }
   }
-  // sysctl values statements need (synproxy: nf_conntrack_tcp_loose = 0), against the scenario's
+  // a variant's ruleset (docs: "Variants") loads against the same route table
+  variants.forEach((v, i) => {
+    const t = v['ruleset'];
+    if (typeof t !== 'string') return;
+    const rs = loadRulesetAt(t, ['variants', i, 'ruleset'], doc, src, pos, fileName, variantRulesetFromCli(i), routes, issues);
+    if (rs !== undefined) {
+      // a variant's sysctl merges over the scenario's
+      const sysctl = { ...((out['sysctl'] ?? {}) as Record<string, number>), ...((v['sysctl'] ?? {}) as Record<string, number>) };
+      checkRequires(rs, sysctl, /[\n{]/.test(t), ['variants', i, 'ruleset'], issues);
+      v['ruleset'] = rs; loaded = true;
+    }
+  });
+  if (out['ruleset'] instanceof LoadedRuleset) {
+    checkRequires(out['ruleset'], (out['sysctl'] ?? {}) as Record<string, number>, /[\n{]/.test(text as string), ['ruleset'], issues);
+  }
+  if (loaded && issues.length === 0 && routes !== undefined) out['routes'] = routes;
+  return issues;
+}
+
+/** The sysctl values the ruleset's statements need (synproxy: nf_conntrack_tcp_loose = 0), against the scenario's. */
+function checkRequires(rs: LoadedRuleset, sysctl: Record<string, number>, inline: boolean, at: (string | number)[], issues: RulesIssue[]): void {
   const sys: Record<string, number> = {};
-  for (const [k, v] of Object.entries((out['sysctl'] ?? {}) as Record<string, number>)) sys[canonicalSysctlName(k)] = v;
+  for (const [k, v] of Object.entries(sysctl)) sys[canonicalSysctlName(k)] = v;
   const defaults = defaultSysctls() as Record<string, number>;
   for (const q of rs.requires) {
     const given = sys[q.sysctl];
     const v = given ?? defaults[q.sysctl];
     if (v === q.value) continue;
     const message = `${q.why}; the scenario has ${q.sysctl}: ${v}${given === undefined ? ' (the kernel default)' : ''}: add "sysctl: { ${q.sysctl}: ${q.value} }"`;
-    if (inline) issues.push({ path: ['ruleset'], message, scenarioLine: q.line, col: q.col });
-    else issues.push({ path: ['ruleset'], message, file: rs.source.file, line: q.line, col: q.col });
+    if (inline) issues.push({ path: at, message, scenarioLine: q.line, col: q.col });
+    else issues.push({ path: at, message, file: rs.source.file, line: q.line, col: q.col });
   }
-  if (issues.length > 0) return issues;
-  out['ruleset'] = rs;
-  if (routes !== undefined) out['routes'] = routes;
-  return issues;
+}
+
+/**
+ * Loads the ruleset a scenario field at `at` gives (`ruleset`, `variants[1].ruleset`): inline
+ * text (with "\n" or "{") or a file path (relative to the scenario file unless `fromCli`).
+ * Problems go to `issues` at `at` (in the ruleset file, or at the scenario's line and column).
+ */
+export function loadRulesetAt(text: string, at: (string | number)[], doc: Document, src: string, pos: (offset: number) => { line: number; col: number },
+  fileName: string, fromCli: boolean, routes: RouteTable | undefined, issues: RulesIssue[]): LoadedRuleset | undefined {
+  const inline = /[\n{]/.test(text);
+  try {
+    if (inline) {
+      const origin = inlineOrigin(doc, src, pos, at);
+      return loadRuleset(text, fileName, routes, { ...origin, inline: true });
+    }
+    const path = isAbsolute(text) || fromCli ? text : join(dirname(fileName), text);
+    let body: string;
+    try {
+      body = readFileSync(path, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      issues.push({ path: at, message: `cannot read ruleset "${path}": ${code === 'ENOENT' ? 'no such file' : (e as Error).message} (a ruleset is inline text with "{", or a path relative to the scenario file)` });
+      return undefined;
+    }
+    return loadRuleset(body, path, routes, { inline: false });
+  } catch (e) {
+    if (!(e instanceof RulesetError)) throw e;
+    if (inline) issues.push({ path: at, message: e.detail, scenarioLine: e.line, col: e.col });
+    else issues.push({ path: at, message: e.detail, file: e.file, line: e.line, col: e.col });
+    return undefined;
+  }
 }
 
 /** Where the inline ruleset's text starts in the scenario file: line offset and the indentation a block scalar strips. */
-function inlineOrigin(doc: Document, src: string, pos: (offset: number) => { line: number; col: number }): { lineOffset: number; colOffset: number } {
-  const node = doc.get('ruleset', true);
+function inlineOrigin(doc: Document, src: string, pos: (offset: number) => { line: number; col: number }, at: (string | number)[]): { lineOffset: number; colOffset: number } {
+  const node = doc.getIn(at, true);
   if (!isScalar(node) || !node.range) return { lineOffset: 0, colOffset: 0 };
   const start = pos(node.range[0]);
   if (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED) {

@@ -7,7 +7,7 @@ import { SYSCTLS, SYSCTL_NAMES, type SysctlName, canonicalSysctlName, checkSysct
 import { MSG } from './messages.js';
 import {
   type Infer, type ObjOut, type ObjSchema, type Schema,
-  SAFE_NAME_EXPECTS, SAFE_NAME_PATTERN, arr, bool, bytes, duration, fail, hasOwn, literal, make, nameOrObject, num, obj, opt, record, str, toInput, union,
+  SAFE_NAME_EXPECTS, SAFE_NAME_PATTERN, arr, bool, bytes, duration, fail, hasOwn, isMapping, literal, make, nameOrObject, num, obj, opt, record, str, toInput, union,
   type Issue, type Path,
 } from './schema-dsl.js';
 import { closest } from './suggest.js';
@@ -135,6 +135,86 @@ function checked<S extends ObjSchema>(s: S, check: GeneratorEntry['check']): S {
   return { ...s, validate: (v, path, issues) => { const r = s.validate(v, path, issues); return r !== undefined && check(r as Record<string, unknown>, path, issues) ? r : undefined; } };
 }
 
+/** The fields of `kernel:`. */
+function kernelFields() {
+  return {
+    version: str({
+      pattern: '^[0-9]+\\.[0-9]+$',
+      expects: 'a "major.minor" kernel version string such as "6.12"',
+      default: D.kernel.version,
+      doc: 'kernel version selecting version-dependent behaviour (quote it: 6.10 unquoted is the number 6.1)',
+    }),
+    hz: num({ int: true, enum: HZ_VALUES, default: D.kernel.hz, doc: 'CONFIG_HZ: jiffy length for timeout rounding and gc pacing' }),
+    memory: bytes({ min: 1, default: D.kernel.memory, doc: 'host RAM (e.g. "24GiB"); sizes the table defaults by the kernel rule' }),
+    hashsize: opt(num({ int: true, min: 1, doc: 'the nf_conntrack module parameter hashsize= (overrides the memory-derived bucket count)' })),
+    gc_buckets_per_ms: num({ int: true, min: 1, default: D.kernel.gc_buckets_per_ms, doc: 'buckets the gc worker scans per ms of CPU time' }),
+    cpus: num({ int: true, min: 1, max: 255, default: D.kernel.cpus, doc: 'CPUs processing packets in parallel: with more than one, a new entry stays invisible to packets on other CPUs for confirm_delay, so first packets can race (docs/nat.md §3.3)' }),
+    confirm_delay: duration({ min: 0, default: D.kernel.confirm_delay, doc: 'how long a first packet stays unconfirmed (between the conntrack hook and confirm) when cpus > 1, e.g. "20us"' }),
+    untracked_when_full: opt(bool({ doc: 'the seed paper\'s error-handling proposal (not in any kernel): when no entry can be allocated, pass the packet untracked (ct state untracked) instead of dropping it, unless a NAT rule of the ruleset would need an entry for it (docs/rules.md §9); absent or false: the kernel drops it' })),
+  };
+}
+
+/** The fields a variant may override; every other top-level field is the same in every arm (identical traffic). */
+export const VARIANT_FIELDS = ['ruleset', 'sysctl', 'kernel', 'policies'] as const;
+/** Top-level fields a variant cannot override, with why (the message of `variants[i].<field>`). */
+const FIXED_FIELDS = ['seed', 'runs', 'duration', 'sample_interval', 'traffic', 'routes', 'policy_params', 'variants', '$schema'];
+
+/** A field of a variant: optional, no default (absent: the scenario's own value), none in the editor schema either. */
+function overrideOf<O>(s: Schema<O, unknown, boolean>): Schema<O, unknown, true> {
+  return { ...opt(s), toJsonSchema: () => { const j = { ...s.toJsonSchema() }; delete j['default']; return j; } };
+}
+
+/**
+ * `variants:`: named arms of `ctsim compare --arms`, each the scenario with some of
+ * {@link VARIANT_FIELDS} overridden (ruleset replaced, sysctl and kernel merged key by key,
+ * policies replaced). Names are unique and are not policy names (an arm label is either).
+ */
+function variantsSchema(policyItem: Schema<PolicySpec, unknown>, registry: ScenarioRegistry) {
+  const kf = kernelFields();
+  const kernel = Object.fromEntries(Object.entries(kf).map(([k, s]) => [k, overrideOf(s as Schema<unknown, unknown, boolean>)])) as
+    { [K in keyof typeof kf]: Schema<Infer<(typeof kf)[K]>, unknown, true> };
+  const item = obj({
+    name: str({ pattern: SAFE_NAME_PATTERN, expects: SAFE_NAME_EXPECTS, doc: 'the arm label: `ctsim compare --arms NAME` runs this variant' }),
+    description: opt(str({ doc: 'free text' })),
+    ruleset: opt(str({ doc: 'replaces the scenario\'s ruleset: inline nft text, or the path of a .nft file relative to this file' })),
+    sysctl: overrideOf(sysctlSchema()),
+    kernel: opt(obj(kernel, { doc: 'kernel options merged over the scenario\'s (only those given change)' })),
+    policies: opt(arr(policyItem, { doc: 'replaces the scenario\'s policies in this arm' })),
+  }, { doc: 'one variant: a name and overrides of ruleset, sysctl, kernel, policies' });
+  const checkedItem: typeof item = {
+    ...item,
+    validate: (v, path, issues) => {
+      if (!isMapping(v)) return item.validate(v, path, issues);
+      const fixed = Object.keys(v).filter((k) => FIXED_FIELDS.includes(k));
+      for (const k of fixed) {
+        fail(issues, [...path, k], `cannot vary between arms: every arm runs the scenario's ${k} so that the traffic is identical; a variant may override ${VARIANT_FIELDS.join(', ')}`);
+      }
+      const r = item.validate(fixed.length === 0 ? v : Object.fromEntries(Object.entries(v).filter(([k]) => !fixed.includes(k))), path, issues);
+      return fixed.length === 0 ? r : undefined;
+    },
+  };
+  const list = arr(checkedItem, { doc: 'named arms for `ctsim compare --arms`: the same traffic with another ruleset, sysctls, kernel options or policies' });
+  return {
+    ...list,
+    validate: (v: unknown, path: Path, issues: Issue[]) => {
+      const out = list.validate(v, path, issues);
+      // names are checked on the input, so that they are reported with every other problem
+      const seen = new Map<string, number>();
+      let ok = true;
+      (Array.isArray(v) ? v : []).forEach((x: unknown, i) => {
+        const name = isMapping(x) ? x['name'] : undefined;
+        if (typeof name !== 'string') return;
+        const j = seen.get(name);
+        if (j !== undefined) { ok = false; fail(issues, [...path, i, 'name'], `"${name}" is already the name of variants[${j}]; variant names label arms and must be unique`); }
+        else if (hasOwn(registry.policies, name)) { ok = false; fail(issues, [...path, i, 'name'], `"${name}" is a policy name; an arm label names either a policy or a variant, so give the variant another name`); }
+        else seen.set(name, i);
+      });
+      if (out === undefined) return undefined;
+      return ok ? out : undefined;
+    },
+  };
+}
+
 /**
  * The top-level scenario schema for the given generators and policies. Each generator's schema
  * gets the common fields `kind`, `class` (defaulting to the generator's `defaultClass`) and
@@ -166,29 +246,13 @@ export function buildScenarioSchema(registry: ScenarioRegistry) {
       runs: num({ int: true, min: 1, default: D.runs, doc: 'independent runs with run index 0..runs-1' }),
       duration: duration({ exclusiveMin: 0, default: D.duration, doc: 'simulated time to run' }),
       sample_interval: duration({ exclusiveMin: 0, default: D.sample_interval, doc: 'interval between metric samples' }),
-      kernel: obj(
-        {
-          version: str({
-            pattern: '^[0-9]+\\.[0-9]+$',
-            expects: 'a "major.minor" kernel version string such as "6.12"',
-            default: D.kernel.version,
-            doc: 'kernel version selecting version-dependent behaviour (quote it: 6.10 unquoted is the number 6.1)',
-          }),
-          hz: num({ int: true, enum: HZ_VALUES, default: D.kernel.hz, doc: 'CONFIG_HZ: jiffy length for timeout rounding and gc pacing' }),
-          memory: bytes({ min: 1, default: D.kernel.memory, doc: 'host RAM (e.g. "24GiB"); sizes the table defaults by the kernel rule' }),
-          hashsize: opt(num({ int: true, min: 1, doc: 'the nf_conntrack module parameter hashsize= (overrides the memory-derived bucket count)' })),
-          gc_buckets_per_ms: num({ int: true, min: 1, default: D.kernel.gc_buckets_per_ms, doc: 'buckets the gc worker scans per ms of CPU time' }),
-          cpus: num({ int: true, min: 1, max: 255, default: D.kernel.cpus, doc: 'CPUs processing packets in parallel: with more than one, a new entry stays invisible to packets on other CPUs for confirm_delay, so first packets can race (docs/nat.md §3.3)' }),
-          confirm_delay: duration({ min: 0, default: D.kernel.confirm_delay, doc: 'how long a first packet stays unconfirmed (between the conntrack hook and confirm) when cpus > 1, e.g. "20us"' }),
-          untracked_when_full: opt(bool({ doc: 'the seed paper\'s error-handling proposal (not in any kernel): when no entry can be allocated, pass the packet untracked (ct state untracked) instead of dropping it, unless a NAT rule of the ruleset would need an entry for it (docs/rules.md §9); absent or false: the kernel drops it' })),
-        },
-        { default: {}, doc: 'the simulated kernel build and host' },
-      ),
+      kernel: obj(kernelFields(), { default: {}, doc: 'the simulated kernel build and host' }),
       sysctl: sysctlSchema(),
       traffic: arr(trafficItem, { minItems: 1, doc: 'traffic generators, each selected by its kind' }),
       ...rulesFields(),
       ...actionsFields(),
       policies: arr(policyItem, { default: D.policies, doc: 'table-pressure policies: a name, or a mapping with name and parameters' }),
+      variants: opt(variantsSchema(policyItem, registry)),
       policy_params: record<string, PolicySpec>(policyItem, {
         default: {},
         doc: 'parameters `ctsim compare` uses for a policy it is asked to run (keyed by policy name); not installed by `ctsim run`',
@@ -227,10 +291,15 @@ export type ScenarioSchema = ReturnType<typeof buildScenarioSchema>;
  * sysctls by canonical kernel name (only those the file sets), traffic and policies with their
  * parameters defaulted.
  */
-export type Scenario = Omit<Infer<ScenarioSchema>, 'name' | 'routes' | 'ruleset'> & {
+/** A validated variant (`variants:` entry), its ruleset loaded. */
+export type Variant = Omit<NonNullable<Infer<ScenarioSchema>['variants']>[number], 'ruleset'> & { ruleset?: LoadedRuleset };
+
+export type Scenario = Omit<Infer<ScenarioSchema>, 'name' | 'routes' | 'ruleset' | 'variants'> & {
   name: string;
   /** The route table of `routes:` (interfaces, longest prefix), absent when the scenario has none. */
   routes?: RouteTable;
   /** The loaded `ruleset:` (inline or from its file); shared by the runs: use `ruleset.clone()` per run for counters. */
   ruleset?: LoadedRuleset;
+  /** Named arms for `ctsim compare --arms` (absent when the scenario has no `variants:`). */
+  variants?: Variant[];
 };

@@ -73,7 +73,8 @@ export function policyModules(names: readonly string[], policyFiles: readonly st
 
 /** The part of a resolved scenario that determines one run's result (as stable JSON). */
 export function determiningJson(sc: Scenario): string {
-  const { runs: _runs, description: _d, ...rest } = sc as Scenario & { description?: string };
+  // `variants` only shape the comparisons that run them (comparisonId adds those it uses)
+  const { runs: _runs, description: _d, variants: _v, ...rest } = sc as Scenario & { description?: string };
   return JSON.stringify(rest);
 }
 
@@ -87,7 +88,10 @@ export function runId(sc: Scenario, run: number, version: string, files: readonl
 export function comparisonId(sc: Scenario, arms: readonly { label: string; policies: unknown }[], runs: number, version: string, files: readonly FileHash[], baseline?: string): string {
   // the baseline arm shapes the paired differences; the default (the first arm) leaves the id as it was
   const b = baseline === undefined || baseline === arms[0]?.label ? {} : { baseline };
-  const h = sha256(JSON.stringify({ scenario: determiningJson(sc), arms, runs, ctsim: version, files: files.map((f) => f.sha256), ...b }));
+  // the scenario variants the arms run (none: the id is what it was before variants existed)
+  const used = (sc.variants ?? []).filter((v) => arms.some((a) => (a as { variant?: string }).variant === v.name));
+  const v = used.length === 0 ? {} : { variants: used };
+  const h = sha256(JSON.stringify({ scenario: determiningJson(sc), arms, runs, ctsim: version, files: files.map((f) => f.sha256), ...b, ...v }));
   return `${sc.name}-compare-s${sc.seed}-${short(h)}`;
 }
 

@@ -99,7 +99,8 @@ interface CompareManifest {
   runs: number;
   policies: string[];
   sets?: string[];
-  arm_runs: { policy: string; run: number; id: string }[];
+  /** `variant`: the scenario variant the arm runs (`ctsim compare --arms`), absent for a policy arm. */
+  arm_runs: { policy: string; variant?: string; run: number; id: string }[];
   policy_modules?: FileHash[];
   input_files?: FileHash[];
   environment: Omit<Environment, 'ctsim_version'>;
@@ -122,7 +123,8 @@ export async function recordComparisonDir(store: Store, dir: string): Promise<st
     const first = ar.run === arm.sample.run;
     recs.push({
       id: ar.id, kind: 'compare', scenario: m.scenario, policy: ar.policy, seed: m.seed, run: ar.run,
-      params: setsAsParams(m.sets ?? []), sets: m.sets ?? [], scenario_sha256: m.scenario_sha256,
+      // a variant arm's runs carry the variant's name as a parameter (queries: params->>'variant')
+      params: { ...setsAsParams(m.sets ?? []), ...(ar.variant !== undefined ? { variant: ar.variant } : {}) }, sets: m.sets ?? [], scenario_sha256: m.scenario_sha256,
       input_files: [...(m.policy_modules ?? []), ...(m.input_files ?? [])], env, dir: resolve(dir),
       nf_conntrack_max: arm.sample.nf_conntrack_max, summary: null, metrics: arm.perRun[ar.run] ?? null,
       ...(first ? { samples: { columns: arm.sample.columns, rows: arm.sample.rows }, generators: arm.sample.generators, evictions: arm.sample.evictions, classes: arm.sample.classes } : {}),
