@@ -18,7 +18,7 @@ import {
   REASON_TIMEOUT_GC, REASON_TIMEOUT_LOOKUP,
 } from './stats.js';
 import type { SysctlValues } from './sysctl.js';
-import { ConntrackTable } from './table.js';
+import { ConntrackTable, H_L3ST, H_DST, H_PORTS, H_RPORTS, H_SRC, H_TIMEOUT, HOT_STRIDE } from './table.js';
 /** TcpStore's typed arrays, copied when an unlimited table grows. */
 const TCP_STORE_ARRAYS = [
   'state', 'lastDir', 'lastIndex', 'retrans', 'lastWscale', 'lastFlags', 'lastSeq', 'lastAck', 'lastEnd',
@@ -308,12 +308,12 @@ export class Conntrack {
   }
 
   isExpired(slot: number): boolean {
-    return ((this.table.timeout[slot] - this.now32) | 0) <= 0;
+    return ((this.table.timeoutOf(slot) - this.now32) | 0) <= 0;
   }
 
   /** Jiffies left before the entry expires (0 when expired). @see nf_ct_expires */
   remaining(slot: number): number {
-    const r = (this.table.timeout[slot] - this.now32) | 0;
+    const r = (this.table.timeoutOf(slot) - this.now32) | 0;
     return r > 0 ? r : 0;
   }
 
@@ -323,7 +323,7 @@ export class Conntrack {
    */
   destroy(slot: number, reason: number): void {
     const tb = this.table;
-    tb.status[slot] |= IPS_DYING;
+    tb.orStatus(slot, IPS_DYING);
     if (this.eventsOn) this.observer?.event?.(slot, 1 << IPCT_DESTROY);
     this.observer?.destroyed?.(slot, reason);
     tb.unlink(slot * 2);
@@ -362,24 +362,26 @@ export class Conntrack {
   /** `find` with the tuple's raw hash already computed (the packet path reuses it at allocation). */
   private findHashed(src: number, dst: number, ports: number, l3proto: number, hash: number): number {
     const tb = this.table;
+    const h = tb.hot; // one 32-byte record per slot: a chain node costs one cache line
     const b = reciprocalScale(hash, tb.nbuckets);
-    let node = tb.heads[b];
+    let node = tb.heads[b]!;
     while (node >= 0) {
       const slot = node >> 1;
-      let next = tb.next[node];
-      if (((tb.timeout[slot] - this.now32) | 0) <= 0) {
-        if (next >= 0 && next >> 1 === slot) next = tb.next[next];
+      const r = slot * HOT_STRIDE;
+      let next = h[r + (node & 1)]!;
+      if (((h[r + H_TIMEOUT]! - this.now32) | 0) <= 0) {
+        if (next >= 0 && next >> 1 === slot) next = h[r + (next & 1)]!;
         this.stats.reaped_lookup++;
         this.destroy(slot, REASON_TIMEOUT_LOOKUP);
         node = next;
         continue;
       }
-      if (tb.l3proto[slot] === l3proto && (this.pendUntil === null || !this.invisible(slot))) {
+      if (h[r + H_L3ST]! >>> 16 === l3proto && (this.pendUntil === null || !this.invisible(slot))) {
         if ((node & 1) === 0) {
-          if (tb.src[slot] === src && tb.dst[slot] === dst && tb.ports[slot] === ports) return node;
+          if (h[r + H_SRC] === src && h[r + H_DST] === dst && h[r + H_PORTS] === ports) return node;
         } else if (tb.rsrc === null) {
-          if (tb.dst[slot] === src && tb.src[slot] === dst && tb.rports[slot] === ports) return node;
-        } else if (tb.rsrc[slot] === src && tb.rdst![slot] === dst && tb.rports[slot] === ports) {
+          if (h[r + H_DST] === src && h[r + H_SRC] === dst && h[r + H_RPORTS] === ports) return node;
+        } else if (tb.rsrc[slot] === src && tb.rdst![slot] === dst && h[r + H_RPORTS] === ports) {
           return node;
         }
       }
@@ -387,6 +389,7 @@ export class Conntrack {
     }
     return -1;
   }
+
 
   /**
    * The allocation-path early drop (§2.1): scan NF_CT_EVICTION_RANGE buckets from the new
@@ -396,22 +399,24 @@ export class Conntrack {
    */
   earlyDrop(bucket: number): boolean {
     const tb = this.table;
+    const h = tb.hot;
     const nb = tb.nbuckets;
     let b = bucket;
     for (let i = 0; i < 8; i++) {
       if (i > 0) b = (b + 1) % nb;
       let drops = 0;
-      let node = tb.heads[b];
+      let node = tb.heads[b]!;
       while (node >= 0) {
         const slot = node >> 1;
+        const r = slot * HOT_STRIDE;
         // an entry's partner node right behind it gets the same decision: step over it, so
         // that deleting the entry does not cut the walk short
-        let next = tb.next[node];
-        if (next >= 0 && next >> 1 === slot) next = tb.next[next];
-        if (((tb.timeout[slot] - this.now32) | 0) <= 0) {
+        let next = h[r + (node & 1)]!;
+        if (next >= 0 && next >> 1 === slot) next = h[r + (next & 1)]!;
+        if (((h[r + H_TIMEOUT]! - this.now32) | 0) <= 0) {
           this.stats.reaped_early_drop++;
           this.destroy(slot, REASON_TIMEOUT_EARLY_DROP_SCAN);
-        } else if ((tb.status[slot] & (IPS_ASSURED | IPS_DYING)) === 0) {
+        } else if ((h[r + H_L3ST]! & (IPS_ASSURED | IPS_DYING)) === 0) {
           this.destroy(slot, REASON_EARLY_DROP);
           drops++;
         }
@@ -425,10 +430,11 @@ export class Conntrack {
     return false;
   }
 
+
   /** Whether the gc's 95% mode may evict this entry (§3.3). @see gc_worker_can_early_drop */
   gcCanEarlyDrop(slot: number): boolean {
-    if ((this.table.status[slot] & IPS_ASSURED) === 0) return true;
-    return (this.table.l3proto[slot] & 0xff) === IPPROTO_TCP && tcpCanEarlyDrop(this.tcp, slot);
+    if ((this.table.statusOf(slot) & IPS_ASSURED) === 0) return true;
+    return (this.table.l3protoOf(slot) & 0xff) === IPPROTO_TCP && tcpCanEarlyDrop(this.tcp, slot);
   }
 
   /** Where table-pressure policies plug in (empty: the kernel's own behaviour). */
@@ -476,16 +482,7 @@ export class Conntrack {
           st.drop++;
           return NF_DROP;
         }
-        tb.src[slot] = pkt.src;
-        tb.dst[slot] = pkt.dst;
-        tb.ports[slot] = ports;
-        tb.rports[slot] = rports;
-        if (tb.rsrc !== null) {
-          tb.rsrc[slot] = pkt.dst;
-          tb.rdst![slot] = pkt.src;
-        }
-        tb.l3proto[slot] = l3proto;
-        tb.timeout[slot] = 0;
+        tb.fillTuple(slot, pkt.src, pkt.dst, ports, rports, l3proto);
         this.cls[slot] = pkt.cls;
         this.owner[slot] = pkt.owner;
         this.flow[slot] = pkt.flow;
@@ -503,13 +500,13 @@ export class Conntrack {
         slot = node >> 1;
         dir = node & 1;
       }
-      const status = tb.status[slot];
+      const status = tb.statusOf(slot);
       const out = this.out.reset();
       this.track(slot, dir, pkt, status, isNew, out);
       if (out.refresh && (status & IPS_FIXED_TIMEOUT) === 0) {
         const th = this.hooks.timeout;
         const to = th === undefined ? out.timeout : th(slot, out.timeout);
-        tb.timeout[slot] = isNew ? to : (this.now32 + to) | 0;
+        tb.setTimeoutOf(slot, isNew ? to : (this.now32 + to) | 0);
       }
       if (out.verdict !== VERDICT_ACCEPT) {
         if (out.verdict === VERDICT_REPEAT) {
@@ -523,7 +520,7 @@ export class Conntrack {
         return out.verdict === VERDICT_DROP ? NF_DROP : NF_ACCEPT;
       }
       let events = out.events;
-      tb.status[slot] |= out.setStatus;
+      tb.orStatus(slot, out.setStatus);
       const ctinfo = dir === 1 ? IP_CT_ESTABLISHED_REPLY : (status & IPS_SEEN_REPLY) !== 0 ? IP_CT_ESTABLISHED : IP_CT_NEW;
       if (this.nat !== undefined && this.nat.packet(slot, dir, isNew, pkt) === NF_DROP) {
         if (isNew) this.freeUnconfirmed(slot);
@@ -537,8 +534,8 @@ export class Conntrack {
         this.lastCtinfo = ctinfo;
         return NF_ACCEPT;
       }
-      if (dir === 1 && (tb.status[slot] & IPS_SEEN_REPLY) === 0) {
-        tb.status[slot] |= IPS_SEEN_REPLY;
+      if (dir === 1 && (tb.statusOf(slot) & IPS_SEEN_REPLY) === 0) {
+        tb.orStatus(slot, IPS_SEEN_REPLY);
         events |= 1 << IPCT_REPLY;
       }
       if (isNew) {
@@ -607,7 +604,7 @@ export class Conntrack {
     const tb = this.table;
     for (let i = 0; i < n; i++) {
       const slot = this.victims[i]!;
-      if ((tb.status[slot]! & IPS_CONFIRMED) === 0 || (tb.status[slot]! & IPS_DYING) !== 0) {
+      if ((tb.statusOf(slot) & IPS_CONFIRMED) === 0 || (tb.statusOf(slot) & IPS_DYING) !== 0) {
         throw new Error(`policy chose slot ${slot}, which is not a live confirmed entry`);
       }
       if (this.isExpired(slot)) {
@@ -629,7 +626,7 @@ export class Conntrack {
   private confirm(slot: number, hash: number, pkt: Pkt): number {
     const tb = this.table;
     const ob = reciprocalScale(hash, tb.nbuckets);
-    const rb = tb.bucketOf(tb.replySrc(slot), tb.replyDst(slot), tb.rports[slot], tb.l3proto[slot]);
+    const rb = tb.bucketOf(tb.replySrc(slot), tb.replyDst(slot), tb.rportsOf(slot), tb.l3protoOf(slot));
     if (this.chainLimit !== 'none') {
       const limit = this.chainLimit === 'new'
         ? MIN_CHAINLEN + Math.floor(this.random() * MAX_CHAINLEN)
@@ -660,7 +657,7 @@ export class Conntrack {
         return 0;
       }
     }
-    tb.timeout[slot] = (tb.timeout[slot] + this.now32) | 0;
+    tb.setTimeoutOf(slot, (tb.timeoutOf(slot) + this.now32) | 0);
     tb.linkHead(slot * 2, ob);
     tb.linkHead(slot * 2 + 1, rb);
     this.linked(slot);
@@ -669,7 +666,7 @@ export class Conntrack {
 
   private linked(slot: number): void {
     const tb = this.table;
-    tb.status[slot] |= IPS_CONFIRMED;
+    tb.orStatus(slot, IPS_CONFIRMED);
     this.born[slot] = this.now32;
     if (this.pendUntil !== null) {
       this.pendUntil[slot] = this.nowUs + this.raceDelayUs;
@@ -768,7 +765,7 @@ export class Conntrack {
     if (node < 0) { st.error++; return NF_ACCEPT; }
     const slot = node >> 1;
     const tb = this.table;
-    const ctDst = (node & 1) === 0 ? tb.dst[slot] : tb.src[slot];
+    const ctDst = (node & 1) === 0 ? tb.dstOf(slot) : tb.srcOf(slot);
     if (ctDst !== pkt.dst) { st.error++; return NF_ACCEPT; }
     st.related++;
     this.lastSlot = slot;
@@ -788,8 +785,8 @@ export class Conntrack {
    */
   probeRefresh(slot: number): void {
     const tb = this.table;
-    const len = (tb.timeout[slot]! - this.lastSeen[slot]!) | 0;
-    if (len > 0 && (tb.status[slot]! & IPS_FIXED_TIMEOUT) === 0) tb.timeout[slot] = (this.now32 + len) | 0;
+    const len = (tb.timeoutOf(slot) - this.lastSeen[slot]!) | 0;
+    if (len > 0 && (tb.statusOf(slot) & IPS_FIXED_TIMEOUT) === 0) tb.setTimeoutOf(slot, (this.now32 + len) | 0);
     this.lastSeen[slot] = this.now32;
   }
 

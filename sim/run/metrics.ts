@@ -32,7 +32,7 @@ export class Metrics implements ConntrackObserver {
   destroyed(slot: number, reason: number): void {
     const cls = this.ct.cls[slot]!;
     this.evictions[reason]![cls]!++;
-    if (reason >= REASON_EARLY_DROP && reason !== REASON_TCP_RST && reason !== REASON_TCP_REOPEN && (this.ct.table.status[slot]! & IPS_ASSURED) !== 0) {
+    if (reason >= REASON_EARLY_DROP && reason !== REASON_TCP_RST && reason !== REASON_TCP_REOPEN && (this.ct.table.statusOf(slot) & IPS_ASSURED) !== 0) {
       this.assuredEvicted[cls]!++;
     }
     const lifeS = ((this.ct.now32 - this.ct.born[slot]!) | 0) / this.ct.hz;
