@@ -37,7 +37,7 @@ export const keepalivePolicy: PolicyKind = {
         const limit = Math.floor(ct.max * above);
         c.hooks.gcVisit = (slot) => {
           if (probing.has(slot) || ct.count < limit) return false;
-          if ((ct.table.l3protoOf(slot) & 0xff) !== IPPROTO_TCP || ct.tcp.state[slot] !== TCP_CONNTRACK_ESTABLISHED) return false;
+          if ((ct.table.l3protoOf(slot) & 0xff) !== IPPROTO_TCP || ct.tcp.stateOf(slot) !== TCP_CONNTRACK_ESTABLISHED) return false;
           if (ct.idle(slot) < idleJ) return false;
           probing.set(slot, { born: ct.born[slot]!, sent: 1 });
           sent += 2;

@@ -76,7 +76,7 @@ test('l4-aware: a TCP closing entry goes before an unassured one, which goes bef
   est(ct, 0, 1);
   synOnly(ct, S, 2);
   const w = timeWait(ct, 2 * S, 3);
-  t.is(ct.tcp.state[w], TCP_CONNTRACK_TIME_WAIT);
+  t.is(ct.tcp.stateOf(w), TCP_CONNTRACK_TIME_WAIT);
   t.truthy(ct.table.statusOf(w) & IPS_ASSURED, 'TIME_WAIT entries are assured: the kernel would never early-drop them');
   send(ct, 3 * S, tcp(p, ip(10, 7, 0, 1), 7, SRV, 80, 'S'));
   t.false(hasEst(ct, 3), 'the TIME_WAIT entry went first');
@@ -219,7 +219,7 @@ test('keepalive: an idle established entry is probed; live endpoints refresh it,
   ct.setNow(events[0]!.at);
   kp.fire!(events[0]!.arg);
   t.is(ct.idle(e), 0, 'refreshed by the answer');
-  t.is(ct.tcp.state[e], TCP_CONNTRACK_ESTABLISHED);
+  t.is(ct.tcp.stateOf(e), TCP_CONNTRACK_ESTABLISHED);
   live = false;
   gc.run(125 * S);
   ct.setNow(events[1]!.at); kp.fire!(events[1]!.arg);

@@ -36,7 +36,7 @@ export const thresholdTimeoutPolicy: PolicyKind = {
           if (l4 !== pnum && !(pnum === IPPROTO_UDP && l4 === IPPROTO_UDPLITE)) return to;
           if (dport >= 0 && (ct.table.portsOf(slot) & 0xffff) !== dport) return to;
           if (pnum === IPPROTO_TCP) {
-            const state = ct.tcp.state[slot]!;
+            const state = ct.tcp.stateOf(slot);
             const v = set.tcp[state]!;
             return to === def.tcp[state] ? v : Math.min(to, v);
           }

@@ -26,7 +26,7 @@ export default {
             const b = (bucket + i) % tb.nbuckets;
             for (let node = tb.heads[b]; node >= 0; node = tb.nextOf(node)) {
               const slot = node >> 1;
-              const state = ct.tcp.state[slot];
+              const state = ct.tcp.stateOf(slot);
               if ((tb.l3protoOf(slot) & 0xff) !== TCP || (state !== SYN_SENT && state !== SYN_RECV)) continue;
               const idle = ct.idle(slot);
               if (idle > bestIdle) { best = slot; bestIdle = idle; }

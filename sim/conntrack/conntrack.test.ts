@@ -29,7 +29,7 @@ test('§1.6/§1.7 a SYN allocates, confirms both nodes and sets the SYN_SENT tim
   t.is(ct.count, 1);
   t.is(ct.lastCtinfo, IP_CT_NEW);
   const slot = ct.lastSlot;
-  t.is(ct.tcp.state[slot], TCP_CONNTRACK_SYN_SENT);
+  t.is(ct.tcp.stateOf(slot), TCP_CONNTRACK_SYN_SENT);
   t.is(ct.table.timeoutOf(slot), 5 * HZ + 120 * HZ);
   t.is(checkTable(ct), 2);
   t.is(ct.stats.insert, 0, 'the packet path does not count `insert` (§9.3)');
@@ -45,7 +45,7 @@ test('§4 handshake: reply gets ESTABLISHED_REPLY, third packet sets ASSURED; ev
   t.is(ct.lastCtinfo, IP_CT_ESTABLISHED_REPLY);
   send(ct, 20_000, tcp(p, A, 40000, B, 80, 'A', 1001, 5001));
   const slot = ct.lastSlot;
-  t.is(ct.tcp.state[slot], TCP_CONNTRACK_ESTABLISHED);
+  t.is(ct.tcp.stateOf(slot), TCP_CONNTRACK_ESTABLISHED);
   t.truthy(ct.table.statusOf(slot) & IPS_ASSURED);
   // the creating SYN changes the state NONE → SYN_SENT, so PROTOINFO rides along with NEW
   t.deepEqual(events, [

@@ -19,11 +19,6 @@ import {
 } from './stats.js';
 import type { SysctlValues } from './sysctl.js';
 import { ConntrackTable, H_L3ST, H_DST, H_PORTS, H_RPORTS, H_SRC, H_TIMEOUT, HOT_STRIDE } from './table.js';
-/** TcpStore's typed arrays, copied when an unlimited table grows. */
-const TCP_STORE_ARRAYS = [
-  'state', 'lastDir', 'lastIndex', 'retrans', 'lastWscale', 'lastFlags', 'lastSeq', 'lastAck', 'lastEnd',
-  'lastWin', 'tdEnd', 'tdMaxend', 'tdMaxwin', 'tdMaxack', 'tdScale', 'tdFlags',
-] as const;
 import { makeTimeoutPolicy, type TimeoutSet } from './timeout-policy.js';
 import { TrackerOut, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_INVALID, VERDICT_REPEAT } from './tracker.js';
 
@@ -274,7 +269,7 @@ export class Conntrack {
     this.flow = g32(this.flow);
     const old = this.tcp;
     const nt = new TcpStore(c);
-    for (const k of TCP_STORE_ARRAYS) (nt[k] as Uint8Array).set(old[k] as Uint8Array);
+    nt.copyFrom(old);
     this.tcp = nt;
   }
 

@@ -51,7 +51,7 @@ function tcpTarget(name: string): { ct: Conntrack; state: number; assured: boole
     send(ct, t, fromC ? tcp(p, C, 40000, S, 80, flags, seq, ack) : tcp(p, S, 80, C, 40000, flags, seq, ack));
   }
   const slot = ct.find(C, S, ((40000 << 16) | 80) | 0, (4 << 8) | IPPROTO_TCP) >> 1; // find gives the ORIGINAL node: slot × 2
-  return { ct, state: ct.tcp.state[slot]!, assured: (ct.table.statusOf(slot) & IPS_ASSURED) !== 0 };
+  return { ct, state: ct.tcp.stateOf(slot), assured: (ct.table.statusOf(slot) & IPS_ASSURED) !== 0 };
 }
 
 /** One full gc cycle with the flag raised; returns whether the target (the one non-filler) is gone. */

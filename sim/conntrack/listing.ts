@@ -96,7 +96,7 @@ export function formatEntryWith(ct: Conntrack, slot: number, interner: AddrInter
   let s = `${(protoName(proto) ?? 'unknown').padEnd(8)} ${proto} `;
   const secs = Math.floor(ct.remaining(slot) / ct.hz);
   if (f.timeout === true || (f.timeout === 'skipZero' && secs > 0)) s += `${secs} `;
-  if (f.state && proto === IPPROTO_TCP) s += `${TCP_STATE_NAMES[ct.tcp.state[slot]] ?? '?'} `;
+  if (f.state && proto === IPPROTO_TCP) s += `${TCP_STATE_NAMES[ct.tcp.stateOf(slot)] ?? '?'} `;
   s += `src=${src} dst=${dst}${l4Fields(proto, tb.portsOf(slot))} `;
   if ((status & IPS_SEEN_REPLY) === 0) s += '[UNREPLIED] ';
   // the REPLY tuple (NAT rewrites it: docs/nat.md §1.5)
@@ -138,7 +138,7 @@ export function stateKey(ct: Conntrack, slot: number): string {
   const proto = tb.l3protoOf(slot) & 0xff;
   const status = tb.statusOf(slot);
   let k = `${protoName(proto) ?? `unknown(${proto})`} `;
-  k += proto === IPPROTO_TCP ? TCP_STATE_NAMES[ct.tcp.state[slot]] ?? '?' : '-';
+  k += proto === IPPROTO_TCP ? TCP_STATE_NAMES[ct.tcp.stateOf(slot)] ?? '?' : '-';
   if ((status & IPS_ASSURED) !== 0) k += ' ASSURED';
   else if ((status & IPS_SEEN_REPLY) === 0) k += ' UNREPLIED';
   return k;

@@ -31,6 +31,7 @@ import {
 } from './constants.js';
 import { bswap32, jhash2, reciprocalScale32 } from './jhash.js';
 import { PortUsage } from './port-usage.js';
+import { T_TD_END, tdw } from '../conntrack/tcp-store.js';
 
 const IPPROTO_DCCP = 33;
 const IPPROTO_SCTP = 132;
@@ -591,14 +592,14 @@ export class Nat implements NatPath {
   private usedHarder(slot: number, attemptsLeft: number): boolean {
     const ct = this.ct;
     if (this.v < 6005 || attemptsLeft > NF_NAT_HARDER_THRESH || this.tProto !== IPPROTO_TCP
-      || ct.tcp.state[slot] !== TCP_CONNTRACK_SYN_SENT) return this.used(slot);
+      || ct.tcp.stateOf(slot) !== TCP_CONNTRACK_SYN_SENT) return this.used(slot);
     const h = this.findReply(slot, true, false);
     if (h < 0) return false;
     if ((h & 1) === 0) return true;
     const o = h >> 1;
     const st = ct.table.statusOf(o);
-    if (ct.tcp.state[o]! < TCP_CONNTRACK_TIME_WAIT || (st & (IPS_FIXED_TIMEOUT | IPS_DYING)) !== 0 || (st & IPS_SRC_NAT) === 0) return true;
-    if (((ct.tcp.tdEnd[slot * 2]! - ct.tcp.tdEnd[o * 2]!) | 0) <= 0) return true;
+    if (ct.tcp.stateOf(o) < TCP_CONNTRACK_TIME_WAIT || (st & (IPS_FIXED_TIMEOUT | IPS_DYING)) !== 0 || (st & IPS_SRC_NAT) === 0) return true;
+    if (((ct.tcp.w[tdw(slot * 2) + T_TD_END]! - ct.tcp.w[tdw(o * 2) + T_TD_END]!) | 0) <= 0) return true;
     this.counters.evicted_time_wait++;
     ct.destroy(o, REASON_NAT_EVICT);
     return false;
