@@ -11,7 +11,13 @@ import {
   udpPacket, udplitePacket, udpRuleFor,
 } from './proto-simple.js';
 import { tcpCanEarlyDrop, tcpNew, tcpPacket, tcpTimeoutsJiffies, tcpValidFlags, type TcpSysctl } from './proto-tcp.js';
-import { TcpStore } from './tcp-store.js';
+import { B_CLS, B_EXT, B_TPOL, H_OWNER, T_UDP_STREAM_TS, TcpStore } from './tcp-store.js';
+
+/** Int32 words per slot of `Conntrack.side` and their offsets. */
+export const SIDE_STRIDE = 3;
+export const S_FLOW = 0;
+export const S_BORN = 1;
+export const S_LAST_SEEN = 2;
 import { CT_EXT_TIMEOUT, entryBytesByMask, entryKernelBytes, BUCKET_HEAD_BYTES } from './sizing.js';
 import {
   CtStats, REASON_EARLY_DROP, REASON_POLICY, REASON_PROBE, REASON_TCP_REOPEN, REASON_TCP_RST, REASON_TIMEOUT_EARLY_DROP_SCAN,
@@ -136,17 +142,30 @@ export class Conntrack {
   gcEarlyDrop = false;
   observer: ConntrackObserver | undefined;
 
-  // per-slot side arrays
+  /**
+   * Per-slot side record, SIDE_STRIDE int32 words: the flow id (which of its generator's flows
+   * created the entry), jiffies at confirmation (`born`) and at the last packet (`lastSeen`).
+   * The other per-entry fields (class, timeout set, extension bits, owner, UDP stream_ts) live in
+   * the slot's 64-byte proto record (`tcp`, see tcp-store.ts). Read them with the accessors below.
+   */
+  side: Int32Array;
+
   /** Traffic class of the flow that created the entry. */
-  cls: Uint8Array;
-  /** Jiffies at confirmation, and at the last packet attached. */
-  born: Int32Array;
-  lastSeen: Int32Array;
-  /** UDP `stream_ts` (jiffies). */
-  streamTs: Int32Array;
-  /** Which generator (index + 1; 0 none) and which of its flows created the entry. */
-  owner: Uint16Array;
-  flow: Int32Array;
+  clsOf(slot: number): number { return this.tcp.b[(slot << 6) + B_CLS]!; }
+  /** Which generator (index + 1; 0 none) created the entry. */
+  ownerOf(slot: number): number { return this.tcp.h[(slot << 5) + H_OWNER]!; }
+  /** Which of its generator's flows created the entry. */
+  flowOf(slot: number): number { return this.side[slot * SIDE_STRIDE + S_FLOW]!; }
+  /** Jiffies at confirmation. */
+  bornOf(slot: number): number { return this.side[slot * SIDE_STRIDE + S_BORN]!; }
+  /** Jiffies at the last packet attached. */
+  lastSeenOf(slot: number): number { return this.side[slot * SIDE_STRIDE + S_LAST_SEEN]!; }
+  /** UDP `stream_ts` (jiffies; UDP entries only). */
+  streamTsOf(slot: number): number { return this.tcp.w[(slot << 4) + T_UDP_STREAM_TS]!; }
+  /** Index into `timeoutSets` (0 = no policy attached). */
+  tpolOf(slot: number): number { return this.tcp.b[(slot << 6) + B_TPOL]!; }
+  /** CT_EXT_* bits of the per-entry extensions the entry carries. */
+  extMaskOf(slot: number): number { return this.tcp.b[(slot << 6) + B_EXT]!; }
 
   /** NAT / race path (sim/nat); undefined: plain conntrack. */
   nat: NatPath | undefined;
@@ -184,15 +203,11 @@ export class Conntrack {
 
   /** Timeout sets: index 0 = the netns defaults (sysctls), then timeout policies (§7). */
   readonly timeoutSets: TimeoutSet[] = [];
-  /** Per slot: index into `timeoutSets` (0 = no policy attached). */
-  tpol: Uint8Array;
   /**
    * Hook for attaching a timeout policy to a new entry (like a CT template's `--timeout`, or
    * nftables `ct timeout set`): returns an index into `timeoutSets`, 0 for none.
    */
   timeoutPolicyFor: ((pkt: Pkt) => number) | undefined;
-  /** Per slot: the per-entry extensions it carries (CT_EXT_* bits: timeout, nat, seqadj, synproxy, helper, labels). */
-  extMask: Uint8Array;
   /** Kernel bytes per entry by extension mask (table-wide acct/ecache/tstamp included). */
   private readonly bytesByMask: Int32Array;
   /** Bytes live entries' per-entry extensions add over `entryBytes` (summed over live entries). */
@@ -222,10 +237,7 @@ export class Conntrack {
     const cap = this.unlimitedMax ? 1024 : this.max;
     this.table = new ConntrackTable(s.nf_conntrack_buckets, cap, cfg.hashKey);
     this.tcp = new TcpStore(cap);
-    this.cls = new Uint8Array(cap);
-    this.born = new Int32Array(cap);
-    this.lastSeen = new Int32Array(cap);
-    this.streamTs = new Int32Array(cap);
+    this.side = new Int32Array(cap * SIDE_STRIDE);
     this.table.onGrow = (c) => this.growSide(c);
     const hz = cfg.hz;
     const j = (sec: number) => sec * hz;
@@ -237,15 +249,11 @@ export class Conntrack {
       generic: j(s.nf_conntrack_generic_timeout),
       greUnreplied: j(s.nf_conntrack_gre_timeout), greReplied: j(s.nf_conntrack_gre_timeout_stream),
     });
-    this.tpol = new Uint8Array(cap);
-    this.owner = new Uint16Array(cap);
-    this.flow = new Int32Array(cap);
     this.ecache = s.nf_conntrack_events === 1 || (s.nf_conntrack_events === 2 && cfg.eventListener);
     this.eventsOn = this.ecache && cfg.eventListener;
     const ext = { acct: s.nf_conntrack_acct === 1, ecache: this.ecache, tstamp: s.nf_conntrack_timestamp === 1 };
     this.entryBytes = entryKernelBytes({ ...ext, timeout: false });
     this.bytesByMask = entryBytesByMask(ext);
-    this.extMask = new Uint8Array(cap);
     this.peakKernelBytes = this.kernelBytes();
   }
 
@@ -254,19 +262,11 @@ export class Conntrack {
 
   private growSide(c: number): void {
     const g8 = (a: Uint8Array) => { const b = new Uint8Array(c); b.set(a); return b; };
-    const g32 = (a: Int32Array) => { const b = new Int32Array(c); b.set(a); return b; };
-    this.cls = g8(this.cls);
-    this.born = g32(this.born);
-    this.lastSeen = g32(this.lastSeen);
-    this.streamTs = g32(this.streamTs);
-    this.tpol = g8(this.tpol);
-    this.extMask = g8(this.extMask);
-    const o = new Uint16Array(c); o.set(this.owner); this.owner = o;
+    const sd = new Int32Array(c * SIDE_STRIDE); sd.set(this.side); this.side = sd;
     if (this.pendUntil !== null) {
       const pu = new Float64Array(c); pu.set(this.pendUntil); this.pendUntil = pu;
       this.pendCpu = g8(this.pendCpu!);
     }
-    this.flow = g32(this.flow);
     const old = this.tcp;
     const nt = new TcpStore(c);
     nt.copyFrom(old);
@@ -290,10 +290,10 @@ export class Conntrack {
    * into the next kmalloc size class (§10.2). Idempotent. @see nf_ct_ext_add
    */
   addExtension(slot: number, bit: number): void {
-    const m = this.extMask[slot]!;
+    const m = this.extMaskOf(slot);
     if ((m & bit) !== 0) return;
     this.extExtraBytes += this.bytesByMask[m | bit]! - this.bytesByMask[m]!;
-    this.extMask[slot] = m | bit;
+    this.tcp.b[(slot << 6) + B_EXT] = m | bit;
     this.notePeakBytes();
   }
 
@@ -329,11 +329,12 @@ export class Conntrack {
   /** Returns a slot to the free list and decrements the count. @see nf_conntrack_free */
   private release(slot: number): void {
     if (this.nat !== undefined) this.nat.freed(slot);
-    this.tpol[slot] = 0;
-    const m = this.extMask[slot]!;
+    const tb8 = this.tcp.b;
+    tb8[(slot << 6) + B_TPOL] = 0;
+    const m = tb8[(slot << 6) + B_EXT]!;
     if (m !== 0) {
       this.extExtraBytes -= this.bytesByMask[m]! - this.bytesByMask[0]!;
-      this.extMask[slot] = 0;
+      tb8[(slot << 6) + B_EXT] = 0;
     }
     this.table.freeSlot(slot);
     this.count--;
@@ -478,13 +479,13 @@ export class Conntrack {
           return NF_DROP;
         }
         tb.fillTuple(slot, pkt.src, pkt.dst, ports, rports, l3proto);
-        this.cls[slot] = pkt.cls;
-        this.owner[slot] = pkt.owner;
-        this.flow[slot] = pkt.flow;
+        this.tcp.b[(slot << 6) + B_CLS] = pkt.cls;
+        this.tcp.h[(slot << 5) + H_OWNER] = pkt.owner;
+        this.side[slot * SIDE_STRIDE + S_FLOW] = pkt.flow;
         if (this.timeoutPolicyFor !== undefined) {
           const tp = this.timeoutPolicyFor(pkt);
           if (tp !== 0) {
-            this.tpol[slot] = tp;
+            this.tcp.b[(slot << 6) + B_TPOL] = tp;
             this.addExtension(slot, CT_EXT_TIMEOUT);
           }
         }
@@ -543,7 +544,7 @@ export class Conntrack {
           events = 0;
         }
       }
-      this.lastSeen[slot] = this.now32;
+      this.side[slot * SIDE_STRIDE + S_LAST_SEEN] = this.now32;
       this.lastSlot = slot;
       this.lastCtinfo = ctinfo;
       if (events !== 0 && this.eventsOn) this.observer?.event?.(slot, events);
@@ -662,7 +663,7 @@ export class Conntrack {
   private linked(slot: number): void {
     const tb = this.table;
     tb.orStatus(slot, IPS_CONFIRMED);
-    this.born[slot] = this.now32;
+    this.side[slot * SIDE_STRIDE + S_BORN] = this.now32;
     if (this.pendUntil !== null) {
       this.pendUntil[slot] = this.nowUs + this.raceDelayUs;
       this.pendCpu![slot] = this.curCpu;
@@ -674,7 +675,7 @@ export class Conntrack {
 
   /** Runs the L4 tracker for one packet (§4–§6). */
   private track(slot: number, dir: number, pkt: Pkt, status: number, isNew: boolean, out: TrackerOut): void {
-    const t = this.timeoutSets[this.tpol[slot]!]!;
+    const t = this.timeoutSets[this.tpolOf(slot)]!;
     switch (pkt.proto) {
       case IPPROTO_TCP: {
         // tcp_error(): header and flag checks run inside the tracker, after allocation (§2.1)
@@ -685,8 +686,8 @@ export class Conntrack {
       }
       case IPPROTO_UDP:
         if (pkt.malformed !== 0) { out.verdict = VERDICT_INVALID; return; }
-        if (isNew) this.streamTs[slot] = (this.now32 + 2 * this.hz) | 0;
-        udpPacket(status, this.now32, this.streamTs[slot]!, t.udpUnreplied, t.udpReplied, this.udpRule, out);
+        if (isNew) this.tcp.w[(slot << 4) + T_UDP_STREAM_TS] = (this.now32 + 2 * this.hz) | 0;
+        udpPacket(status, this.now32, this.streamTsOf(slot), t.udpUnreplied, t.udpReplied, this.udpRule, out);
         return;
       case IPPROTO_UDPLITE:
         if (pkt.malformed !== 0) { out.verdict = VERDICT_INVALID; return; }
@@ -771,7 +772,7 @@ export class Conntrack {
 
   /** Jiffies since the last packet attached to the entry. */
   idle(slot: number): number {
-    return (this.now32 - this.lastSeen[slot]!) | 0;
+    return (this.now32 - this.lastSeenOf(slot)) | 0;
   }
 
   /**
@@ -780,9 +781,9 @@ export class Conntrack {
    */
   probeRefresh(slot: number): void {
     const tb = this.table;
-    const len = (tb.timeoutOf(slot) - this.lastSeen[slot]!) | 0;
+    const len = (tb.timeoutOf(slot) - this.lastSeenOf(slot)) | 0;
     if (len > 0 && (tb.statusOf(slot) & IPS_FIXED_TIMEOUT) === 0) tb.setTimeoutOf(slot, (this.now32 + len) | 0);
-    this.lastSeen[slot] = this.now32;
+    this.side[slot * SIDE_STRIDE + S_LAST_SEEN] = this.now32;
   }
 
   /** Evicts an entry whose endpoints did not answer keepalive probes. */

@@ -15,7 +15,7 @@ import {
 import { Conn, DEFAULT_TIMEOUTS, HZ, parseFlags, sec } from './proto-tcp-testkit.js';
 import { TcpStore } from './tcp-store.js';
 import { TrackerOut, VERDICT_ACCEPT, VERDICT_INVALID } from './tracker.js';
-import { B_LAST_DIR, B_LAST_FLAGS, B_LAST_INDEX, B_LAST_WSCALE, B_RETRANS, B_STATE, B_TD_FLAGS, B_TD_SCALE, T_LAST_ACK, T_LAST_END, T_LAST_SEQ, T_LAST_WIN, T_TD_END, T_TD_MAXACK, T_TD_MAXEND, T_TD_MAXWIN, tdb, tdw } from './tcp-store.js';
+import { B_CLS, B_EXT, B_TPOL, H_OWNER, TCP_BYTES, B_LAST_DIR, B_LAST_FLAGS, B_LAST_INDEX, B_LAST_WSCALE, B_RETRANS, B_STATE, B_TD_FLAGS, B_TD_SCALE, T_LAST_ACK, T_LAST_END, T_LAST_SEQ, T_LAST_WIN, T_TD_END, T_TD_MAXACK, T_TD_MAXEND, T_TD_MAXWIN, tdb, tdw } from './tcp-store.js';
 
 // ---------------------------------------------------------------------------------------------
 // Constants
@@ -57,7 +57,9 @@ test('TcpStore: one 64-byte record per slot and clear() zeroes one slot only', (
   st.b.fill(7);
   st.clear(1);
   t.is(st.stateOf(1), 0); t.is(st.w[(1 << 4) + T_LAST_SEQ], 0); t.is(st.w[tdw(2) + T_TD_END], 0); t.is(st.w[tdw(3) + T_TD_END], 0); t.is(st.b[tdb(3) + B_TD_FLAGS], 0);
-  t.true(st.w.subarray(16, 32).every((x) => x === 0), 'the whole record of slot 1 is zero');
+  t.true(st.b.subarray(64, 64 + TCP_BYTES).every((x) => x === 0), 'the TCP part of slot 1 is zero');
+  t.deepEqual([...st.b.subarray(64 + TCP_BYTES, 128)], [7, 7, 7, 7, 7, 7], 'the entry fields in the spare bytes stay');
+  t.deepEqual([B_CLS, B_TPOL, B_EXT, 2 * H_OWNER, 2 * H_OWNER + 1].filter((o) => offs.includes(o) || o < TCP_BYTES || o > 63), [], 'entry fields lie in the spare bytes');
   t.is(st.stateOf(0), 7); t.is(st.stateOf(2), 7); t.is(st.w[tdw(1) + T_TD_END], 0x07070707); t.is(st.w[tdw(4) + T_TD_END], 0x07070707);
   t.is(st.w[15], 0x07070707); t.is(st.w[32], 0x07070707, 'neighbouring records untouched');
 });

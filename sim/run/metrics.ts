@@ -26,16 +26,16 @@ export class Metrics implements ConntrackObserver {
   constructor(private readonly ct: Conntrack, private readonly gens: readonly Generator[]) {}
 
   confirmed(slot: number): void {
-    this.confirmedByClass[this.ct.cls[slot]!]!++;
+    this.confirmedByClass[this.ct.clsOf(slot)]!++;
   }
 
   destroyed(slot: number, reason: number): void {
-    const cls = this.ct.cls[slot]!;
+    const cls = this.ct.clsOf(slot);
     this.evictions[reason]![cls]!++;
     if (reason >= REASON_EARLY_DROP && reason !== REASON_TCP_RST && reason !== REASON_TCP_REOPEN && (this.ct.table.statusOf(slot) & IPS_ASSURED) !== 0) {
       this.assuredEvicted[cls]!++;
     }
-    const lifeS = ((this.ct.now32 - this.ct.born[slot]!) | 0) / this.ct.hz;
+    const lifeS = ((this.ct.now32 - this.ct.bornOf(slot)) | 0) / this.ct.hz;
     let b = 0;
     while (b < LIFETIME_BOUNDS_S.length && lifeS > LIFETIME_BOUNDS_S[b]!) b++;
     this.lifetimes[cls]![b]!++;

@@ -93,8 +93,8 @@ export class UdpStream extends ArrivalGenerator {
     const v = sendCounted(ctx, this.outcomes);
     const slot = ct.lastSlot;
     if (f.a[id] < 0) {
-      if (v !== 0 && slot >= 0) { f.a[id] = slot; f.b[id] = ct.born[slot]!; this.flowAdmitted(f.serial[id]!); }
-    } else if (v === 0 || slot !== f.a[id] || ct.born[slot] !== f.b[id]) {
+      if (v !== 0 && slot >= 0) { f.a[id] = slot; f.b[id] = ct.bornOf(slot); this.flowAdmitted(f.serial[id]!); }
+    } else if (v === 0 || slot !== f.a[id] || ct.bornOf(slot) !== f.b[id]) {
       return this.broken(id); // the entry was gone: this packet needed a new one
     }
     if (this.p.mode === 'stream' && v !== 0) {
