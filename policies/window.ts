@@ -18,7 +18,7 @@ export function collectWindow(ct: Conntrack, bucket: number, range: number, out:
   let b = bucket;
   for (let i = 0; i < nbk; i++) {
     if (i > 0) b = (b + 1) % nb;
-    for (let node = tb.heads[b]!; node >= 0; node = tb.nextOf(node)) {
+    for (let node = tb.headOf(b); node >= 0; node = tb.nextOf(node)) {
       const slot = node >> 1;
       if ((tb.statusOf(slot) & IPS_DYING) !== 0) continue;
       let dup = false;

@@ -360,7 +360,7 @@ export class Conntrack {
     const tb = this.table;
     const h = tb.hot; // one 32-byte record per slot: a chain node costs one cache line
     const b = reciprocalScale(hash, tb.nbuckets);
-    let node = tb.heads[b]!;
+    let node = tb.headOf(b);
     while (node >= 0) {
       const slot = node >> 1;
       const r = slot * HOT_STRIDE;
@@ -401,7 +401,7 @@ export class Conntrack {
     for (let i = 0; i < 8; i++) {
       if (i > 0) b = (b + 1) % nb;
       let drops = 0;
-      let node = tb.heads[b]!;
+      let node = tb.headOf(b);
       while (node >= 0) {
         const slot = node >> 1;
         const r = slot * HOT_STRIDE;
@@ -796,7 +796,7 @@ export class Conntrack {
   flush(reason: number): void {
     const tb = this.table;
     for (let b = 0; b < tb.nbuckets; b++) {
-      while (tb.heads[b] >= 0) this.destroy(tb.heads[b] >> 1, reason);
+      while (tb.headOf(b) >= 0) this.destroy(tb.headOf(b) >> 1, reason);
     }
   }
 

@@ -75,7 +75,7 @@ export class GcWorker {
     let delay: number;
     scan: {
       while (i < nb) {
-        let node = tb.heads[i];
+        let node = tb.headOf(i);
         while (node >= 0) {
           const slot = node >> 1;
           let next = tb.nextOf(node);

@@ -43,7 +43,7 @@ export function protoName(proto: number): string | undefined {
 export function forEachLiveEntry(ct: Conntrack, fn: (slot: number) => void): void {
   const tb = ct.table;
   for (let b = 0; b < tb.nbuckets; b++) {
-    for (let node = tb.heads[b]; node >= 0; node = tb.nextOf(node)) {
+    for (let node = tb.headOf(b); node >= 0; node = tb.nextOf(node)) {
       if ((node & 1) !== 0) continue;
       const slot = node >> 1;
       const s = tb.statusOf(slot);

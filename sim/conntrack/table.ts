@@ -39,13 +39,13 @@ export class ConntrackTable {
   /** Slots allocated (grows by doubling when nf_conntrack_max is 0, i.e. unlimited). */
   capacity: number;
 
-  /** Chain heads: first node of each bucket, -1 when empty. */
-  heads: Int32Array;
   /**
-   * Nodes per chain, kept up to date by `linkHead`/`unlink` so the confirm-time chain-length
-   * check (§1.8) reads one counter instead of walking two chains (the same numbers, faster).
+   * Two int32 per bucket, side by side in one cache line: `bkt[2b]` the chain head (first node,
+   * -1 when empty; read it with `headOf(b)`) and `bkt[2b + 1]` the number of nodes in the chain,
+   * kept up to date by `linkHead`/`unlink` so the confirm-time chain-length check (§1.8) reads
+   * one counter, on the line the head is on, instead of walking two chains (the same numbers).
    */
-  chainLen: Int32Array;
+  bkt: Int32Array;
   /**
    * The hot records (see HOT_STRIDE): chain links, ORIGINAL tuple, reply port word, timeout,
    * l3proto and status of every slot. For a free slot, word 0 links the free list.
@@ -68,12 +68,20 @@ export class ConntrackTable {
   constructor(nbuckets: number, capacity: number, readonly key: HashKey) {
     this.nbuckets = nbuckets;
     this.capacity = capacity;
-    this.heads = new Int32Array(nbuckets).fill(-1);
-    this.chainLen = new Int32Array(nbuckets);
+    this.bkt = ConntrackTable.newBuckets(nbuckets);
     this.hot = new Int32Array(HOT_STRIDE * capacity);
     this.prev = new Int32Array(2 * capacity).fill(-1);
     this.threadFree(0, capacity);
   }
+
+  private static newBuckets(n: number): Int32Array {
+    const a = new Int32Array(2 * n);
+    for (let b = 0; b < n; b++) a[2 * b] = -1;
+    return a;
+  }
+
+  /** First node of a bucket's chain, -1 when empty. */
+  headOf(b: number): number { return this.bkt[2 * b]!; }
 
   // Field accessors (one slot's hot record). The hot path indexes `hot` directly.
   /** Next node after `node` in its chain (-1 ends it). */
@@ -120,8 +128,7 @@ export class ConntrackTable {
   resetBuckets(n: number): void {
     if (this.used !== 0) throw new Error('resetBuckets: the table is not empty');
     this.nbuckets = n;
-    this.heads = new Int32Array(n).fill(-1);
-    this.chainLen = new Int32Array(n);
+    this.bkt = ConntrackTable.newBuckets(n);
   }
 
   /** Allocates the REPLY-address arrays (NAT configured); entries already present get swapped addresses. */
@@ -195,12 +202,12 @@ export class ConntrackTable {
 
   /** Inserts a node at the head of a bucket's chain. */
   linkHead(node: number, bucket: number): void {
-    const first = this.heads[bucket]!;
+    const first = this.bkt[2 * bucket]!;
     this.hot[hotNext(node)] = first;
     this.prev[node] = -(bucket + 2);
     if (first >= 0) this.prev[first] = node;
-    this.heads[bucket] = node;
-    this.chainLen[bucket]++;
+    this.bkt[2 * bucket] = node;
+    this.bkt[2 * bucket + 1]++;
   }
 
   /** Removes a node from its chain (no-op when it is not linked). */
@@ -211,10 +218,10 @@ export class ConntrackTable {
     const n = this.hot[hn]!;
     if (p >= 0) {
       this.hot[hotNext(p)] = n;
-      this.chainLen[this.nodeBucket(node)]--;
+      this.bkt[2 * this.nodeBucket(node) + 1]--;
     } else {
-      this.heads[-p - 2] = n;
-      this.chainLen[-p - 2]--;
+      this.bkt[-2 * p - 4] = n;
+      this.bkt[-2 * p - 3]--;
     }
     if (n >= 0) this.prev[n] = p;
     this.prev[node] = -1;
@@ -227,13 +234,13 @@ export class ConntrackTable {
 
   /** Number of nodes in a bucket's chain. */
   chainLength(bucket: number): number {
-    return this.chainLen[bucket]!;
+    return this.bkt[2 * bucket + 1]!;
   }
 
-  /** Counts a chain by walking it (checks `chainLen` in tests). */
+  /** Counts a chain by walking it (checks the counter in tests). */
   walkChainLength(bucket: number): number {
     let n = 0;
-    for (let node = this.heads[bucket]!; node >= 0; node = this.nextOf(node)) n++;
+    for (let node = this.headOf(bucket); node >= 0; node = this.nextOf(node)) n++;
     return n;
   }
 

@@ -547,7 +547,7 @@ export class Nat implements NatPath {
     const tb = ct.table;
     const rs = this.tDst, rd = this.tSrc, rp = this.invPorts(), l3p = this.tL3;
     const b = tb.bucketOf(rs, rd, rp, l3p);
-    let node = tb.heads[b]!;
+    let node = tb.headOf(b);
     while (node >= 0) {
       const s = node >> 1;
       let next = tb.nextOf(node);
@@ -767,7 +767,7 @@ function nodeIs(tb: Conntrack['table'], node: number, src: number, dst: number, 
 
 /** First node of a chain equal to the tuple (confirm-time walk: no reaping, every linked entry). */
 function findNodeIn(tb: Conntrack['table'], bucket: number, src: number, dst: number, ports: number, l3p: number): number {
-  for (let node = tb.heads[bucket]!; node >= 0; node = tb.nextOf(node)) {
+  for (let node = tb.headOf(bucket); node >= 0; node = tb.nextOf(node)) {
     if (tb.l3protoOf(node >> 1) === l3p && nodeIs(tb, node, src, dst, ports)) return node;
   }
   return -1;
