@@ -38,6 +38,7 @@ test('bench runs every workload at tiny sizes and reports the JSON keys (in proc
   }
   t.deepEqual(r.workloads.bound!.ratioToBound, { median: 1, min: 1, max: 1 });
   t.regex(formatBench(r), /syn-flood .*; [\d.]+ × bound \([\d.]+–[\d.]+\)/);
+  t.regex(formatBench(r), /syn-flood \/ bound \(median of per-round ratios\): (\d\.\d+|1) \(target >= 1\.0\)/, 'the ratio goal prints its decimals');
   const b = r.workloads.bound!;
   t.true(b.deterministic, 'bound simulates the same flood every repetition');
   t.is(b.check['count'], TINY.entries, 'bound keeps its table full too');

@@ -188,6 +188,7 @@ export function formatBench(r: BenchReport): string {
     lines.push(`  ${name.padEnd(14)} ${rate}; ${w.bytesPerEntry.toFixed(1)} B/entry over ${n0(w.liveEntries)} live; peak RSS ${mib(w.peakRssBytes)}${ratio}${w.deterministic ? '' : '; REPETITIONS DIFFER'}`);
   }
   lines.push(`  model layout: ${r.model.perSlot} B/slot (${Object.entries(r.model.bySection).map(([k, v]) => `${k} ${v}`).join(', ')}) + ${r.model.perBucket} B/bucket = ${r.model.perEntry.toFixed(1)} B per entry of the flood table`);
-  for (const g of r.goals) lines.push(`  goal ${g.met ? 'met    ' : 'NOT met'}  ${g.name}: ${n0(g.measured)} (target ${g.target})`);
+  // ratios (and other figures below 10) keep their decimals; rates are rounded with separators
+  for (const g of r.goals) lines.push(`  goal ${g.met ? 'met    ' : 'NOT met'}  ${g.name}: ${Math.abs(g.measured) < 10 ? String(g.measured) : n0(g.measured)} (target ${g.target})`);
   return lines.join('\n') + '\n';
 }
