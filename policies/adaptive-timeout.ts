@@ -37,7 +37,7 @@ export const adaptiveTimeoutPolicy: PolicyKind = {
           const states = ct.count;
           if (states <= start) return false;
           if (states >= end) return true;
-          const len = (ct.table.timeout[s]! - ct.lastSeen[s]!) | 0; // unscaled timeout of the last refresh
+          const len = (ct.table.timeoutOf(s) - ct.lastSeenOf(s)) | 0; // unscaled timeout of the last refresh
           const scaled = Math.floor((len * (end - states)) / (end - start));
           return ct.idle(s) >= scaled;
         };

@@ -37,9 +37,9 @@ export const keepalivePolicy: PolicyKind = {
         const limit = Math.floor(ct.max * above);
         c.hooks.gcVisit = (slot) => {
           if (probing.has(slot) || ct.count < limit) return false;
-          if ((ct.table.l3proto[slot]! & 0xff) !== IPPROTO_TCP || ct.tcp.state[slot] !== TCP_CONNTRACK_ESTABLISHED) return false;
+          if ((ct.table.l3protoOf(slot) & 0xff) !== IPPROTO_TCP || ct.tcp.stateOf(slot) !== TCP_CONNTRACK_ESTABLISHED) return false;
           if (ct.idle(slot) < idleJ) return false;
-          probing.set(slot, { born: ct.born[slot]!, sent: 1 });
+          probing.set(slot, { born: ct.bornOf(slot), sent: 1 });
           sent += 2;
           c.schedule(c.now() + rttUs, slot);
           return false;
@@ -49,7 +49,7 @@ export const keepalivePolicy: PolicyKind = {
         const ct = ctx.ct;
         const pr = probing.get(slot);
         if (pr === undefined) return;
-        const live = (ct.table.status[slot]! & IPS_CONFIRMED) !== 0 && ct.born[slot] === pr.born;
+        const live = (ct.table.statusOf(slot) & IPS_CONFIRMED) !== 0 && ct.bornOf(slot) === pr.born;
         if (!live || ct.idle(slot) < Math.round((idleUs * ct.hz) / 1e6)) {
           probing.delete(slot); // gone, or traffic resumed on its own
           return;

@@ -76,8 +76,8 @@ test('l4-aware: a TCP closing entry goes before an unassured one, which goes bef
   est(ct, 0, 1);
   synOnly(ct, S, 2);
   const w = timeWait(ct, 2 * S, 3);
-  t.is(ct.tcp.state[w], TCP_CONNTRACK_TIME_WAIT);
-  t.truthy(ct.table.status[w]! & IPS_ASSURED, 'TIME_WAIT entries are assured: the kernel would never early-drop them');
+  t.is(ct.tcp.stateOf(w), TCP_CONNTRACK_TIME_WAIT);
+  t.truthy(ct.table.statusOf(w) & IPS_ASSURED, 'TIME_WAIT entries are assured: the kernel would never early-drop them');
   send(ct, 3 * S, tcp(p, ip(10, 7, 0, 1), 7, SRV, 80, 'S'));
   t.false(hasEst(ct, 3), 'the TIME_WAIT entry went first');
   t.true(hasSyn(ct, 2) && hasEst(ct, 1));
@@ -168,10 +168,10 @@ test("adaptive-timeout: pf's scaling (end − states)/(end − start) with integ
 test('threshold-timeout: above N% the named set replaces the state timeout of matching flows', (t) => {
   const { ct } = setup(4, [{ name: 'threshold-timeout', above: 0.5, proto: 'tcp', dport: 80, timeouts: { established: 600 } }]);
   const e1 = est(ct, 0, 1);
-  t.is(ct.table.timeout[e1], 432000 * HZ, '1 of 4 is not above 50%');
+  t.is(ct.table.timeoutOf(e1), 432000 * HZ, '1 of 4 is not above 50%');
   est(ct, 0, 2);
   const e3 = est(ct, 0, 3);
-  t.is(ct.table.timeout[e3], 600 * HZ);
+  t.is(ct.table.timeoutOf(e3), 600 * HZ);
 });
 
 test('ct-timeout-above: the paper\'s CT --timeout above N%: attached at creation when more than N% are in use (boundary), kept for life, with the timeout extension', (t) => {
@@ -180,11 +180,11 @@ test('ct-timeout-above: the paper\'s CT --timeout above N%: attached at creation
   const e1 = est(ct, 0, 1);
   const e2 = est(ct, 0, 2);
   const e3 = est(ct, 0, 3); // 2 before it: not above
-  t.is(ct.table.timeout[e1], 432000 * HZ);
-  t.is(ct.table.timeout[e3], 432000 * HZ, '2 of 4 entries before it: not above 50%');
+  t.is(ct.table.timeoutOf(e1), 432000 * HZ);
+  t.is(ct.table.timeoutOf(e3), 432000 * HZ, '2 of 4 entries before it: not above 50%');
   t.is(ct.kernelBytes(), ct.table.nbuckets * 8 + 3 * 256);
   const e4 = est(ct, 0, 4); // 3 before it: above
-  t.is(ct.table.timeout[e4], 600 * HZ);
+  t.is(ct.table.timeoutOf(e4), 600 * HZ);
   t.is(ct.kernelBytes(), ct.table.nbuckets * 8 + 4 * 256 + 128, 'the fourth carries the timeout extension (kmalloc-128)');
   t.deepEqual(pols[0]!.counters!(), { policies_attached: 1 });
   // the occupancy falls: the attached policy stays; old entries keep the defaults on refresh
@@ -219,7 +219,7 @@ test('keepalive: an idle established entry is probed; live endpoints refresh it,
   ct.setNow(events[0]!.at);
   kp.fire!(events[0]!.arg);
   t.is(ct.idle(e), 0, 'refreshed by the answer');
-  t.is(ct.tcp.state[e], TCP_CONNTRACK_ESTABLISHED);
+  t.is(ct.tcp.stateOf(e), TCP_CONNTRACK_ESTABLISHED);
   live = false;
   gc.run(125 * S);
   ct.setNow(events[1]!.at); kp.fire!(events[1]!.arg);
@@ -236,9 +236,9 @@ test('timeout-policy: ct timeout objects attach by protocol and port', (t) => {
   send(ct, 0, tcp(p, c, 1000, SRV, 22, 'S', 100, 0));
   send(ct, 0, tcp(p, SRV, 22, c, 1000, 'SA', 500, 101));
   send(ct, 0, tcp(p, c, 1000, SRV, 22, 'A', 101, 501));
-  t.is(ct.table.timeout[ct.lastSlot], 7200 * HZ);
+  t.is(ct.table.timeoutOf(ct.lastSlot), 7200 * HZ);
   const e = est(ct, 0, 2);
-  t.is(ct.table.timeout[e], 432000 * HZ);
+  t.is(ct.table.timeoutOf(e), 432000 * HZ);
 });
 
 test('composition: victim choosers chain in order (soft-timeout, then l4-aware instead of the kernel)', (t) => {
@@ -257,7 +257,7 @@ test('composition: timeout hooks apply in order; a gc visit evicts if any policy
     { name: 'soft-timeout', threshold: 0.25, soft: { tcp_established: 30 } },
   ]);
   const e = est(ct, 0, 1);
-  t.is(ct.table.timeout[e], 600 * HZ);
+  t.is(ct.table.timeoutOf(e), 600 * HZ);
   new GcWorker(ct, 1e9).run(31 * S);
   t.false(hasEst(ct, 1));
 });

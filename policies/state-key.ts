@@ -16,9 +16,9 @@ const UDP_UNREPLIED = TCP_STATE_NAMES.length - 1;
 
 /** Index into STATE_KEYS of an entry's current state. */
 export function stateKeyIndex(ct: Conntrack, slot: number): number {
-  const proto = ct.table.l3proto[slot]! & 0xff;
-  if (proto === IPPROTO_TCP) return TCP_BASE + Math.max(0, ct.tcp.state[slot]! - 1);
-  if (proto === IPPROTO_UDP || proto === IPPROTO_UDPLITE) return UDP_UNREPLIED + ((ct.table.status[slot]! & IPS_SEEN_REPLY) !== 0 ? 1 : 0);
+  const proto = ct.table.l3protoOf(slot) & 0xff;
+  if (proto === IPPROTO_TCP) return TCP_BASE + Math.max(0, ct.tcp.stateOf(slot) - 1);
+  if (proto === IPPROTO_UDP || proto === IPPROTO_UDPLITE) return UDP_UNREPLIED + ((ct.table.statusOf(slot) & IPS_SEEN_REPLY) !== 0 ? 1 : 0);
   if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) return UDP_UNREPLIED + 2;
   return UDP_UNREPLIED + 3;
 }

@@ -32,11 +32,11 @@ export const thresholdTimeoutPolicy: PolicyKind = {
         const limit = Math.floor(ct.max * above);
         hooks.timeout = (slot, to) => {
           if (ct.count <= limit) return to;
-          const l4 = ct.table.l3proto[slot]! & 0xff;
+          const l4 = ct.table.l3protoOf(slot) & 0xff;
           if (l4 !== pnum && !(pnum === IPPROTO_UDP && l4 === IPPROTO_UDPLITE)) return to;
-          if (dport >= 0 && (ct.table.ports[slot]! & 0xffff) !== dport) return to;
+          if (dport >= 0 && (ct.table.portsOf(slot) & 0xffff) !== dport) return to;
           if (pnum === IPPROTO_TCP) {
-            const state = ct.tcp.state[slot]!;
+            const state = ct.tcp.stateOf(slot);
             const v = set.tcp[state]!;
             return to === def.tcp[state] ? v : Math.min(to, v);
           }

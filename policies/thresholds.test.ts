@@ -45,8 +45,8 @@ test('threshold-timeout: at exactly ⌊max × above⌋ entries the rule does not
   const ct = setup(10, { name: 'threshold-timeout', above: 0.5, proto: 'tcp', dport: 80, timeouts: { established: 600 } });
   const slots = [1, 2, 3, 4, 5, 6].map((h) => est(ct, 0, h));
   t.is(ct.count, 6);
-  t.is(ct.table.timeout[slots[4]!], 432000 * HZ, 'count 5 = limit: not above, the state timeout (5 days) stays');
-  t.is(ct.table.timeout[slots[5]!], 600 * HZ, 'count 6 > limit: the named set');
+  t.is(ct.table.timeoutOf(slots[4]!), 432000 * HZ, 'count 5 = limit: not above, the state timeout (5 days) stays');
+  t.is(ct.table.timeoutOf(slots[5]!), 600 * HZ, 'count 6 > limit: the named set');
 });
 
 test('adaptive-timeout: at count = end every entry expires at once; at end − 1 the scaled timeout applies exactly', (t) => {

@@ -18,9 +18,9 @@ export function collectWindow(ct: Conntrack, bucket: number, range: number, out:
   let b = bucket;
   for (let i = 0; i < nbk; i++) {
     if (i > 0) b = (b + 1) % nb;
-    for (let node = tb.heads[b]!; node >= 0; node = tb.next[node]!) {
+    for (let node = tb.headOf(b); node >= 0; node = tb.nextOf(node)) {
       const slot = node >> 1;
-      if ((tb.status[slot]! & IPS_DYING) !== 0) continue;
+      if ((tb.statusOf(slot) & IPS_DYING) !== 0) continue;
       let dup = false;
       for (let k = 0; k < n; k++) if (out[k] === slot) { dup = true; break; }
       if (!dup && n < out.length) out[n++] = slot;
@@ -31,9 +31,9 @@ export function collectWindow(ct: Conntrack, bucket: number, range: number, out:
 
 /** Whether an entry is a TCP entry in a closing state (FIN_WAIT … CLOSE). @see tcp_can_early_drop */
 export function tcpClosing(ct: Conntrack, slot: number): boolean {
-  return (ct.table.l3proto[slot]! & 0xff) === IPPROTO_TCP && tcpCanEarlyDrop(ct.tcp, slot);
+  return (ct.table.l3protoOf(slot) & 0xff) === IPPROTO_TCP && tcpCanEarlyDrop(ct.tcp, slot);
 }
 
 export function isAssured(ct: Conntrack, slot: number): boolean {
-  return (ct.table.status[slot]! & IPS_ASSURED) !== 0;
+  return (ct.table.statusOf(slot) & IPS_ASSURED) !== 0;
 }

@@ -24,10 +24,10 @@ export default {
           let bestIdle = -1;
           for (let i = 0; i < params.range; i++) {
             const b = (bucket + i) % tb.nbuckets;
-            for (let node = tb.heads[b]; node >= 0; node = tb.next[node]) {
+            for (let node = tb.headOf(b); node >= 0; node = tb.nextOf(node)) {
               const slot = node >> 1;
-              const state = ct.tcp.state[slot];
-              if ((tb.l3proto[slot] & 0xff) !== TCP || (state !== SYN_SENT && state !== SYN_RECV)) continue;
+              const state = ct.tcp.stateOf(slot);
+              if ((tb.l3protoOf(slot) & 0xff) !== TCP || (state !== SYN_SENT && state !== SYN_RECV)) continue;
               const idle = ct.idle(slot);
               if (idle > bestIdle) { best = slot; bestIdle = idle; }
             }

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { formatBench, runBench, spread } from './bench.js';
-import { WORKLOADS, type BenchSizes } from './workloads.js';
+import { formatBench, ratiosToBound, runBench, spread } from './bench.js';
+import { WORKLOADS, type BenchSizes, type WorkloadName, type WorkloadSample } from './workloads.js';
 
 const TINY: BenchSizes = { entries: 2000, buckets: 2048, packets: 20_000, mixedSeconds: 2, pending: 1000, holdOps: 20_000, seed: 1 };
 
@@ -29,10 +29,42 @@ test('bench runs every workload at tiny sizes and reports the JSON keys (in proc
   t.true(r.workloads.hold!.eventsPerSecond > 0);
   t.true(r.model.perEntry > r.model.perSlot);
   t.regex(formatBench(r), /syn-flood +[\d,]+ packets\/s/);
+  // every workload carries its ratio to the bound workload of the same rounds
+  for (const w of WORKLOADS) {
+    const rb = r.workloads[w]!.ratioToBound!;
+    t.truthy(rb, `${w}.ratioToBound`);
+    for (const k of ['median', 'min', 'max'] as const) t.true(Number.isFinite(rb[k]), `${w}.ratioToBound.${k}`);
+    t.true(rb.min <= rb.median && rb.median <= rb.max);
+  }
+  t.deepEqual(r.workloads.bound!.ratioToBound, { median: 1, min: 1, max: 1 });
+  t.regex(formatBench(r), /syn-flood .*; [\d.]+ × bound \([\d.]+–[\d.]+\)/);
+  t.regex(formatBench(r), /syn-flood \/ bound \(median of per-round ratios\): (\d\.\d+|1) \(target >= 1\.0\)/, 'the ratio goal prints its decimals');
+  const b = r.workloads.bound!;
+  t.true(b.deterministic, 'bound simulates the same flood every repetition');
+  t.is(b.check['count'], TINY.entries, 'bound keeps its table full too');
+  t.true(b.check['early_drop']! > 0);
+  const json = JSON.parse(JSON.stringify(r)) as { workloads: Record<string, { ratioToBound?: unknown }> };
+  t.deepEqual(Object.keys(json.workloads).filter((w) => json.workloads[w]!.ratioToBound === undefined), [], 'the JSON carries a ratio for every workload');
+});
+
+test('ratiosToBound pairs each round with the bound run of the same round', (t) => {
+  const s = (w: WorkloadName, p: number, e = p) => ({ workload: w, packetsPerSecond: p, eventsPerSecond: e }) as WorkloadSample;
+  const m = new Map<WorkloadName, WorkloadSample[]>([
+    ['bound', [s('bound', 100), s('bound', 200), s('bound', 50)]],
+    ['syn-flood', [s('syn-flood', 50), s('syn-flood', 200), s('syn-flood', 40)]],
+    ['hold', [s('hold', 0, 300), s('hold', 0, 300), s('hold', 0, 300)]],
+  ]);
+  const r = ratiosToBound(m);
+  // per round 0.5, 1.0, 0.8 (not the ratio of medians, 50/100 = 0.5)
+  t.deepEqual(r.get('syn-flood'), { median: 0.8, min: 0.5, max: 1 });
+  t.deepEqual(r.get('hold'), { median: 3, min: 1.5, max: 6 }, 'hold uses events/s');
+  t.is(ratiosToBound(new Map([['syn-flood', [s('syn-flood', 1)]]])).size, 0, 'no bound run, no ratios');
 });
 
 test('bench runs a repetition in a child process and measures its peak RSS', async (t) => {
   const r = await runBench({ workloads: ['syn-flood'], sizes: TINY, repetitions: 1 });
+  t.deepEqual(Object.keys(r.workloads), ['bound', 'syn-flood'], 'bound is added to every run');
+  t.truthy(r.workloads['syn-flood']!.ratioToBound);
   const f = r.workloads['syn-flood']!;
   t.true(f.peakRssBytes > 10 * 1024 ** 2);
   t.is(f.check['count'], TINY.entries);

@@ -25,10 +25,18 @@ export interface SlotLayout {
   bySection: Record<string, number>;
 }
 
-/** Sums the byteLength of typed arrays reachable as own properties of `o` (one level), by section. */
+/**
+ * Sums the byteLength of typed arrays reachable as own properties of `o` (one level), by section;
+ * several views of one buffer (TcpStore's int32 and byte views of its records) count once.
+ */
 function typedBytes(o: object): number {
   let n = 0;
-  for (const v of Object.values(o)) if (ArrayBuffer.isView(v)) n += v.byteLength;
+  const seen = new Set<ArrayBufferLike>();
+  for (const v of Object.values(o)) {
+    if (!ArrayBuffer.isView(v) || seen.has(v.buffer)) continue;
+    seen.add(v.buffer);
+    n += v.byteLength;
+  }
   return n;
 }
 

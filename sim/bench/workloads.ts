@@ -10,6 +10,8 @@
  * - `mixed`: web clients, DNS, idle TCP and UDP NAT flows through the whole simulation, holding
  *   about `entries` live entries at steady state.
  * - `hold`: the bare event queue on the hold model (benchHoldModel).
+ * - `bound`: the bare hot path of the flood in the plain chained layout (bound.ts), the yardstick
+ *   every other workload's rate is divided by (ratios measured side by side survive machine load).
  *
  * Every workload reports the model's counters as well, so repetitions can be checked to have
  * simulated exactly the same thing.
@@ -25,8 +27,9 @@ import { Simulation, type Registries } from '../run/simulation.js';
 import { GENERATORS } from '../traffic/registry.js';
 import { POLICIES } from '../../policies/index.js';
 import { slotLayout } from './memory-guard.js';
+import { runBound } from './bound.js';
 
-export const WORKLOADS = ['syn-flood', 'syn-flood-sim', 'mixed', 'hold'] as const;
+export const WORKLOADS = ['bound', 'syn-flood', 'syn-flood-sim', 'mixed', 'hold'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 /** Sizes of a bench run. */
@@ -259,8 +262,19 @@ export function benchHold(z: BenchSizes): WorkloadSample {
   };
 }
 
+/** The bare hot path (bound.ts) on the flood's table size and traffic. */
+export function benchBound(z: BenchSizes): WorkloadSample {
+  const r = runBound(z.entries, z.buckets, z.packets, z.seed);
+  return {
+    workload: 'bound', packetsPerSecond: r.packets / r.seconds, eventsPerSecond: r.packets / r.seconds,
+    simSecondsPerWallSecond: r.simSeconds / r.seconds, bytesPerEntry: r.bytesPerEntry, liveEntries: r.liveEntries,
+    seconds: r.seconds, setupSeconds: r.setupSeconds, packets: r.packets, events: r.packets, peakRssBytes: peakRss(), check: r.check,
+  };
+}
+
 export function runWorkload(name: WorkloadName, z: BenchSizes): WorkloadSample {
   switch (name) {
+    case 'bound': return benchBound(z);
     case 'syn-flood': return benchSynFlood(z);
     case 'syn-flood-sim': return benchSynFloodSim(z);
     case 'mixed': return benchMixed(z);

@@ -31,7 +31,7 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('benchmark the standard workloads: packets/s, simulated s per wall s, bytes per live entry, peak RSS')
-    .option('--workloads <list>', `comma-separated, from ${WORKLOADS.join(', ')}`, 'syn-flood,syn-flood-sim,mixed,hold')
+    .option('--workloads <list>', `comma-separated, from ${WORKLOADS.join(', ')} (bound always runs)`, 'bound,syn-flood,syn-flood-sim,mixed,hold')
     .option('--reps <n>', 'repetitions per workload (median and min–max reported)', '5')
     .option('--entries <n>', 'live entries (nf_conntrack_max of the floods)', String(DEFAULT_SIZES.entries))
     .option('--buckets <n>', 'hash buckets of the floods', String(DEFAULT_SIZES.buckets))
@@ -43,6 +43,10 @@ export function registerBench(program: Command): void {
     .option('--cpu-prof <dir>', 'write a V8 CPU profile of every repetition to this directory (node --cpu-prof)')
     .addHelpText('after', `
 Workloads:
+  bound           the bare hot path of the flood (hash, chain walk with reaping, early_drop, insert,
+                  gc; no TCP tracker) in the plain chained layout, on the same table and traffic:
+                  the yardstick. It runs in every round, and every workload's rate is reported as
+                  a ratio to bound's in the same round (median and range over the rounds)
   syn-flood       Conntrack.packetIn + the gc worker (the full conntrack model) under a spoofed SYN
                   flood against a full table (default 1,000,000 entries, 1,048,576 buckets)
   syn-flood-sim   the same flood through the whole simulation (generator, event queue, metrics)
@@ -51,11 +55,13 @@ Workloads:
 
 Each repetition runs in its own process (node --expose-gc), interleaved round-robin.
 The JSON has, per workload, packetsPerSecond, eventsPerSecond, simSecondsPerWallSecond,
-bytesPerEntry and peakRssBytes (medians), with the spread and the model counters.
+bytesPerEntry and peakRssBytes (medians), ratioToBound {median, min, max}, with the spread and
+the model counters. Judge a change by ratioToBound on a shared machine: absolute rates drift.
 
 Examples:
   $ ctsim bench --json
   $ ctsim bench --workloads syn-flood --reps 9
+  $ ctsim bench --workloads bound,syn-flood --reps 5
   $ ctsim bench --entries 4000000 --buckets 4194304 --workloads syn-flood
   $ ctsim bench --workloads syn-flood --reps 1 --cpu-prof prof/`)
     .action(async (_o: unknown, cmd: Command) => {

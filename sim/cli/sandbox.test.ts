@@ -42,12 +42,12 @@ const BAD: [string, string, RegExp][] = [
   ['victims-too-many', 'hooks.chooseVictims = (b, out) => out.length + 1;', /chooseVictims returned \d+; expected the number of victims written/],
   ['slot-negative', 'hooks.chooseVictims = (b, out) => { out[0] = -5; return 1; };', /chooseVictims chose slot -5 \(victim 0\), outside the table/],
   ['slot-out-of-range', 'hooks.chooseVictims = (b, out) => { out[0] = 1e6; return 1; };', /chooseVictims chose slot 1000000 \(victim 0\), outside the table \(0\.\.\d+\)/],
-  ['slot-twice', 'hooks.chooseVictims = (b, out) => { let s = -1; for (let i = 0; i < ct.table.capacity; i++) if (ct.table.status[i] & 8) { s = i; break; } out[0] = s; out[1] = s; return 2; };', /chooseVictims chose slot \d+ twice/],
+  ['slot-twice', 'hooks.chooseVictims = (b, out) => { let s = -1; for (let i = 0; i < ct.table.capacity; i++) if (ct.table.statusOf(i) & 8) { s = i; break; } out[0] = s; out[1] = s; return 2; };', /chooseVictims chose slot \d+ twice/],
   ['timeout-nan', 'hooks.timeout = () => NaN;', /policy timeout-nan \(.*\): timeout returned NaN for slot \d+; expected a timeout in jiffies/],
   ['timeout-negative', 'hooks.timeout = () => -1;', /timeout returned -1 for slot \d+; expected a timeout in jiffies: an integer 0\.\.2147483647/],
   ['timeout-fraction', 'hooks.timeout = (s, t) => t / 3 + 0.1;', /timeout returned [\d.]+ for slot \d+; expected a timeout in jiffies/],
   ['gc-not-boolean', 'hooks.gcVisit = () => 1;', /gcVisit returned 1 for slot \d+; expected true \(evict\) or false/],
-  ['table-write', 'hooks.chooseVictims = () => { ct.table.timeout[0] = 0; return -1; };', /policy table-write \(.*\) wrote ct\.table\.timeout\[0\]: the conntrack table is read-only to policies/],
+  ['table-write', 'hooks.chooseVictims = () => { ct.table.hot[6] = 0; return -1; };', /policy table-write \(.*\) wrote ct\.table\.hot\[6\]: the conntrack table is read-only to policies/],
   ['table-field-write', 'hooks.chooseVictims = () => { ct.count = 0; return -1; };', /policy table-field-write \(.*\) wrote ct\.count: the conntrack table is read-only/],
 ];
 

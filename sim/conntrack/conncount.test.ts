@@ -23,8 +23,8 @@ function setup() {
  */
 function addNew(cc: ConnCount, list: number, p: Pkt, slot: number): number {
   const ct = (cc as unknown as { ct: ReturnType<typeof setup>['ct'] }).ct;
-  ct.table.status[slot] &= ~IPS_CONFIRMED;
-  try { return cc.add(list, p, slot, IP_CT_NEW, false); } finally { ct.table.status[slot] |= IPS_CONFIRMED; }
+  ct.table.clearStatus(slot, IPS_CONFIRMED);
+  try { return cc.add(list, p, slot, IP_CT_NEW, false); } finally { ct.table.orStatus(slot, IPS_CONFIRMED); }
 }
 
 /** Opens a TCP connection with a SYN at `us` (entry created, not assured); returns its slot. */
@@ -50,9 +50,9 @@ test('rules.md §20.2 ct count over 20: the 20th connection is within, the 21st 
   for (let i = 0; i < 21; i++) {
     const s = syn(ct, p, 0, 40000 + i);
     slots.push(s);
-    ct.table.status[s] &= ~IPS_CONFIRMED;
+    ct.table.clearStatus(s, IPS_CONFIRMED);
     matched.push(connlimitEval(cc, list, 20, true, p, s, IP_CT_NEW, false) === 1); // over = NFT_CONNLIMIT_F_INV
-    ct.table.status[s] |= IPS_CONFIRMED;
+    ct.table.orStatus(s, IPS_CONFIRMED);
   }
   t.is(cc.count[list], 21);
   t.deepEqual(matched.map((m, i) => (m ? i + 1 : 0)).filter((x) => x > 0), [21], 'only the 21st has count > 20');
@@ -79,7 +79,7 @@ test('rules.md §20.2 a confirmed ASSURED entry is not added (-EEXIST) and the l
   ct.setNow(0);
   const list = cc.newList();
   const s = established(ct, p, 0, 40000);
-  t.not(ct.table.status[s] & IPS_ASSURED, 0);
+  t.not(ct.table.statusOf(s) & IPS_ASSURED, 0);
   t.is(cc.add(list, p, s, IP_CT_ESTABLISHED, false), CONNCOUNT_EEXIST);
   t.is(cc.count[list], 0);
   const u = syn(ct, p, 0, 40001);

@@ -124,7 +124,7 @@ export class ConnCount {
     let found = -1;
     let info = ctinfo;
     if (slot >= 0) {
-      tSrc = tb.src[slot]; tDst = tb.dst[slot]; tPorts = tb.ports[slot]; tL3 = tb.l3proto[slot];
+      tSrc = tb.srcOf(slot); tDst = tb.dstOf(slot); tPorts = tb.portsOf(slot); tL3 = tb.l3protoOf(slot);
       found = slot;
     } else {
       if (pkt.malformed === Malformed.TruncatedL3 || pkt.malformed === Malformed.TruncatedL4) return CONNCOUNT_ENOENT;
@@ -136,8 +136,8 @@ export class ConnCount {
     }
     const now = ct.now32;
     let walk = true;
-    if (found >= 0 && (tb.status[found] & IPS_CONFIRMED) !== 0) {
-      if ((tb.status[found] & IPS_ASSURED) !== 0 || info === IP_CT_ESTABLISHED) return CONNCOUNT_EEXIST;
+    if (found >= 0 && (tb.statusOf(found) & IPS_CONFIRMED) !== 0) {
+      if ((tb.statusOf(found) & IPS_ASSURED) !== 0 || info === IP_CT_ESTABLISHED) return CONNCOUNT_EEXIST;
       // confirmed but not yet assured: deduplicate, without the once-per-jiffy shortcut
     } else if (this.lastGc[list] === now && this.count[list] - this.lastGcCount[list] < CONNCOUNT_GC_MAX_COLLECT) {
       walk = false;
@@ -218,8 +218,8 @@ export class ConnCount {
   /** already_closed(): TCP in TIME_WAIT or CLOSE. */
   private closed(slot: number): boolean {
     const ct = this.ct;
-    if ((ct.table.l3proto[slot] & 0xff) !== IPPROTO_TCP) return false;
-    const s = ct.tcp.state[slot];
+    if ((ct.table.l3protoOf(slot) & 0xff) !== IPPROTO_TCP) return false;
+    const s = ct.tcp.stateOf(slot);
     return s === TCP_CONNTRACK_TIME_WAIT || s === TCP_CONNTRACK_CLOSE;
   }
 

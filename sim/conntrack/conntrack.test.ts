@@ -29,8 +29,8 @@ test('§1.6/§1.7 a SYN allocates, confirms both nodes and sets the SYN_SENT tim
   t.is(ct.count, 1);
   t.is(ct.lastCtinfo, IP_CT_NEW);
   const slot = ct.lastSlot;
-  t.is(ct.tcp.state[slot], TCP_CONNTRACK_SYN_SENT);
-  t.is(ct.table.timeout[slot], 5 * HZ + 120 * HZ);
+  t.is(ct.tcp.stateOf(slot), TCP_CONNTRACK_SYN_SENT);
+  t.is(ct.table.timeoutOf(slot), 5 * HZ + 120 * HZ);
   t.is(checkTable(ct), 2);
   t.is(ct.stats.insert, 0, 'the packet path does not count `insert` (§9.3)');
 });
@@ -45,15 +45,15 @@ test('§4 handshake: reply gets ESTABLISHED_REPLY, third packet sets ASSURED; ev
   t.is(ct.lastCtinfo, IP_CT_ESTABLISHED_REPLY);
   send(ct, 20_000, tcp(p, A, 40000, B, 80, 'A', 1001, 5001));
   const slot = ct.lastSlot;
-  t.is(ct.tcp.state[slot], TCP_CONNTRACK_ESTABLISHED);
-  t.truthy(ct.table.status[slot] & IPS_ASSURED);
+  t.is(ct.tcp.stateOf(slot), TCP_CONNTRACK_ESTABLISHED);
+  t.truthy(ct.table.statusOf(slot) & IPS_ASSURED);
   // the creating SYN changes the state NONE → SYN_SENT, so PROTOINFO rides along with NEW
   t.deepEqual(events, [
     (1 << IPCT_NEW) | (1 << IPCT_PROTOINFO),
     (1 << IPCT_REPLY) | (1 << IPCT_PROTOINFO),
     (1 << IPCT_ASSURED) | (1 << IPCT_PROTOINFO),
   ]);
-  t.is(ct.table.timeout[slot], Math.floor(0.02 * HZ) + 432000 * HZ);
+  t.is(ct.table.timeoutOf(slot), Math.floor(0.02 * HZ) + 432000 * HZ);
 });
 
 test('§2.1 early_drop kills every non-assured entry of the first bucket that has one', (t) => {
@@ -125,7 +125,7 @@ test('§3.4 a lookup reaps expired entries it passes; an expired entry with the 
   const p = new Pkt();
   send(ct, 0, udp(p, A, 5000, B, 53));
   const slot = ct.lastSlot;
-  t.is(ct.table.timeout[slot], 30 * HZ);
+  t.is(ct.table.timeoutOf(slot), 30 * HZ);
   send(ct, 30 * S, udp(p, A, 5000, B, 53));
   t.is(ct.stats.reaped_lookup, 1, 'expired at exactly timeout - now32 = 0');
   t.is(ct.count, 1);
@@ -137,15 +137,15 @@ test('§5.1 UDP (≥ v5.16): 30 s until a post-reply packet more than 2 s after 
   send(ct, 0, udp(p, A, 5000, B, 53));
   const slot = ct.lastSlot;
   send(ct, 100_000, udp(p, B, 53, A, 5000));
-  t.is(ct.table.timeout[slot], 25 + 30 * HZ, 'the first reply is handled before SEEN_REPLY is set');
+  t.is(ct.table.timeoutOf(slot), 25 + 30 * HZ, 'the first reply is handled before SEEN_REPLY is set');
   send(ct, 200_000, udp(p, A, 5000, B, 53));
-  t.is(ct.table.timeout[slot], 50 + 30 * HZ);
-  t.falsy(ct.table.status[slot] & IPS_ASSURED, 'request/response within 2 s stays early-droppable');
+  t.is(ct.table.timeoutOf(slot), 50 + 30 * HZ);
+  t.falsy(ct.table.statusOf(slot) & IPS_ASSURED, 'request/response within 2 s stays early-droppable');
   send(ct, 2 * S, udp(p, A, 5000, B, 53));
-  t.falsy(ct.table.status[slot] & IPS_ASSURED, 'stream_ts = creation + 2 s; time_after is strict');
+  t.falsy(ct.table.statusOf(slot) & IPS_ASSURED, 'stream_ts = creation + 2 s; time_after is strict');
   send(ct, 2 * S + 4000, udp(p, A, 5000, B, 53));
-  t.truthy(ct.table.status[slot] & IPS_ASSURED);
-  t.is(ct.table.timeout[slot], 501 + 120 * HZ);
+  t.truthy(ct.table.statusOf(slot) & IPS_ASSURED);
+  t.is(ct.table.timeoutOf(slot), 501 + 120 * HZ);
 });
 
 test('§5.2 UDP (v5.12–v5.15): ASSURED on the first post-reply packet, 30 s until the 2 s mark', (t) => {
@@ -155,8 +155,8 @@ test('§5.2 UDP (v5.12–v5.15): ASSURED on the first post-reply packet, 30 s un
   const slot = ct.lastSlot;
   send(ct, 100_000, udp(p, B, 53, A, 5000));
   send(ct, 200_000, udp(p, A, 5000, B, 53));
-  t.truthy(ct.table.status[slot] & IPS_ASSURED);
-  t.is(ct.table.timeout[slot], 50 + 30 * HZ);
+  t.truthy(ct.table.statusOf(slot) & IPS_ASSURED);
+  t.is(ct.table.timeoutOf(slot), 50 + 30 * HZ);
 });
 
 test('§5.2 UDP (≤ v5.11): 120 s and ASSURED on the first post-reply packet', (t) => {
@@ -166,8 +166,8 @@ test('§5.2 UDP (≤ v5.11): 120 s and ASSURED on the first post-reply packet', 
   const slot = ct.lastSlot;
   send(ct, 100_000, udp(p, B, 53, A, 5000));
   send(ct, 200_000, udp(p, A, 5000, B, 53));
-  t.truthy(ct.table.status[slot] & IPS_ASSURED);
-  t.is(ct.table.timeout[slot], 50 + 120 * HZ);
+  t.truthy(ct.table.statusOf(slot) & IPS_ASSURED);
+  t.is(ct.table.timeoutOf(slot), 50 + 120 * HZ);
 });
 
 test('§6.1 ICMP: echo creates, reply refreshes, unmatched echo reply is invalid after allocation', (t) => {
@@ -178,7 +178,7 @@ test('§6.1 ICMP: echo creates, reply refreshes, unmatched echo reply is invalid
   t.is(ct.count, 1);
   send(ct, S, icmpEcho(p, B, A, 77, 0));
   t.is(ct.lastCtinfo, IP_CT_ESTABLISHED_REPLY);
-  t.is(ct.table.timeout[slot], HZ + 30 * HZ);
+  t.is(ct.table.timeoutOf(slot), HZ + 30 * HZ);
   send(ct, S, icmpEcho(p, B, A, 99, 0));
   t.is(ct.stats.invalid, 1);
   t.is(ct.stats.allocated, 2, 'the allocation happens before the tracker rejects the reply');
@@ -190,7 +190,7 @@ test('§6.1 ICMP errors are RELATED to the entry of the embedded packet when the
   const p = new Pkt();
   send(ct, 0, tcp(p, A, 40000, B, 80, 'S'));
   const slot = ct.lastSlot;
-  const before = ct.table.timeout[slot];
+  const before = ct.table.timeoutOf(slot);
   const err = (outerDst: number) => {
     p.reset();
     p.proto = 1; p.src = ip(192, 0, 2, 1); p.dst = outerDst; p.dport = 3 << 8 | 1; p.len = 56;
@@ -200,7 +200,7 @@ test('§6.1 ICMP errors are RELATED to the entry of the embedded packet when the
   send(ct, S, err(A));
   t.is(ct.lastCtinfo, IP_CT_RELATED_REPLY);
   t.is(ct.lastSlot, slot);
-  t.is(ct.table.timeout[slot], before, 'RELATED errors do not refresh');
+  t.is(ct.table.timeoutOf(slot), before, 'RELATED errors do not refresh');
   send(ct, S, err(ip(10, 9, 9, 9)));
   t.is(ct.stats.error, 1, 'outer destination mismatch → icmp_error');
   t.is(ct.stats.related, 1);

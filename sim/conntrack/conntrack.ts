@@ -11,20 +11,21 @@ import {
   udpPacket, udplitePacket, udpRuleFor,
 } from './proto-simple.js';
 import { tcpCanEarlyDrop, tcpNew, tcpPacket, tcpTimeoutsJiffies, tcpValidFlags, type TcpSysctl } from './proto-tcp.js';
-import { TcpStore } from './tcp-store.js';
+import { B_CLS, B_EXT, B_STATE, B_TPOL, H_OWNER, T_UDP_STREAM_TS, TcpStore } from './tcp-store.js';
 import { TCP_CONNTRACK_CLOSE } from './proto-tcp-const.js';
+
+/** Int32 words per slot of `Conntrack.side` and their offsets. */
+export const SIDE_STRIDE = 3;
+export const S_FLOW = 0;
+export const S_BORN = 1;
+export const S_LAST_SEEN = 2;
 import { CT_EXT_ACCT, CT_EXT_SEQADJ, CT_EXT_SYNPROXY, CT_EXT_TIMEOUT, CT_EXT_TSTAMP, entryBytesByMask, BUCKET_HEAD_BYTES, roundBuckets } from './sizing.js';
 import {
   CtStats, REASON_EARLY_DROP, REASON_POLICY, REASON_PROBE, REASON_TCP_REOPEN, REASON_TCP_RST, REASON_TIMEOUT_EARLY_DROP_SCAN,
   REASON_TIMEOUT_GC, REASON_TIMEOUT_LOOKUP,
 } from './stats.js';
 import type { SysctlName, SysctlValues } from './sysctl.js';
-import { ConntrackTable } from './table.js';
-/** TcpStore's typed arrays, copied when an unlimited table grows. */
-const TCP_STORE_ARRAYS = [
-  'state', 'lastDir', 'lastIndex', 'retrans', 'lastWscale', 'lastFlags', 'lastSeq', 'lastAck', 'lastEnd',
-  'lastWin', 'tdEnd', 'tdMaxend', 'tdMaxwin', 'tdMaxack', 'tdScale', 'tdFlags',
-] as const;
+import { ConntrackTable, H_L3ST, H_DST, H_PORTS, H_RPORTS, H_SRC, H_TIMEOUT, HOT_STRIDE } from './table.js';
 import { makeTimeoutPolicy, type TimeoutSet } from './timeout-policy.js';
 import { TrackerOut, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_INVALID, VERDICT_REPEAT } from './tracker.js';
 
@@ -199,19 +200,44 @@ export class Conntrack {
   gcEarlyDrop = false;
   observer: ConntrackObserver | undefined;
 
-  // per-slot side arrays
+  /**
+   * Per-slot side record, SIDE_STRIDE int32 words: the flow id (which of its generator's flows
+   * created the entry), jiffies at confirmation (`born`) and at the last packet (`lastSeen`).
+   * The other per-entry fields (class, timeout set, extension bits, owner, UDP stream_ts) live in
+   * the slot's 64-byte proto record (`tcp`, see tcp-store.ts). Read them with the accessors below.
+   */
+  side: Int32Array;
+
   /** Traffic class of the flow that created the entry. */
-  cls: Uint8Array;
-  /** Jiffies at confirmation, and at the last packet attached. */
-  born: Int32Array;
-  lastSeen: Int32Array;
-  /** UDP `stream_ts` (jiffies). */
-  streamTs: Int32Array;
-  /** Which generator (index + 1; 0 none) and which of its flows created the entry. */
-  owner: Uint16Array;
-  flow: Int32Array;
-  /** `ct->mark` per slot (ct mark set by rules; `conntrack -D --mark` filters on it). */
-  mark: Int32Array;
+  clsOf(slot: number): number { return this.tcp.b[(slot << 6) + B_CLS]!; }
+  /** Which generator (index + 1; 0 none) created the entry. */
+  ownerOf(slot: number): number { return this.tcp.h[(slot << 5) + H_OWNER]!; }
+  /** Which of its generator's flows created the entry. */
+  flowOf(slot: number): number { return this.side[slot * SIDE_STRIDE + S_FLOW]!; }
+  /** Jiffies at confirmation. */
+  bornOf(slot: number): number { return this.side[slot * SIDE_STRIDE + S_BORN]!; }
+  /** Jiffies at the last packet attached. */
+  lastSeenOf(slot: number): number { return this.side[slot * SIDE_STRIDE + S_LAST_SEEN]!; }
+  /** UDP `stream_ts` (jiffies; UDP entries only). */
+  streamTsOf(slot: number): number { return this.tcp.w[(slot << 4) + T_UDP_STREAM_TS]!; }
+  /** Index into `timeoutSets` (0 = no policy attached). */
+  tpolOf(slot: number): number { return this.tcp.b[(slot << 6) + B_TPOL]!; }
+  /** Attaches timeout set `index` to the entry (the caller adds CT_EXT_TIMEOUT). */
+  setTpol(slot: number, index: number): void { this.tcp.b[(slot << 6) + B_TPOL] = index; }
+  /** CT_EXT_* bits of the per-entry extensions the entry carries. */
+  extMaskOf(slot: number): number { return this.tcp.b[(slot << 6) + B_EXT]!; }
+  /**
+   * `ct->mark` per slot (ct mark set by rules; `conntrack -D --mark` filters on it). Empty until a
+   * mark is first set (`setMark`), so runs without marks carry no per-entry cost; read with `markOf`.
+   */
+  mark: Int32Array = new Int32Array(0);
+  /** The entry's `ct mark` (0 unless a rule set one). */
+  markOf(slot: number): number { return this.mark.length === 0 ? 0 : this.mark[slot]!; }
+  /** Sets an entry's `ct mark` (allocates the per-slot marks on first use). */
+  setMark(slot: number, v: number): void {
+    if (this.mark.length === 0) this.mark = new Int32Array(this.table.capacity);
+    this.mark[slot] = v;
+  }
   /**
    * The acct extension's counters (§10.2, `struct nf_conn_counter[2]`): per slot × direction
    * (slot × 2 + dir) packets and bytes. Null until nf_conntrack_acct is first on, so runs
@@ -236,7 +262,7 @@ export class Conntrack {
   /** Filter/raw rules (sim/rules/path.ts); undefined: no rules. */
   rules: RulePath | undefined;
   /** Per slot: the entry's zone id (`ct zone set` in raw; 0 default). */
-  zone: Uint16Array;
+  zone: Uint16Array = new Uint16Array(0);
   /** Zone of the packet being looked up (from its template), and whether any entry ever had a non-zero zone. */
   private curZone = 0;
   private zoned = false;
@@ -294,15 +320,11 @@ export class Conntrack {
 
   /** Timeout sets: index 0 = the netns defaults (sysctls), then timeout policies (§7). */
   readonly timeoutSets: TimeoutSet[] = [];
-  /** Per slot: index into `timeoutSets` (0 = no policy attached). */
-  tpol: Uint8Array;
   /**
    * Hook for attaching a timeout policy to a new entry (like a CT template's `--timeout`, or
    * nftables `ct timeout set`): returns an index into `timeoutSets`, 0 for none.
    */
   timeoutPolicyFor: ((pkt: Pkt) => number) | undefined;
-  /** Per slot: the per-entry extensions it carries (CT_EXT_* bits: timeout, nat, seqadj, synproxy, helper, labels). */
-  extMask: Uint8Array;
   /** Kernel bytes per entry by extension mask (table-wide acct/ecache/tstamp included). */
   private readonly bytesByMask: Int32Array;
   /** Bytes live entries' per-entry extensions add over `entryBytes` (summed over live entries). */
@@ -342,10 +364,7 @@ export class Conntrack {
     const cap = this.unlimitedMax ? 1024 : this.max;
     this.table = new ConntrackTable(s.nf_conntrack_buckets, cap, cfg.hashKey);
     this.tcp = new TcpStore(cap);
-    this.cls = new Uint8Array(cap);
-    this.born = new Int32Array(cap);
-    this.lastSeen = new Int32Array(cap);
-    this.streamTs = new Int32Array(cap);
+    this.side = new Int32Array(cap * SIDE_STRIDE);
     this.table.onGrow = (c) => this.growSide(c);
     const hz = cfg.hz;
     const j = (sec: number) => sec * hz;
@@ -357,11 +376,6 @@ export class Conntrack {
       generic: j(s.nf_conntrack_generic_timeout),
       greUnreplied: j(s.nf_conntrack_gre_timeout), greReplied: j(s.nf_conntrack_gre_timeout_stream),
     });
-    this.tpol = new Uint8Array(cap);
-    this.owner = new Uint16Array(cap);
-    this.flow = new Int32Array(cap);
-    this.mark = new Int32Array(cap);
-    this.zone = new Uint16Array(cap);
     this.ecache = s.nf_conntrack_events === 1 || (s.nf_conntrack_events === 2 && cfg.eventListener);
     this.eventsOn = this.ecache && cfg.eventListener;
     // acct and tstamp are per-entry bits (an action may switch them on or off mid-run); entryBytes
@@ -370,7 +384,6 @@ export class Conntrack {
     this.setExtSysctls();
     this.baseExt = this.newExt;
     this.entryBytes = this.bytesByMask[this.baseExt]!;
-    this.extMask = new Uint8Array(cap);
     this.peakKernelBytes = this.kernelBytes();
   }
 
@@ -379,28 +392,20 @@ export class Conntrack {
 
   private growSide(c: number): void {
     const g8 = (a: Uint8Array) => { const b = new Uint8Array(c); b.set(a); return b; };
-    const g32 = (a: Int32Array) => { const b = new Int32Array(c); b.set(a); return b; };
-    this.cls = g8(this.cls);
-    this.born = g32(this.born);
-    this.lastSeen = g32(this.lastSeen);
-    this.streamTs = g32(this.streamTs);
-    this.tpol = g8(this.tpol);
-    this.extMask = g8(this.extMask);
-    const o = new Uint16Array(c); o.set(this.owner); this.owner = o;
+    const sd = new Int32Array(c * SIDE_STRIDE); sd.set(this.side); this.side = sd;
     if (this.pendUntil !== null) {
       const pu = new Float64Array(c); pu.set(this.pendUntil); this.pendUntil = pu;
       this.pendCpu = g8(this.pendCpu!);
     }
-    this.flow = g32(this.flow);
-    this.mark = g32(this.mark);
+    if (this.mark.length !== 0) { const m = new Int32Array(c); m.set(this.mark); this.mark = m; }
     const g64 = (a: Float64Array | null, n: number) => { if (a === null) return null; const b = new Float64Array(n); b.set(a); return b; };
     this.acctPackets = g64(this.acctPackets, 2 * c);
     this.acctBytes = g64(this.acctBytes, 2 * c);
     this.tstampStart = g64(this.tstampStart, c);
-    const z = new Uint16Array(c); z.set(this.zone); this.zone = z;
+    if (this.zone.length !== 0) { const z = new Uint16Array(c); z.set(this.zone); this.zone = z; }
     const old = this.tcp;
     const nt = new TcpStore(c);
-    for (const k of TCP_STORE_ARRAYS) (nt[k] as Uint8Array).set(old[k] as Uint8Array);
+    nt.copyFrom(old);
     this.tcp = nt;
   }
 
@@ -421,10 +426,10 @@ export class Conntrack {
    * into the next kmalloc size class (§10.2). Idempotent. @see nf_ct_ext_add
    */
   addExtension(slot: number, bit: number): void {
-    const m = this.extMask[slot]!;
+    const m = this.extMaskOf(slot);
     if ((m & bit) !== 0) return;
     this.extExtraBytes += this.bytesByMask[m | bit]! - this.bytesByMask[m]!;
-    this.extMask[slot] = m | bit;
+    this.tcp.b[(slot << 6) + B_EXT] = m | bit;
     this.notePeakBytes();
   }
 
@@ -434,12 +439,12 @@ export class Conntrack {
   }
 
   isExpired(slot: number): boolean {
-    return ((this.table.timeout[slot] - this.now32) | 0) <= 0;
+    return ((this.table.timeoutOf(slot) - this.now32) | 0) <= 0;
   }
 
   /** Jiffies left before the entry expires (0 when expired). @see nf_ct_expires */
   remaining(slot: number): number {
-    const r = (this.table.timeout[slot] - this.now32) | 0;
+    const r = (this.table.timeoutOf(slot) - this.now32) | 0;
     return r > 0 ? r : 0;
   }
 
@@ -449,7 +454,7 @@ export class Conntrack {
    */
   destroy(slot: number, reason: number): void {
     const tb = this.table;
-    tb.status[slot] |= IPS_DYING;
+    tb.orStatus(slot, IPS_DYING);
     if (this.eventsOn) this.observer?.event?.(slot, 1 << IPCT_DESTROY);
     this.observer?.destroyed?.(slot, reason);
     tb.unlink(slot * 2);
@@ -460,10 +465,11 @@ export class Conntrack {
   /** Returns a slot to the free list and decrements the count. @see nf_conntrack_free */
   private release(slot: number): void {
     if (this.nat !== undefined) this.nat.freed(slot);
-    this.tpol[slot] = 0;
-    const m = this.extMask[slot]!;
+    const tb8 = this.tcp.b;
+    tb8[(slot << 6) + B_TPOL] = 0;
+    const m = tb8[(slot << 6) + B_EXT]!;
     if (m !== this.baseExt) this.extExtraBytes -= this.bytesByMask[m]! - this.bytesByMask[this.baseExt]!;
-    this.extMask[slot] = 0;
+    tb8[(slot << 6) + B_EXT] = 0;
     this.table.freeSlot(slot);
     this.count--;
   }
@@ -486,24 +492,26 @@ export class Conntrack {
   /** `find` with the tuple's raw hash already computed (the packet path reuses it at allocation). */
   private findHashed(src: number, dst: number, ports: number, l3proto: number, hash: number): number {
     const tb = this.table;
+    const h = tb.hot; // one 32-byte record per slot: a chain node costs one cache line
     const b = reciprocalScale(hash, tb.nbuckets);
-    let node = tb.heads[b];
+    let node = tb.headOf(b);
     while (node >= 0) {
       const slot = node >> 1;
-      let next = tb.next[node];
-      if (((tb.timeout[slot] - this.now32) | 0) <= 0) {
-        if (next >= 0 && next >> 1 === slot) next = tb.next[next];
+      const r = slot * HOT_STRIDE;
+      let next = h[r + (node & 1)]!;
+      if (((h[r + H_TIMEOUT]! - this.now32) | 0) <= 0) {
+        if (next >= 0 && next >> 1 === slot) next = h[r + (next & 1)]!;
         this.stats.reaped_lookup++;
         this.destroy(slot, REASON_TIMEOUT_LOOKUP);
         node = next;
         continue;
       }
-      if (tb.l3proto[slot] === l3proto && (this.pendUntil === null || !this.invisible(slot)) && (!this.zoned || this.zone[slot] === this.curZone)) {
+      if (h[r + H_L3ST]! >>> 16 === l3proto && (this.pendUntil === null || !this.invisible(slot)) && (!this.zoned || this.zone[slot] === this.curZone)) {
         if ((node & 1) === 0) {
-          if (tb.src[slot] === src && tb.dst[slot] === dst && tb.ports[slot] === ports) return node;
+          if (h[r + H_SRC] === src && h[r + H_DST] === dst && h[r + H_PORTS] === ports) return node;
         } else if (tb.rsrc === null) {
-          if (tb.dst[slot] === src && tb.src[slot] === dst && tb.rports[slot] === ports) return node;
-        } else if (tb.rsrc[slot] === src && tb.rdst![slot] === dst && tb.rports[slot] === ports) {
+          if (h[r + H_DST] === src && h[r + H_SRC] === dst && h[r + H_RPORTS] === ports) return node;
+        } else if (tb.rsrc[slot] === src && tb.rdst![slot] === dst && h[r + H_RPORTS] === ports) {
           return node;
         }
       }
@@ -511,6 +519,7 @@ export class Conntrack {
     }
     return -1;
   }
+
 
   /**
    * The allocation-path early drop (§2.1): scan NF_CT_EVICTION_RANGE buckets from the new
@@ -520,22 +529,24 @@ export class Conntrack {
    */
   earlyDrop(bucket: number): boolean {
     const tb = this.table;
+    const h = tb.hot;
     const nb = tb.nbuckets;
     let b = bucket;
     for (let i = 0; i < 8; i++) {
       if (i > 0) b = (b + 1) % nb;
       let drops = 0;
-      let node = tb.heads[b];
+      let node = tb.headOf(b);
       while (node >= 0) {
         const slot = node >> 1;
+        const r = slot * HOT_STRIDE;
         // an entry's partner node right behind it gets the same decision: step over it, so
         // that deleting the entry does not cut the walk short
-        let next = tb.next[node];
-        if (next >= 0 && next >> 1 === slot) next = tb.next[next];
-        if (((tb.timeout[slot] - this.now32) | 0) <= 0) {
+        let next = h[r + (node & 1)]!;
+        if (next >= 0 && next >> 1 === slot) next = h[r + (next & 1)]!;
+        if (((h[r + H_TIMEOUT]! - this.now32) | 0) <= 0) {
           this.stats.reaped_early_drop++;
           this.destroy(slot, REASON_TIMEOUT_EARLY_DROP_SCAN);
-        } else if ((tb.status[slot] & (IPS_ASSURED | IPS_DYING)) === 0) {
+        } else if ((h[r + H_L3ST]! & (IPS_ASSURED | IPS_DYING)) === 0) {
           this.destroy(slot, REASON_EARLY_DROP);
           drops++;
         }
@@ -549,10 +560,11 @@ export class Conntrack {
     return false;
   }
 
+
   /** Whether the gc's 95% mode may evict this entry (§3.3). @see gc_worker_can_early_drop */
   gcCanEarlyDrop(slot: number): boolean {
-    if ((this.table.status[slot] & IPS_ASSURED) === 0) return true;
-    return (this.table.l3proto[slot] & 0xff) === IPPROTO_TCP && tcpCanEarlyDrop(this.tcp, slot);
+    if ((this.table.statusOf(slot) & IPS_ASSURED) === 0) return true;
+    return (this.table.l3protoOf(slot) & 0xff) === IPPROTO_TCP && tcpCanEarlyDrop(this.tcp, slot);
   }
 
   /** Where table-pressure policies plug in (empty: the kernel's own behaviour). */
@@ -590,7 +602,11 @@ export class Conntrack {
       this.lastCtinfo = IP_CT_UNTRACKED;
       return this.rulesNoEntry(rp, pkt, true);
     }
-    if (rp.zone > 0) { this.curZone = rp.zone; this.zoned = true; }
+    if (rp.zone > 0) {
+      this.curZone = rp.zone;
+      // per-slot zones exist only once a rule set one (no per-entry cost otherwise)
+      if (!this.zoned) { this.zoned = true; this.zone = new Uint16Array(this.table.capacity); }
+    }
     v = this.conntrackIn(pkt);
     if (v !== NF_ACCEPT || this.filtered) return v;
     // left conntrack without its rules having run: no entry (invalid), untracked, or RELATED
@@ -638,7 +654,7 @@ export class Conntrack {
       if (s >= 0) {
         slot = s;
         ctinfo = this.rejDir === 0 ? IP_CT_RELATED_REPLY : IP_CT_RELATED;
-        if (this.v6012 && (this.table.status[s]! & IPS_CONFIRMED) !== 0 && (this.table.l3proto[s]! & 0xff) === IPPROTO_TCP) this.setClosing(s);
+        if (this.v6012 && (this.table.statusOf(s) & IPS_CONFIRMED) !== 0 && (this.table.l3protoOf(s) & 0xff) === IPPROTO_TCP) this.setClosing(s);
       } else if (s === -1) {
         // no entry to attach to: the RST is a new packet to conntrack at LOCAL_OUT
         this.rules = undefined;
@@ -672,11 +688,11 @@ export class Conntrack {
    */
   private setClosing(slot: number): void {
     const tcp = this.tcp;
-    const old = tcp.state[slot]!;
-    tcp.state[slot] = TCP_CONNTRACK_CLOSE;
-    if (old === TCP_CONNTRACK_CLOSE || (this.table.status[slot]! & IPS_FIXED_TIMEOUT) !== 0) return;
-    const t = this.timeoutSets[this.tpol[slot]!]!;
-    this.table.timeout[slot] = (this.now32 + t.tcp[TCP_CONNTRACK_CLOSE]!) | 0;
+    const old = tcp.stateOf(slot);
+    tcp.b[(slot << 6) + B_STATE] = TCP_CONNTRACK_CLOSE;
+    if (old === TCP_CONNTRACK_CLOSE || (this.table.statusOf(slot) & IPS_FIXED_TIMEOUT) !== 0) return;
+    const t = this.timeoutSets[this.tpolOf(slot)]!;
+    this.table.setTimeoutOf(slot, (this.now32 + t.tcp[TCP_CONNTRACK_CLOSE]!) | 0);
     if (this.eventsOn) this.observer?.event?.(slot, 1 << IPCT_PROTOINFO);
   }
 
@@ -737,20 +753,11 @@ export class Conntrack {
           st.drop++;
           return NF_DROP;
         }
-        tb.src[slot] = pkt.src;
-        tb.dst[slot] = pkt.dst;
-        tb.ports[slot] = ports;
-        tb.rports[slot] = rports;
-        if (tb.rsrc !== null) {
-          tb.rsrc[slot] = pkt.dst;
-          tb.rdst![slot] = pkt.src;
-        }
-        tb.l3proto[slot] = l3proto;
-        tb.timeout[slot] = 0;
-        this.cls[slot] = pkt.cls;
-        this.owner[slot] = pkt.owner;
-        this.flow[slot] = pkt.flow;
-        this.zone[slot] = this.curZone;
+        tb.fillTuple(slot, pkt.src, pkt.dst, ports, rports, l3proto);
+        this.tcp.b[(slot << 6) + B_CLS] = pkt.cls;
+        this.tcp.h[(slot << 5) + H_OWNER] = pkt.owner;
+        this.side[slot * SIDE_STRIDE + S_FLOW] = pkt.flow;
+        if (this.zone.length !== 0) this.zone[slot] = this.curZone;
         if (pkt.tmplExt !== 0) {
           // the template's extensions go to the new entry (init_conntrack(): SYNPROXY's SYN)
           for (let b = 1; b <= pkt.tmplExt; b <<= 1) if ((pkt.tmplExt & b) !== 0) this.addExtension(slot, b);
@@ -758,7 +765,7 @@ export class Conntrack {
         if (this.timeoutPolicyFor !== undefined) {
           const tp = this.timeoutPolicyFor(pkt);
           if (tp !== 0) {
-            this.tpol[slot] = tp;
+            this.tcp.b[(slot << 6) + B_TPOL] = tp;
             this.addExtension(slot, CT_EXT_TIMEOUT);
           }
         }
@@ -769,17 +776,17 @@ export class Conntrack {
         slot = node >> 1;
         dir = node & 1;
       }
-      const status = tb.status[slot];
+      const status = tb.statusOf(slot);
       const out = this.out.reset();
       this.track(slot, dir, pkt, status, isNew, out);
       if (out.refresh && (status & IPS_FIXED_TIMEOUT) === 0) {
         const th = this.hooks.timeout;
         const to = th === undefined ? out.timeout : th(slot, out.timeout);
-        tb.timeout[slot] = isNew ? to : (this.now32 + to) | 0;
+        tb.setTimeoutOf(slot, isNew ? to : (this.now32 + to) | 0);
       }
       // the tracker's nf_ct_refresh_acct / nf_ct_kill_acct count the packet (fixed-timeout
       // entries too: only their timeout is left alone); ignored packets and SYN retransmits are not
-      if (out.verdict === VERDICT_ACCEPT && (this.extMask[slot]! & CT_EXT_ACCT) !== 0 &&
+      if (out.verdict === VERDICT_ACCEPT && (this.extMaskOf(slot) & CT_EXT_ACCT) !== 0 &&
           (out.refresh || out.kill || (status & IPS_FIXED_TIMEOUT) !== 0)) {
         this.acctPackets![slot * 2 + dir]++;
         this.acctBytes![slot * 2 + dir] += pkt.len;
@@ -796,13 +803,13 @@ export class Conntrack {
         return out.verdict === VERDICT_DROP ? NF_DROP : NF_ACCEPT;
       }
       let events = out.events;
-      tb.status[slot] |= out.setStatus;
+      tb.orStatus(slot, out.setStatus);
       const ctinfo = dir === 1 ? IP_CT_ESTABLISHED_REPLY : (status & IPS_SEEN_REPLY) !== 0 ? IP_CT_ESTABLISHED : IP_CT_NEW;
       const rp = this.rules;
       if (rp !== undefined) {
         // nf_conntrack_in() sets SEEN_REPLY before the later hooks run (§1.6 step 7)
-        if (dir === 1 && !out.kill && (tb.status[slot] & IPS_SEEN_REPLY) === 0) {
-          tb.status[slot] |= IPS_SEEN_REPLY;
+        if (dir === 1 && !out.kill && (tb.statusOf(slot) & IPS_SEEN_REPLY) === 0) {
+          tb.orStatus(slot, IPS_SEEN_REPLY);
           events |= 1 << IPCT_REPLY;
         }
         this.filtered = true;
@@ -833,8 +840,8 @@ export class Conntrack {
         this.lastCtinfo = ctinfo;
         return NF_ACCEPT;
       }
-      if (dir === 1 && (tb.status[slot] & IPS_SEEN_REPLY) === 0) {
-        tb.status[slot] |= IPS_SEEN_REPLY;
+      if (dir === 1 && (tb.statusOf(slot) & IPS_SEEN_REPLY) === 0) {
+        tb.orStatus(slot, IPS_SEEN_REPLY);
         events |= 1 << IPCT_REPLY;
       }
       if (isNew) {
@@ -847,7 +854,7 @@ export class Conntrack {
           events = 0;
         }
       }
-      this.lastSeen[slot] = this.now32;
+      this.side[slot * SIDE_STRIDE + S_LAST_SEEN] = this.now32;
       this.lastSlot = slot;
       this.lastCtinfo = ctinfo;
       if (events !== 0 && this.eventsOn) this.observer?.event?.(slot, events);
@@ -896,10 +903,10 @@ export class Conntrack {
     const slot = this.table.allocSlot(this.unlimitedMax || this.max > this.table.capacity);
     if (slot < 0) throw new Error(`conntrack invariant: no free slot at count ${this.count}, max ${this.max}`);
     this.stats.allocated++;
-    this.mark[slot] = 0;
+    if (this.mark.length !== 0) this.mark[slot] = 0;
     // nf_ct_acct_ext_add / nf_ct_tstamp_ext_add at allocation, by the sysctls' values now
     const e = this.newExt;
-    this.extMask[slot] = e;
+    this.tcp.b[(slot << 6) + B_EXT] = e;
     if (e !== this.baseExt) this.extExtraBytes += this.bytesByMask[e]! - this.bytesByMask[this.baseExt]!;
     if (e !== 0) this.clearAcct(slot);
     return slot;
@@ -910,7 +917,7 @@ export class Conntrack {
     const tb = this.table;
     for (let i = 0; i < n; i++) {
       const slot = this.victims[i]!;
-      if ((tb.status[slot]! & IPS_CONFIRMED) === 0 || (tb.status[slot]! & IPS_DYING) !== 0) {
+      if ((tb.statusOf(slot) & IPS_CONFIRMED) === 0 || (tb.statusOf(slot) & IPS_DYING) !== 0) {
         throw new Error(`policy chose slot ${slot}, which is not a live confirmed entry`);
       }
       if (this.isExpired(slot)) {
@@ -932,7 +939,7 @@ export class Conntrack {
   private confirm(slot: number, hash: number, pkt: Pkt): number {
     const tb = this.table;
     const ob = reciprocalScale(hash, tb.nbuckets);
-    const rb = tb.bucketOf(tb.replySrc(slot), tb.replyDst(slot), tb.rports[slot], tb.l3proto[slot]);
+    const rb = tb.bucketOf(tb.replySrc(slot), tb.replyDst(slot), tb.rportsOf(slot), tb.l3protoOf(slot));
     if (this.chainLimit !== 'none') {
       const limit = this.chainLimit === 'new'
         ? MIN_CHAINLEN + Math.floor(this.random() * MAX_CHAINLEN)
@@ -964,7 +971,7 @@ export class Conntrack {
         return 0;
       }
     }
-    tb.timeout[slot] = (tb.timeout[slot] + this.now32) | 0;
+    tb.setTimeoutOf(slot, (tb.timeoutOf(slot) + this.now32) | 0);
     tb.linkHead(slot * 2, ob);
     tb.linkHead(slot * 2 + 1, rb);
     this.linked(slot);
@@ -973,9 +980,9 @@ export class Conntrack {
 
   private linked(slot: number): void {
     const tb = this.table;
-    tb.status[slot] |= IPS_CONFIRMED;
-    this.born[slot] = this.now32;
-    if ((this.extMask[slot]! & CT_EXT_TSTAMP) !== 0) this.tstampStart![slot] = this.nowUs;
+    tb.orStatus(slot, IPS_CONFIRMED);
+    this.side[slot * SIDE_STRIDE + S_BORN] = this.now32;
+    if ((this.extMaskOf(slot) & CT_EXT_TSTAMP) !== 0) this.tstampStart![slot] = this.nowUs;
     if (this.pendUntil !== null) {
       this.pendUntil[slot] = this.nowUs + this.raceDelayUs;
       this.pendCpu![slot] = this.curCpu;
@@ -987,21 +994,21 @@ export class Conntrack {
 
   /** Runs the L4 tracker for one packet (§4–§6). */
   private track(slot: number, dir: number, pkt: Pkt, status: number, isNew: boolean, out: TrackerOut): void {
-    const t = this.timeoutSets[this.tpol[slot]!]!;
+    const t = this.timeoutSets[this.tpolOf(slot)]!;
     switch (pkt.proto) {
       case IPPROTO_TCP: {
         // tcp_error(): header and flag checks run inside the tracker, after allocation (§2.1)
         if (pkt.malformed !== 0 || !tcpValidFlags(pkt.tcpFlags)) { out.verdict = VERDICT_INVALID; return; }
         if (isNew && !tcpNew(this.tcp, slot, pkt, this.tcpSys)) { out.verdict = VERDICT_INVALID; return; }
-        const m = this.extMask[slot]!;
+        const m = this.extMaskOf(slot);
         const ro = (m & CT_EXT_SEQADJ) !== 0 && this.seqadj !== undefined ? this.seqadj.offset(slot, dir ^ 1) : 0;
         tcpPacket(this.tcp, slot, dir, pkt, status, t.tcp, isNew ? 0 : this.remaining(slot), this.tcpSys, out, ro, (m & CT_EXT_SYNPROXY) !== 0);
         return;
       }
       case IPPROTO_UDP:
         if (pkt.malformed !== 0) { out.verdict = VERDICT_INVALID; return; }
-        if (isNew) this.streamTs[slot] = (this.now32 + 2 * this.hz) | 0;
-        udpPacket(status, this.now32, this.streamTs[slot]!, t.udpUnreplied, t.udpReplied, this.udpRule, out);
+        if (isNew) this.tcp.w[(slot << 4) + T_UDP_STREAM_TS] = (this.now32 + 2 * this.hz) | 0;
+        udpPacket(status, this.now32, this.streamTsOf(slot), t.udpUnreplied, t.udpReplied, this.udpRule, out);
         return;
       case IPPROTO_UDPLITE:
         if (pkt.malformed !== 0) { out.verdict = VERDICT_INVALID; return; }
@@ -1075,7 +1082,7 @@ export class Conntrack {
     if (node < 0) { st.error++; return NF_ACCEPT; }
     const slot = node >> 1;
     const tb = this.table;
-    const ctDst = (node & 1) === 0 ? tb.dst[slot] : tb.src[slot];
+    const ctDst = (node & 1) === 0 ? tb.dstOf(slot) : tb.srcOf(slot);
     if (ctDst !== pkt.dst) { st.error++; return NF_ACCEPT; }
     st.related++;
     this.lastSlot = slot;
@@ -1086,7 +1093,7 @@ export class Conntrack {
 
   /** Jiffies since the last packet attached to the entry. */
   idle(slot: number): number {
-    return (this.now32 - this.lastSeen[slot]!) | 0;
+    return (this.now32 - this.lastSeenOf(slot)) | 0;
   }
 
   /**
@@ -1095,9 +1102,9 @@ export class Conntrack {
    */
   probeRefresh(slot: number): void {
     const tb = this.table;
-    const len = (tb.timeout[slot]! - this.lastSeen[slot]!) | 0;
-    if (len > 0 && (tb.status[slot]! & IPS_FIXED_TIMEOUT) === 0) tb.timeout[slot] = (this.now32 + len) | 0;
-    this.lastSeen[slot] = this.now32;
+    const len = (tb.timeoutOf(slot) - this.lastSeenOf(slot)) | 0;
+    if (len > 0 && (tb.statusOf(slot) & IPS_FIXED_TIMEOUT) === 0) tb.setTimeoutOf(slot, (this.now32 + len) | 0);
+    this.side[slot * SIDE_STRIDE + S_LAST_SEEN] = this.now32;
   }
 
   /** Evicts an entry whose endpoints did not answer keepalive probes. */
@@ -1117,8 +1124,8 @@ export class Conntrack {
     let n = 0;
     for (let b = 0; b < tb.nbuckets; b++) {
       for (;;) {
-        let node = tb.heads[b];
-        while (node >= 0 && (node & 1) !== 0) node = tb.next[node];
+        let node = tb.headOf(b);
+        while (node >= 0 && (node & 1) !== 0) node = tb.nextOf(node);
         if (node < 0) break;
         this.destroy(node >> 1, reason);
         n++;
@@ -1144,7 +1151,7 @@ export class Conntrack {
 
   /** A clash merge adds the loser's counters to the winner's. @see nf_ct_acct_merge */
   private acctMerge(winner: number, loser: number): void {
-    if ((this.extMask[winner]! & this.extMask[loser]! & CT_EXT_ACCT) === 0) return;
+    if ((this.extMaskOf(winner) & this.extMaskOf(loser) & CT_EXT_ACCT) === 0) return;
     const p = this.acctPackets!, b = this.acctBytes!;
     for (let d = 0; d < 2; d++) {
       p[winner * 2 + d] += p[loser * 2 + d]!;
@@ -1166,12 +1173,12 @@ export class Conntrack {
 
   /** Whether an entry carries the acct extension (its counters are meaningful). */
   hasAcct(slot: number): boolean {
-    return (this.extMask[slot]! & CT_EXT_ACCT) !== 0;
+    return (this.extMaskOf(slot) & CT_EXT_ACCT) !== 0;
   }
 
   /** Whether an entry carries the tstamp extension (`tstampStart` is meaningful). */
   hasTstamp(slot: number): boolean {
-    return (this.extMask[slot]! & CT_EXT_TSTAMP) !== 0;
+    return (this.extMaskOf(slot) & CT_EXT_TSTAMP) !== 0;
   }
 
   /**
@@ -1249,12 +1256,12 @@ export class Conntrack {
     const picked: number[] = [];
     let reaped = 0;
     for (let b = 0; b < tb.nbuckets; b++) {
-      let node = tb.heads[b];
+      let node = tb.headOf(b);
       while (node >= 0) {
         const slot = node >> 1;
-        let next = tb.next[node];
+        let next = tb.nextOf(node);
         if (this.isExpired(slot)) {
-          if (next >= 0 && next >> 1 === slot) next = tb.next[next];
+          if (next >= 0 && next >> 1 === slot) next = tb.nextOf(next);
           this.stats.reaped_lookup++;
           this.destroy(slot, REASON_TIMEOUT_LOOKUP);
           reaped++;

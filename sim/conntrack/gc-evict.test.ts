@@ -51,7 +51,7 @@ function tcpTarget(name: string): { ct: Conntrack; state: number; assured: boole
     send(ct, t, fromC ? tcp(p, C, 40000, S, 80, flags, seq, ack) : tcp(p, S, 80, C, 40000, flags, seq, ack));
   }
   const slot = ct.find(C, S, ((40000 << 16) | 80) | 0, (4 << 8) | IPPROTO_TCP) >> 1; // find gives the ORIGINAL node: slot × 2
-  return { ct, state: ct.tcp.state[slot]!, assured: (ct.table.status[slot]! & IPS_ASSURED) !== 0 };
+  return { ct, state: ct.tcp.stateOf(slot), assured: (ct.table.statusOf(slot) & IPS_ASSURED) !== 0 };
 }
 
 /** One full gc cycle with the flag raised; returns whether the target (the one non-filler) is gone. */
@@ -99,7 +99,7 @@ test('§3.3 gc-time eviction: UDP assured is kept (UDP has no can_early_drop)', 
   send(b.ct, 3.1 * SEC, udp(b.p, S, 53, C, 6000));
   send(b.ct, 5.5 * SEC, udp(b.p, C, 6000, S, 53));
   const slot = b.ct.find(C, S, ((6000 << 16) | 53) | 0, (4 << 8) | IPPROTO_UDP) >> 1;
-  t.true((b.ct.table.status[slot]! & IPS_ASSURED) !== 0, 'setup: assured');
+  t.true((b.ct.table.statusOf(slot) & IPS_ASSURED) !== 0, 'setup: assured');
   t.false(gcEvicts(b.ct, () => b.ct.find(C, S, ((6000 << 16) | 53) | 0, (4 << 8) | IPPROTO_UDP), 6 * SEC));
   t.is(b.ct.count, 100, 'nothing is eligible: the table stays at 100');
 });

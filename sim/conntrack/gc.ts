@@ -75,11 +75,11 @@ export class GcWorker {
     let delay: number;
     scan: {
       while (i < nb) {
-        let node = tb.heads[i];
+        let node = tb.headOf(i);
         while (node >= 0) {
           const slot = node >> 1;
-          let next = tb.next[node];
-          if (next >= 0 && next >> 1 === slot) next = tb.next[next];
+          let next = tb.nextOf(node);
+          if (next >= 0 && next >> 1 === slot) next = tb.nextOf(next);
           if (expired > this.expiredMax) {
             this.nextBucket = i;
             this.avgTimeout = nextRun;
@@ -106,7 +106,7 @@ export class GcWorker {
             node = next;
             continue;
           }
-          const s = tb.status[slot];
+          const s = tb.statusOf(slot);
           if (max95 !== 0 && (s & IPS_CONFIRMED) !== 0 && (s & IPS_DYING) === 0 && ct.count >= max95 && ct.gcCanEarlyDrop(slot)) {
             st.gc_early_drop++;
             ct.destroy(slot, REASON_GC_95);

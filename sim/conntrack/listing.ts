@@ -43,10 +43,10 @@ export function protoName(proto: number): string | undefined {
 export function forEachLiveEntry(ct: Conntrack, fn: (slot: number) => void): void {
   const tb = ct.table;
   for (let b = 0; b < tb.nbuckets; b++) {
-    for (let node = tb.heads[b]; node >= 0; node = tb.next[node]) {
+    for (let node = tb.headOf(b); node >= 0; node = tb.nextOf(node)) {
       if ((node & 1) !== 0) continue;
       const slot = node >> 1;
-      const s = tb.status[slot];
+      const s = tb.statusOf(slot);
       if ((s & IPS_CONFIRMED) === 0 || (s & IPS_DYING) !== 0 || ct.isExpired(slot)) continue;
       fn(slot);
     }
@@ -113,28 +113,28 @@ function deltaTime(ct: Conntrack, slot: number, epochOffsetUs: number): string {
  */
 export function formatEntryWith(ct: Conntrack, slot: number, interner: AddrInterner, f: EntryFormat, epochOffsetUs = 0): string {
   const tb = ct.table;
-  const l3proto = tb.l3proto[slot];
+  const l3proto = tb.l3protoOf(slot);
   const l3 = l3proto >> 8;
   const proto = l3proto & 0xff;
-  const status = tb.status[slot];
-  const src = interner.format(l3, tb.src[slot]);
-  const dst = interner.format(l3, tb.dst[slot]);
+  const status = tb.statusOf(slot);
+  const src = interner.format(l3, tb.srcOf(slot));
+  const dst = interner.format(l3, tb.dstOf(slot));
   let s = `${(protoName(proto) ?? 'unknown').padEnd(8)} ${proto} `;
   const secs = Math.floor(ct.remaining(slot) / ct.hz);
   if (f.timeout === true || (f.timeout === 'skipZero' && secs > 0)) s += `${secs} `;
-  if (f.state && proto === IPPROTO_TCP) s += `${TCP_STATE_NAMES[ct.tcp.state[slot]] ?? '?'} `;
+  if (f.state && proto === IPPROTO_TCP) s += `${TCP_STATE_NAMES[ct.tcp.stateOf(slot)] ?? '?'} `;
   const ext = f.ext !== false;
-  s += `src=${src} dst=${dst}${l4Fields(proto, tb.ports[slot])} `;
+  s += `src=${src} dst=${dst}${l4Fields(proto, tb.portsOf(slot))} `;
   if (ext) s += acctFields(ct, slot, 0);
   if ((status & IPS_SEEN_REPLY) === 0) s += '[UNREPLIED] ';
   // the REPLY tuple (NAT rewrites it: docs/nat.md §1.5)
   const rsrc = tb.rsrc === null ? dst : interner.format(l3, tb.replySrc(slot));
   const rdst = tb.rsrc === null ? src : interner.format(l3, tb.replyDst(slot));
-  s += `src=${rsrc} dst=${rdst}${l4Fields(proto, tb.rports[slot])} `;
+  s += `src=${rsrc} dst=${rdst}${l4Fields(proto, tb.rportsOf(slot))} `;
   if (ext) s += acctFields(ct, slot, 1);
   if ((status & IPS_ASSURED) !== 0) s += '[ASSURED] ';
   // conntrack-tools prints `mark=` in dumps always, in events only when non-zero
-  const mark = ct.mark[slot]! >>> 0;
+  const mark = ct.markOf(slot) >>> 0;
   if (f.markUse || mark !== 0) s += `mark=${mark} `;
   if (ext) s += deltaTime(ct, slot, epochOffsetUs);
   if (f.markUse) s += 'use=1 ';
@@ -171,10 +171,10 @@ export function listEntries(ct: Conntrack, interner: AddrInterner, epochOffsetUs
  */
 export function stateKey(ct: Conntrack, slot: number): string {
   const tb = ct.table;
-  const proto = tb.l3proto[slot] & 0xff;
-  const status = tb.status[slot];
+  const proto = tb.l3protoOf(slot) & 0xff;
+  const status = tb.statusOf(slot);
   let k = `${protoName(proto) ?? `unknown(${proto})`} `;
-  k += proto === IPPROTO_TCP ? TCP_STATE_NAMES[ct.tcp.state[slot]] ?? '?' : '-';
+  k += proto === IPPROTO_TCP ? TCP_STATE_NAMES[ct.tcp.stateOf(slot)] ?? '?' : '-';
   if ((status & IPS_ASSURED) !== 0) k += ' ASSURED';
   else if ((status & IPS_SEEN_REPLY) === 0) k += ' UNREPLIED';
   return k;

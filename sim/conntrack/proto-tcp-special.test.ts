@@ -13,6 +13,7 @@ import {
 } from './proto-tcp.js';
 import { Conn, EV_ASSURED, EV_PROTOINFO, HZ, parseFlags, sec } from './proto-tcp-testkit.js';
 import { TrackerOut, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_INVALID, VERDICT_REPEAT } from './tracker.js';
+import { B_LAST_DIR, B_LAST_FLAGS, B_LAST_INDEX, B_LAST_WSCALE, B_RETRANS, B_TD_FLAGS, B_TD_SCALE, T_LAST_ACK, T_LAST_END, T_LAST_SEQ, T_LAST_WIN, T_TD_END, T_TD_MAXACK, T_TD_MAXEND, T_TD_MAXWIN, tdb, tdw } from './tcp-store.js';
 
 const W = 65535;
 
@@ -48,8 +49,8 @@ test('docs/model.md §4.6-1: SYN in TIME_WAIT after a FIN close (CLOSE_INIT) →
   const c = new Conn();
   timeWait(c);
   t.is(c.state, TCP_CONNTRACK_TIME_WAIT);
-  t.true((c.store.tdFlags[c.idx(0)] & IP_CT_TCP_FLAG_CLOSE_INIT) !== 0);
-  t.is(c.store.tdFlags[c.idx(1)] & IP_CT_TCP_FLAG_CLOSE_INIT, 0);
+  t.true((c.store.b[tdb(c.idx(0)) + B_TD_FLAGS] & IP_CT_TCP_FLAG_CLOSE_INIT) !== 0);
+  t.is(c.store.b[tdb(c.idx(1)) + B_TD_FLAGS] & IP_CT_TCP_FLAG_CLOSE_INIT, 0);
   const out = raw(c, 0, 'S', 90000, 0, W);
   t.is(out.verdict, VERDICT_REPEAT);
   t.false(out.refresh);
@@ -60,7 +61,7 @@ test('docs/model.md §4.6-1: SYN in TIME_WAIT after a FIN close (CLOSE_INIT) →
   t.is(r.state, TCP_CONNTRACK_SYN_SENT);
   t.is(r.timeout, sec(120));
   t.is(c.status, IPS_CONFIRMED, 'fresh entry: no SEEN_REPLY / ASSURED');
-  t.is(c.store.tdEnd[c.idx(0)], 90001);
+  t.is(c.store.w[tdw(c.idx(0)) + T_TD_END], 90001);
 });
 
 test('docs/model.md §4.6-1: REPLY SYN in TIME_WAIT (roles switched) → REPEAT', (t) => {
@@ -78,7 +79,7 @@ test('docs/model.md §4.6-1: SYN in CLOSE after own RST (last_dir == dir, last_i
   established(c);
   c.o('R', 1001, 0, 0);
   t.is(c.state, TCP_CONNTRACK_CLOSE);
-  t.is(c.store.lastIndex[c.slot], TCP_RST_SET);
+  t.is(c.store.b[(c.slot << 6) + B_LAST_INDEX], TCP_RST_SET);
   t.is(raw(c, 0, 'S', 3000, 0, W).verdict, VERDICT_REPEAT);
 });
 
@@ -104,9 +105,9 @@ test('docs/model.md §4.6-1/2: SYN in CLOSE reached by the peer\'s RST falls thr
   t.false(syn.refresh);
   t.is(syn.events, 0);
   t.is(syn.state, TCP_CONNTRACK_CLOSE);
-  t.is(c.store.lastIndex[c.slot], TCP_SYN_SET);
-  t.is(c.store.lastDir[c.slot], 0);
-  t.is(c.store.lastEnd[c.slot], 9001);
+  t.is(c.store.b[(c.slot << 6) + B_LAST_INDEX], TCP_SYN_SET);
+  t.is(c.store.b[(c.slot << 6) + B_LAST_DIR], 0);
+  t.is(c.store.w[(c.slot << 4) + T_LAST_END], 9001);
   // The server answers the SYN: the tracker resynchronises on the recorded SYN.
   const sa = c.r('SA', 20000, 9001, 3000, 0, { wscale: 6, sackPerm: true });
   t.is(sa.verdict, VERDICT_ACCEPT);
@@ -114,13 +115,13 @@ test('docs/model.md §4.6-1/2: SYN in CLOSE reached by the peer\'s RST falls thr
   t.is(sa.timeout, sec(60));
   t.is(sa.events, EV_PROTOINFO);
   const s0 = c.idx(0), s1 = c.idx(1);
-  t.is(c.store.tdEnd[s0], 9001);
-  t.is(c.store.tdMaxwin[s0], 4000);
-  t.is(c.store.tdScale[s0], 6);
-  t.is(c.store.tdFlags[s0], IP_CT_TCP_FLAG_WINDOW_SCALE | IP_CT_TCP_FLAG_SACK_PERM);
-  t.is(c.store.tdEnd[s1], 20001);
-  t.is(c.store.tdScale[s1], 6);
-  t.is(c.store.tdMaxend[s0], 9001 + 3000, 'receiver right edge from the SYN-ACK (SYN window unscaled)');
+  t.is(c.store.w[tdw(s0) + T_TD_END], 9001);
+  t.is(c.store.w[tdw(s0) + T_TD_MAXWIN], 4000);
+  t.is(c.store.b[tdb(s0) + B_TD_SCALE], 6);
+  t.is(c.store.b[tdb(s0) + B_TD_FLAGS], IP_CT_TCP_FLAG_WINDOW_SCALE | IP_CT_TCP_FLAG_SACK_PERM);
+  t.is(c.store.w[tdw(s1) + T_TD_END], 20001);
+  t.is(c.store.b[tdb(s1) + B_TD_SCALE], 6);
+  t.is(c.store.w[tdw(s0) + T_TD_MAXEND], 9001 + 3000, 'receiver right edge from the SYN-ACK (SYN window unscaled)');
   const ack = c.o('A', 9001, 20001, 100);
   t.is(ack.state, TCP_CONNTRACK_ESTABLISHED);
   t.is(ack.timeout, sec(432000));
@@ -141,14 +142,14 @@ test('docs/model.md §4.6-2: ignored ORIGINAL SYN records seq/end/win and its op
   t.is(r.state, TCP_CONNTRACK_ESTABLISHED);
   t.is(c.remaining, 12345);
   const st = c.store, s = c.slot;
-  t.is(st.lastIndex[s], TCP_SYN_SET);
-  t.is(st.lastDir[s], 0);
-  t.is(st.lastSeq[s], 7000);
-  t.is(st.lastEnd[s], 7001);
-  t.is(st.lastWin[s], 1234);
-  t.is(st.lastFlags[s], IP_CT_TCP_FLAG_WINDOW_SCALE | IP_CT_TCP_FLAG_SACK_PERM);
-  t.is(st.lastWscale[s], 9);
-  t.is(st.tdEnd[c.idx(0)], 1001, 'window data untouched');
+  t.is(st.b[(s << 6) + B_LAST_INDEX], TCP_SYN_SET);
+  t.is(st.b[(s << 6) + B_LAST_DIR], 0);
+  t.is(st.w[(s << 4) + T_LAST_SEQ], 7000);
+  t.is(st.w[(s << 4) + T_LAST_END], 7001);
+  t.is(st.w[(s << 4) + T_LAST_WIN], 1234);
+  t.is(st.b[(s << 6) + B_LAST_FLAGS], IP_CT_TCP_FLAG_WINDOW_SCALE | IP_CT_TCP_FLAG_SACK_PERM);
+  t.is(st.b[(s << 6) + B_LAST_WSCALE], 9);
+  t.is(st.w[tdw(c.idx(0)) + T_TD_END], 1001, 'window data untouched');
 });
 
 test('docs/model.md §4.6-2: ignored SYN without options clears last_flags/last_wscale', (t) => {
@@ -156,8 +157,8 @@ test('docs/model.md §4.6-2: ignored SYN without options clears last_flags/last_
   established(c);
   c.o('S', 7000, 0, 1234, 0, { wscale: 9, sackPerm: true });
   c.o('S', 7000, 0, 1234, 0);
-  t.is(c.store.lastFlags[c.slot], 0);
-  t.is(c.store.lastWscale[c.slot], 0);
+  t.is(c.store.b[(c.slot << 6) + B_LAST_FLAGS], 0);
+  t.is(c.store.b[(c.slot << 6) + B_LAST_WSCALE], 0);
 });
 
 test('docs/model.md §4.6-2: ignored REPLY ACK in SYN_SENT records its ack as last_ack', (t) => {
@@ -167,10 +168,10 @@ test('docs/model.md §4.6-2: ignored REPLY ACK in SYN_SENT records its ack as la
   t.is(r.verdict, VERDICT_ACCEPT);
   t.false(r.refresh);
   t.is(r.state, TCP_CONNTRACK_SYN_SENT);
-  t.is(c.store.lastAck[c.slot], 777777);
-  t.is(c.store.lastIndex[c.slot], TCP_ACK_SET);
-  t.is(c.store.lastDir[c.slot], 1);
-  t.is(c.store.lastEnd[c.slot], 444);
+  t.is(c.store.w[(c.slot << 4) + T_LAST_ACK], 777777);
+  t.is(c.store.b[(c.slot << 6) + B_LAST_INDEX], TCP_ACK_SET);
+  t.is(c.store.b[(c.slot << 6) + B_LAST_DIR], 1);
+  t.is(c.store.w[(c.slot << 4) + T_LAST_END], 444);
   t.is(c.status & IPS_SEEN_REPLY, IPS_SEEN_REPLY, 'core marks SEEN_REPLY for an ignored (accepted) reply');
 });
 
@@ -182,7 +183,7 @@ test('docs/model.md §4.6-2: SYN-ACK whose ack does not match the ignored SYN st
   t.is(r.verdict, VERDICT_ACCEPT);
   t.false(r.refresh);
   t.is(r.state, TCP_CONNTRACK_ESTABLISHED);
-  t.is(c.store.lastIndex[c.slot], 1 /* SYN-ACK recorded */);
+  t.is(c.store.b[(c.slot << 6) + B_LAST_INDEX], 1 /* SYN-ACK recorded */);
 });
 
 test('docs/model.md §4.6-2: SYN-ACK resync in ESTABLISHED (server restarted the connection)', (t) => {
@@ -194,9 +195,9 @@ test('docs/model.md §4.6-2: SYN-ACK resync in ESTABLISHED (server restarted the
   t.true(r.refresh);
   t.is(r.timeout, sec(60));
   t.is(r.events, EV_PROTOINFO);
-  t.is(c.store.tdMaxwin[c.idx(0)], 1234);
-  t.is(c.store.tdEnd[c.idx(1)], 20001);
-  t.is(c.store.tdMaxwin[c.idx(1)], 999);
+  t.is(c.store.w[tdw(c.idx(0)) + T_TD_MAXWIN], 1234);
+  t.is(c.store.w[tdw(c.idx(1)) + T_TD_END], 20001);
+  t.is(c.store.w[tdw(c.idx(1)) + T_TD_MAXWIN], 999);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -213,13 +214,13 @@ test('docs/model.md §4.6-4: RFC 5961 challenge ACK in LAST_ACK does not move to
   c.remaining = 777;
   const syn = c.o('S', 50000, 0, W); // client restarted: SYN in LAST_ACK is ignored
   t.false(syn.refresh);
-  t.is(c.store.lastFlags[c.slot] & IP_CT_EXP_CHALLENGE_ACK, IP_CT_EXP_CHALLENGE_ACK);
+  t.is(c.store.b[(c.slot << 6) + B_LAST_FLAGS] & IP_CT_EXP_CHALLENGE_ACK, IP_CT_EXP_CHALLENGE_ACK);
   const chal = c.r('A', 5002, 1002, W); // server's challenge ACK
   t.is(chal.verdict, VERDICT_ACCEPT);
   t.false(chal.refresh);
   t.is(chal.events, 0);
   t.is(chal.state, TCP_CONNTRACK_LAST_ACK);
-  t.is(c.store.lastFlags[c.slot] & IP_CT_EXP_CHALLENGE_ACK, 0);
+  t.is(c.store.b[(c.slot << 6) + B_LAST_FLAGS] & IP_CT_EXP_CHALLENGE_ACK, 0);
   t.is(c.remaining, 777);
   // Without the flag the same ACK is the last ACK.
   const last = c.r('A', 5002, 1002, W);
@@ -236,7 +237,7 @@ test('docs/model.md §4.6-5/6: SYN_SENT2 sets SIMULTANEOUS_OPEN; REPLY ACK in SY
   c.o('S', 1000, 0, W);
   const s2 = c.r('S', 5000, 0, W);
   t.is(s2.state, TCP_CONNTRACK_SYN_SENT2);
-  t.is(c.store.lastFlags[c.slot] & IP_CT_TCP_SIMULTANEOUS_OPEN, IP_CT_TCP_SIMULTANEOUS_OPEN);
+  t.is(c.store.b[(c.slot << 6) + B_LAST_FLAGS] & IP_CT_TCP_SIMULTANEOUS_OPEN, IP_CT_TCP_SIMULTANEOUS_OPEN);
   const sr = c.o('SA', 1000, 5001, W);
   t.is(sr.state, TCP_CONNTRACK_SYN_RECV);
   const es = c.r('A', 5001, 1001, W);
@@ -273,7 +274,7 @@ test('docs/model.md §4.6-7: RST with seq before td_maxack → INVALID ("invalid
   established(c);
   c.o('PA', 1001, 5001, W, 500);
   c.r('A', 5001, 1501, W);
-  t.is(c.store.tdMaxack[c.idx(1)], 1501);
+  t.is(c.store.w[tdw(c.idx(1)) + T_TD_MAXACK], 1501);
   const r = c.o('R', 1400, 0, 0);
   t.is(r.verdict, VERDICT_INVALID);
   t.false(r.refresh);
@@ -308,7 +309,7 @@ test('docs/model.md §4.6-7: in-window RST with inexact seq keeps the state (cha
   t.is(r.state, TCP_CONNTRACK_ESTABLISHED);
   t.is(r.timeout, sec(10));
   t.is(r.events, 0);
-  t.is(c.store.lastIndex[c.slot], TCP_RST_SET);
+  t.is(c.store.b[(c.slot << 6) + B_LAST_INDEX], TCP_RST_SET);
 });
 
 test('docs/model.md §4.6-7: RST right after own data segment (RST train) closes', (t) => {
@@ -410,9 +411,9 @@ test('docs/model.md §4.6-12: unanswered SYN retransmission in SYN_SENT is not r
   // A retry with a new, higher ISN re-initialises the ORIGINAL side, still without refresh.
   const retry = c.o('S', 3000, 0, 1000, 0, { wscale: 3 });
   t.false(retry.refresh);
-  t.is(c.store.tdEnd[c.idx(0)], 3001);
-  t.is(c.store.tdMaxwin[c.idx(0)], 1000);
-  t.is(c.store.tdScale[c.idx(0)], 3);
+  t.is(c.store.w[tdw(c.idx(0)) + T_TD_END], 3001);
+  t.is(c.store.w[tdw(c.idx(0)) + T_TD_MAXWIN], 1000);
+  t.is(c.store.b[tdb(c.idx(0)) + B_TD_SCALE], 3);
 });
 
 test('docs/model.md §4.6-12/§4.4: loose pickup → ESTABLISHED capped at UNACK, BE_LIBERAL both sides, ASSURED after a reply', (t) => {
@@ -421,8 +422,8 @@ test('docs/model.md §4.6-12/§4.4: loose pickup → ESTABLISHED capped at UNACK
   t.is(a.state, TCP_CONNTRACK_ESTABLISHED);
   t.is(a.timeout, sec(300));
   t.is(a.events, EV_PROTOINFO);
-  t.is(c.store.tdFlags[c.idx(0)] & IP_CT_TCP_FLAG_BE_LIBERAL, IP_CT_TCP_FLAG_BE_LIBERAL);
-  t.is(c.store.tdFlags[c.idx(1)] & IP_CT_TCP_FLAG_BE_LIBERAL, IP_CT_TCP_FLAG_BE_LIBERAL);
+  t.is(c.store.b[tdb(c.idx(0)) + B_TD_FLAGS] & IP_CT_TCP_FLAG_BE_LIBERAL, IP_CT_TCP_FLAG_BE_LIBERAL);
+  t.is(c.store.b[tdb(c.idx(1)) + B_TD_FLAGS] & IP_CT_TCP_FLAG_BE_LIBERAL, IP_CT_TCP_FLAG_BE_LIBERAL);
   const b = c.r('A', 2000, 1000, W);
   t.is(b.timeout, sec(300), 'SEEN_REPLY is set only after the tracker: still capped');
   t.is(b.events, 0);
@@ -487,17 +488,17 @@ test('docs/model.md §4.6-10.1: RETRANS after tcp_max_retrans identical ACKs', (
   established(c);
   const first = c.o('A', 1001, 5001, 1000);
   t.is(first.timeout, sec(432000));
-  t.is(c.store.retrans[c.slot], 0);
+  t.is(c.store.b[(c.slot << 6) + B_RETRANS], 0);
   t.is(c.o('A', 1001, 5001, 1000).timeout, sec(432000));
-  t.is(c.store.retrans[c.slot], 1);
+  t.is(c.store.b[(c.slot << 6) + B_RETRANS], 1);
   t.is(c.o('A', 1001, 5001, 1000).timeout, sec(432000));
-  t.is(c.store.retrans[c.slot], 2);
+  t.is(c.store.b[(c.slot << 6) + B_RETRANS], 2);
   const fourth = c.o('A', 1001, 5001, 1000);
-  t.is(c.store.retrans[c.slot], 3);
+  t.is(c.store.b[(c.slot << 6) + B_RETRANS], 3);
   t.is(fourth.timeout, sec(200));
   // A different segment resets the counter.
   const other = c.o('A', 1001, 5001, 1001);
-  t.is(c.store.retrans[c.slot], 0);
+  t.is(c.store.b[(c.slot << 6) + B_RETRANS], 0);
   t.is(other.timeout, sec(432000));
 });
 
@@ -522,11 +523,11 @@ test('docs/model.md §4.6-10.3: UNACK while data is unacknowledged, plain timeou
   established(c);
   const d = c.o('PA', 1001, 5001, 1000, 100);
   t.is(d.timeout, sec(250));
-  t.true((c.store.tdFlags[c.idx(0)] & 0x10) !== 0);
+  t.true((c.store.b[tdb(c.idx(0)) + B_TD_FLAGS] & 0x10) !== 0);
   const partial = c.r('A', 5001, 1050, W);
   t.is(partial.timeout, sec(250), 'partial ack keeps the flag');
   const full = c.r('A', 5001, 1101, W);
-  t.is(c.store.tdFlags[c.idx(0)] & 0x10, 0);
+  t.is(c.store.b[tdb(c.idx(0)) + B_TD_FLAGS] & 0x10, 0);
   t.is(full.timeout, sec(432000));
 });
 
@@ -535,7 +536,7 @@ test('docs/model.md §4.6-10.4: zero window → RETRANS', (t) => {
   established(c);
   const z = c.r('A', 5001, 1001, 0);
   t.is(z.timeout, sec(200));
-  t.is(c.store.lastWin[c.slot], 0);
+  t.is(c.store.w[(c.slot << 4) + T_LAST_WIN], 0);
   const open = c.r('A', 5001, 1001, 10);
   t.is(open.timeout, sec(432000));
 });
@@ -565,8 +566,8 @@ test('docs/model.md §4.8, nf_tcp_handle_invalid: out-of-window FIN after one fr
   const { first, second } = invalidFins(c, sec(400000));
   t.is(first.verdict, VERDICT_INVALID);
   t.false(first.refresh);
-  t.is(c.store.lastIndex[c.slot], TCP_FIN_SET, 'first invalid FIN recorded');
-  t.is(c.store.lastDir[c.slot], 0);
+  t.is(c.store.b[(c.slot << 6) + B_LAST_INDEX], TCP_FIN_SET, 'first invalid FIN recorded');
+  t.is(c.store.b[(c.slot << 6) + B_LAST_DIR], 0);
   t.is(second.verdict, VERDICT_INVALID);
   t.true(second.refresh);
   t.is(second.timeout, sec(300));
@@ -624,7 +625,7 @@ test('nf_tcp_handle_invalid: not for unassured or FIXED_TIMEOUT entries, not for
   const r = ack.r('A', 0x40000000, 1001, W);
   t.is(r.verdict, VERDICT_INVALID);
   t.false(r.refresh);
-  t.is(ack.store.lastIndex[ack.slot], TCP_FIN_SET, 'ACK does not touch last_index');
+  t.is(ack.store.b[(ack.slot << 6) + B_LAST_INDEX], TCP_FIN_SET, 'ACK does not touch last_index');
 });
 
 test('nf_tcp_handle_invalid: an out-of-window RST after an invalid FIN from the peer also cuts', (t) => {

@@ -94,7 +94,7 @@ export class Conn {
   }
 
   get state(): number {
-    return this.exists ? this.store.state[this.slot] : 0;
+    return this.exists ? this.store.stateOf(this.slot) : 0;
   }
 
   /** Per-direction index in the store for the caller's direction `d` (0 orig, 1 reply). */

@@ -26,6 +26,7 @@ import {
   TCP_CONNTRACK_SYN_SENT, after, before,
 } from './proto-tcp-const.js';
 import type { TcpStore } from './tcp-store.js';
+import { B_LAST_DIR, B_RETRANS, B_TD_FLAGS, B_TD_SCALE, T_LAST_ACK, T_LAST_END, T_LAST_SEQ, T_LAST_WIN, T_TD_END, T_TD_MAXACK, T_TD_MAXEND, T_TD_MAXWIN, tdb, tdw } from './tcp-store.js';
 
 /** Outcomes of the window check (`enum nf_ct_tcp_action`). */
 export const NFCT_TCP_IGNORE = 0;
@@ -60,15 +61,15 @@ export function tcpSegmentEnd(pkt: Pkt): number {
  * @see tcp_options
  */
 export function tcpOptions(store: TcpStore, idx: number, pkt: Pkt): void {
-  let fl = store.tdFlags[idx] & IP_CT_TCP_FLAG_BE_LIBERAL;
+  let fl = store.b[tdb(idx) + B_TD_FLAGS] & IP_CT_TCP_FLAG_BE_LIBERAL;
   let scale = 0;
   if (pkt.optSackPerm) fl |= IP_CT_TCP_FLAG_SACK_PERM;
   if (pkt.optWscale >= 0) {
     scale = pkt.optWscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : pkt.optWscale;
     fl |= IP_CT_TCP_FLAG_WINDOW_SCALE;
   }
-  store.tdScale[idx] = scale;
-  store.tdFlags[idx] = fl;
+  store.b[tdb(idx) + B_TD_SCALE] = scale;
+  store.b[tdb(idx) + B_TD_FLAGS] = fl;
 }
 
 /**
@@ -77,26 +78,26 @@ export function tcpOptions(store: TcpStore, idx: number, pkt: Pkt): void {
  * @see tcp_init_sender
  */
 function tcpInitSender(store: TcpStore, s: number, r: number, dir: number, pkt: Pkt, end: number, win: number): void {
-  store.tdEnd[s] = end;
-  store.tdMaxend[s] = end;
-  store.tdMaxwin[s] = win === 0 ? 1 : win;
+  store.w[tdw(s) + T_TD_END] = end;
+  store.w[tdw(s) + T_TD_MAXEND] = end;
+  store.w[tdw(s) + T_TD_MAXWIN] = win === 0 ? 1 : win;
   tcpOptions(store, s, pkt);
-  if (dir === 1 && !((store.tdFlags[s] & IP_CT_TCP_FLAG_WINDOW_SCALE) && (store.tdFlags[r] & IP_CT_TCP_FLAG_WINDOW_SCALE))) {
-    store.tdScale[s] = 0;
-    store.tdScale[r] = 0;
+  if (dir === 1 && !((store.b[tdb(s) + B_TD_FLAGS] & IP_CT_TCP_FLAG_WINDOW_SCALE) && (store.b[tdb(r) + B_TD_FLAGS] & IP_CT_TCP_FLAG_WINDOW_SCALE))) {
+    store.b[tdb(s) + B_TD_SCALE] = 0;
+    store.b[tdb(r) + B_TD_SCALE] = 0;
   }
 }
 
 /** An out-of-window verdict, unless the sender (or the netns) is liberal. @see nf_tcp_store_invalid */
 function storeInvalid(store: TcpStore, s: number, sys: TcpWindowSysctl, res: number): number {
-  if ((store.tdFlags[s] & IP_CT_TCP_FLAG_BE_LIBERAL) || sys.tcp_be_liberal) return NFCT_TCP_ACCEPT;
+  if ((store.b[tdb(s) + B_TD_FLAGS] & IP_CT_TCP_FLAG_BE_LIBERAL) || sys.tcp_be_liberal) return NFCT_TCP_ACCEPT;
   return res;
 }
 
 /**
  * The window check for one packet of class `index` in direction `dir`. Returns NFCT_TCP_ACCEPT
  * (and updates the window data), NFCT_TCP_IGNORE or NFCT_TCP_INVALID. Reads the stored state
- * (`store.state[slot]`, not yet committed for this packet).
+ * (`store.stateOf(slot)`, not yet committed for this packet).
  * @see tcp_in_window
  */
 export function tcpInWindow(
@@ -114,7 +115,7 @@ export function tcpInWindow(
   let win = winRaw;
   let end = tcpSegmentEnd(pkt);
 
-  if ((store.tdFlags[r] & IP_CT_TCP_FLAG_SACK_PERM) && pkt.sackMax !== -1 && after(pkt.sackMax, sack)) {
+  if ((store.b[tdb(r) + B_TD_FLAGS] & IP_CT_TCP_FLAG_SACK_PERM) && pkt.sackMax !== -1 && after(pkt.sackMax, sack)) {
     sack = pkt.sackMax | 0;
   }
   // NAT / SYNPROXY sequence mangling: acks refer to the peer's adjusted sequence space
@@ -123,28 +124,28 @@ export function tcpInWindow(
     sack = (sack - receiverOffset) | 0;
   }
 
-  if (store.tdMaxwin[s] === 0) {
+  if (store.w[tdw(s) + T_TD_MAXWIN] === 0) {
     if (isSyn) {
       // First SYN-ACK, or the first SYN of the reply side in a simultaneous open.
       tcpInitSender(store, s, r, dir, pkt, end, win);
       if (!hasAck) return NFCT_TCP_ACCEPT;
     } else {
       // First segment seen from this side in the middle of a connection: take its values.
-      store.tdEnd[s] = end;
-      const swin = (win << store.tdScale[s]) | 0;
-      store.tdMaxwin[s] = swin === 0 ? 1 : swin;
-      store.tdMaxend[s] = (end + store.tdMaxwin[s]) | 0;
-      if (store.tdMaxwin[r] === 0) {
+      store.w[tdw(s) + T_TD_END] = end;
+      const swin = (win << store.b[tdb(s) + B_TD_SCALE]) | 0;
+      store.w[tdw(s) + T_TD_MAXWIN] = swin === 0 ? 1 : swin;
+      store.w[tdw(s) + T_TD_MAXEND] = (end + store.w[tdw(s) + T_TD_MAXWIN]) | 0;
+      if (store.w[tdw(r) + T_TD_MAXWIN] === 0) {
         // Nothing seen from the other side either: make checks III and IV pass for now.
-        store.tdEnd[r] = sack;
-        store.tdMaxend[r] = sack;
-      } else if (sack === ((store.tdEnd[r] + 1) | 0)) {
+        store.w[tdw(r) + T_TD_END] = sack;
+        store.w[tdw(r) + T_TD_MAXEND] = sack;
+      } else if (sack === ((store.w[tdw(r) + T_TD_END] + 1) | 0)) {
         // Probably the answer to a keep-alive probe (needed for check III).
-        store.tdEnd[r] = (store.tdEnd[r] + 1) | 0;
+        store.w[tdw(r) + T_TD_END] = (store.w[tdw(r) + T_TD_END] + 1) | 0;
       }
     }
-  } else if (isSyn && after(end, store.tdEnd[s])) {
-    const st = store.state[slot];
+  } else if (isSyn && after(end, store.w[tdw(s) + T_TD_END])) {
+    const st = store.stateOf(slot);
     if (st === TCP_CONNTRACK_SYN_SENT || st === TCP_CONNTRACK_SYN_RECV) {
       // A retried SYN / SYN-ACK with a higher ISN: start this side again (RFC 793).
       tcpInitSender(store, s, r, dir, pkt, end, win);
@@ -153,90 +154,90 @@ export function tcpInWindow(
   }
 
   if (!hasAck) {
-    ack = store.tdEnd[r];
+    ack = store.w[tdw(r) + T_TD_END];
     sack = ack;
   } else if ((flags & TH_RST) && ack === 0) {
     // Stacks that send RST+ACK with a zero ack field.
-    ack = store.tdEnd[r];
+    ack = store.w[tdw(r) + T_TD_END];
     sack = ack;
   }
 
-  if ((flags & TH_RST) && seq === 0 && store.state[slot] === TCP_CONNTRACK_SYN_SENT) {
+  if ((flags & TH_RST) && seq === 0 && store.stateOf(slot) === TCP_CONNTRACK_SYN_SENT) {
     // RST answering a SYN.
-    seq = store.tdEnd[s];
+    seq = store.w[tdw(s) + T_TD_END];
     end = seq;
   }
 
-  const maxackwin = (store.tdMaxwin[s] >>> 0) > MAXACKWINCONST ? store.tdMaxwin[s] : MAXACKWINCONST;
+  const maxackwin = (store.w[tdw(s) + T_TD_MAXWIN] >>> 0) > MAXACKWINCONST ? store.w[tdw(s) + T_TD_MAXWIN] : MAXACKWINCONST;
 
   // Check I: seq must not exceed the right edge the receiver advertised.
-  if (!before(seq, (store.tdMaxend[s] + 1) | 0)) {
-    const overshot = (end - store.tdMaxend[s] + 1) >>> 0;
-    const rMaxwin = store.tdMaxwin[r];
-    const ackOk = after(sack, (store.tdEnd[r] - maxackwin - 1) | 0);
-    const inRecvWin = rMaxwin !== 0 && after(end, (store.tdEnd[s] - rMaxwin - 1) | 0);
-    if (inRecvWin && ackOk && overshot <= (rMaxwin >>> 0) && before(sack, (store.tdEnd[r] + 1) | 0)) {
+  if (!before(seq, (store.w[tdw(s) + T_TD_MAXEND] + 1) | 0)) {
+    const overshot = (end - store.w[tdw(s) + T_TD_MAXEND] + 1) >>> 0;
+    const rMaxwin = store.w[tdw(r) + T_TD_MAXWIN];
+    const ackOk = after(sack, (store.w[tdw(r) + T_TD_END] - maxackwin - 1) | 0);
+    const inRecvWin = rMaxwin !== 0 && after(end, (store.w[tdw(s) + T_TD_END] - rMaxwin - 1) | 0);
+    if (inRecvWin && ackOk && overshot <= (rMaxwin >>> 0) && before(sack, (store.w[tdw(r) + T_TD_END] + 1) | 0)) {
       // Sender exceeded the window by a little: remember the data so the peer's ACK for it
       // does not fail check III later, but ignore the segment itself.
-      store.tdEnd[s] = end;
-      store.tdFlags[s] |= IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
+      store.w[tdw(s) + T_TD_END] = end;
+      store.b[tdb(s) + B_TD_FLAGS] |= IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
       return storeInvalid(store, s, sys, NFCT_TCP_IGNORE);
     }
     return storeInvalid(store, s, sys, NFCT_TCP_INVALID);
   }
 
   // Check III: no ack for data not seen yet.
-  if (!before(sack, (store.tdEnd[r] + 1) | 0)) return storeInvalid(store, s, sys, NFCT_TCP_INVALID);
+  if (!before(sack, (store.w[tdw(r) + T_TD_END] + 1) | 0)) return storeInvalid(store, s, sys, NFCT_TCP_INVALID);
 
   // Check II: end within the receive window (not a retransmission of long-acknowledged data).
-  if (store.tdMaxwin[r] !== 0 && !after(end, (store.tdEnd[s] - store.tdMaxwin[r] - 1) | 0)) {
+  if (store.w[tdw(r) + T_TD_MAXWIN] !== 0 && !after(end, (store.w[tdw(s) + T_TD_END] - store.w[tdw(r) + T_TD_MAXWIN] - 1) | 0)) {
     return storeInvalid(store, s, sys, NFCT_TCP_IGNORE);
   }
 
   // Check IV: ack not overly delayed.
-  if (!after(sack, (store.tdEnd[r] - maxackwin - 1) | 0)) return storeInvalid(store, s, sys, NFCT_TCP_IGNORE);
+  if (!after(sack, (store.w[tdw(r) + T_TD_END] - maxackwin - 1) | 0)) return storeInvalid(store, s, sys, NFCT_TCP_IGNORE);
 
   // In window. Scale the advertised window (never on SYNs).
-  if (!isSyn) win = (win << store.tdScale[s]) >>> 0;
+  if (!isSyn) win = (win << store.b[tdb(s) + B_TD_SCALE]) >>> 0;
 
   // Sender update.
   const swin = (win + (sack - ack)) >>> 0;
-  if ((store.tdMaxwin[s] >>> 0) < swin) store.tdMaxwin[s] = swin | 0;
-  if (after(end, store.tdEnd[s])) {
-    store.tdEnd[s] = end;
-    store.tdFlags[s] |= IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
+  if ((store.w[tdw(s) + T_TD_MAXWIN] >>> 0) < swin) store.w[tdw(s) + T_TD_MAXWIN] = swin | 0;
+  if (after(end, store.w[tdw(s) + T_TD_END])) {
+    store.w[tdw(s) + T_TD_END] = end;
+    store.b[tdb(s) + B_TD_FLAGS] |= IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
   }
   if (hasAck) {
-    if (!(store.tdFlags[s] & IP_CT_TCP_FLAG_MAXACK_SET)) {
-      store.tdMaxack[s] = ack;
-      store.tdFlags[s] |= IP_CT_TCP_FLAG_MAXACK_SET;
-    } else if (after(ack, store.tdMaxack[s])) {
-      store.tdMaxack[s] = ack;
+    if (!(store.b[tdb(s) + B_TD_FLAGS] & IP_CT_TCP_FLAG_MAXACK_SET)) {
+      store.w[tdw(s) + T_TD_MAXACK] = ack;
+      store.b[tdb(s) + B_TD_FLAGS] |= IP_CT_TCP_FLAG_MAXACK_SET;
+    } else if (after(ack, store.w[tdw(s) + T_TD_MAXACK])) {
+      store.w[tdw(s) + T_TD_MAXACK] = ack;
     }
   }
 
   // Receiver update.
-  if (store.tdMaxwin[r] !== 0 && after(end, store.tdMaxend[s])) {
-    store.tdMaxwin[r] = (store.tdMaxwin[r] + (end - store.tdMaxend[s])) | 0;
+  if (store.w[tdw(r) + T_TD_MAXWIN] !== 0 && after(end, store.w[tdw(s) + T_TD_MAXEND])) {
+    store.w[tdw(r) + T_TD_MAXWIN] = (store.w[tdw(r) + T_TD_MAXWIN] + (end - store.w[tdw(s) + T_TD_MAXEND])) | 0;
   }
   const edge = (sack + win) | 0;
-  if (after(edge, (store.tdMaxend[r] - 1) | 0)) {
-    store.tdMaxend[r] = win === 0 ? (edge + 1) | 0 : edge;
+  if (after(edge, (store.w[tdw(r) + T_TD_MAXEND] - 1) | 0)) {
+    store.w[tdw(r) + T_TD_MAXEND] = win === 0 ? (edge + 1) | 0 : edge;
   }
-  if (ack === store.tdEnd[r]) store.tdFlags[r] &= ~IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
+  if (ack === store.w[tdw(r) + T_TD_END]) store.b[tdb(r) + B_TD_FLAGS] &= ~IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
 
   // Retransmission counting (ACK-class segments only).
   if (index === TCP_ACK_SET) {
-    if (store.lastDir[slot] === dir && store.lastSeq[slot] === seq && store.lastAck[slot] === ack &&
-        store.lastEnd[slot] === end && store.lastWin[slot] === winRaw) {
-      store.retrans[slot] = store.retrans[slot] + 1; // u8: wraps at 256 like the kernel field
+    if (store.b[(slot << 6) + B_LAST_DIR] === dir && store.w[(slot << 4) + T_LAST_SEQ] === seq && store.w[(slot << 4) + T_LAST_ACK] === ack &&
+        store.w[(slot << 4) + T_LAST_END] === end && store.w[(slot << 4) + T_LAST_WIN] === winRaw) {
+      store.b[(slot << 6) + B_RETRANS] = store.b[(slot << 6) + B_RETRANS] + 1; // u8: wraps at 256 like the kernel field
     } else {
-      store.lastDir[slot] = dir;
-      store.lastSeq[slot] = seq;
-      store.lastAck[slot] = ack;
-      store.lastEnd[slot] = end;
-      store.lastWin[slot] = winRaw;
-      store.retrans[slot] = 0;
+      store.b[(slot << 6) + B_LAST_DIR] = dir;
+      store.w[(slot << 4) + T_LAST_SEQ] = seq;
+      store.w[(slot << 4) + T_LAST_ACK] = ack;
+      store.w[(slot << 4) + T_LAST_END] = end;
+      store.w[(slot << 4) + T_LAST_WIN] = winRaw;
+      store.b[(slot << 6) + B_RETRANS] = 0;
     }
   }
   return NFCT_TCP_ACCEPT;

@@ -15,6 +15,7 @@ import {
 import { Conn, DEFAULT_TIMEOUTS, HZ, parseFlags, sec } from './proto-tcp-testkit.js';
 import { TcpStore } from './tcp-store.js';
 import { TrackerOut, VERDICT_ACCEPT, VERDICT_INVALID } from './tracker.js';
+import { B_CLS, B_EXT, B_TPOL, H_OWNER, TCP_BYTES, B_LAST_DIR, B_LAST_FLAGS, B_LAST_INDEX, B_LAST_WSCALE, B_RETRANS, B_STATE, B_TD_FLAGS, B_TD_SCALE, T_LAST_ACK, T_LAST_END, T_LAST_SEQ, T_LAST_WIN, T_TD_END, T_TD_MAXACK, T_TD_MAXEND, T_TD_MAXWIN, tdb, tdw } from './tcp-store.js';
 
 // ---------------------------------------------------------------------------------------------
 // Constants
@@ -40,19 +41,27 @@ test('docs/model.md §4.1: per-direction and last_flags bits', (t) => {
   );
 });
 
-test('TcpStore: 58 bytes per slot and clear() zeroes one slot only', (t) => {
-  t.is(TcpStore.BYTES_PER_SLOT, 58);
+test('TcpStore: one 64-byte record per slot and clear() zeroes one slot only', (t) => {
+  t.is(TcpStore.BYTES_PER_SLOT, 64);
   const st = new TcpStore(3);
-  let bytes = 0;
-  for (const a of [st.state, st.lastDir, st.lastIndex, st.retrans, st.lastWscale, st.lastFlags, st.lastSeq,
-    st.lastAck, st.lastEnd, st.lastWin, st.tdEnd, st.tdMaxend, st.tdMaxwin, st.tdMaxack, st.tdScale, st.tdFlags]) {
-    bytes += a.byteLength;
-    a.fill(7);
-  }
-  t.is(bytes, 58 * 3);
+  t.is(st.w.buffer, st.b.buffer, 'the int32 and byte views share the records');
+  t.is(st.w.byteLength, 64 * 3);
+  // every field lies inside its slot's record, and no two fields overlap (58 bytes used)
+  const offs = [T_LAST_SEQ, T_LAST_ACK, T_LAST_END, T_LAST_WIN, T_TD_END, T_TD_END + 1, T_TD_MAXEND, T_TD_MAXEND + 1,
+    T_TD_MAXWIN, T_TD_MAXWIN + 1, T_TD_MAXACK, T_TD_MAXACK + 1].flatMap((w) => [4 * w, 4 * w + 1, 4 * w + 2, 4 * w + 3])
+    .concat([B_STATE, B_LAST_DIR, B_LAST_INDEX, B_RETRANS, B_LAST_WSCALE, B_LAST_FLAGS, B_TD_SCALE, B_TD_SCALE + 1, B_TD_FLAGS, B_TD_FLAGS + 1]);
+  t.is(new Set(offs).size, 58);
+  t.true(offs.every((o) => o >= 0 && o < 64));
+  t.is(tdw(2 * 1 + 1), 16 * 1 + 1, 'direction 1 of slot 1');
+  t.is(tdb(2 * 2 + 1), 64 * 2 + 1);
+  st.b.fill(7);
   st.clear(1);
-  t.is(st.state[1], 0); t.is(st.lastSeq[1], 0); t.is(st.tdEnd[2], 0); t.is(st.tdEnd[3], 0); t.is(st.tdFlags[3], 0);
-  t.is(st.state[0], 7); t.is(st.state[2], 7); t.is(st.tdEnd[1], 7); t.is(st.tdEnd[4], 7);
+  t.is(st.stateOf(1), 0); t.is(st.w[(1 << 4) + T_LAST_SEQ], 0); t.is(st.w[tdw(2) + T_TD_END], 0); t.is(st.w[tdw(3) + T_TD_END], 0); t.is(st.b[tdb(3) + B_TD_FLAGS], 0);
+  t.true(st.b.subarray(64, 64 + TCP_BYTES).every((x) => x === 0), 'the TCP part of slot 1 is zero');
+  t.deepEqual([...st.b.subarray(64 + TCP_BYTES, 128)], [7, 7, 7, 7, 7, 7], 'the entry fields in the spare bytes stay');
+  t.deepEqual([B_CLS, B_TPOL, B_EXT, 2 * H_OWNER, 2 * H_OWNER + 1].filter((o) => offs.includes(o) || o < TCP_BYTES || o > 63), [], 'entry fields lie in the spare bytes');
+  t.is(st.stateOf(0), 7); t.is(st.stateOf(2), 7); t.is(st.w[tdw(1) + T_TD_END], 0x07070707); t.is(st.w[tdw(4) + T_TD_END], 0x07070707);
+  t.is(st.w[15], 0x07070707); t.is(st.w[32], 0x07070707, 'neighbouring records untouched');
 });
 
 test('before()/after(): 32-bit sequence comparison with wrap-around', (t) => {
@@ -250,7 +259,7 @@ for (let d = 0; d < 2; d++) {
           tcpPacket(st, 0, 1, c.pkt, 0, DEFAULT_TIMEOUTS, 0, c.sys, out);
           t.is(out.verdict, VERDICT_INVALID);
           t.false(out.refresh);
-          t.is(st.state[0], TCP_CONNTRACK_NONE);
+          t.is(st.stateOf(0), TCP_CONNTRACK_NONE);
           return;
         }
         const a = new Auto();
@@ -306,18 +315,18 @@ for (let d = 0; d < 2; d++) {
 test('docs/model.md §4.4, tcp_new: SYN initialises the ORIGINAL side (end, window ≥ 1, options, scale cap 14)', (t) => {
   const st = new TcpStore(2);
   const c = new Conn();
-  st.tdFlags.fill(0xff);
+  for (let i = 0; i < 4; i++) st.b[tdb(i) + B_TD_FLAGS] = 0xff;
   const p = c.fill(TH_SYN, 0xfffffffe, 0, 0, 10, { wscale: 20, sackPerm: true });
   t.true(tcpNew(st, 1, p, c.sys));
-  t.is(st.tdEnd[2] >>> 0, (0xfffffffe + 10 + 1) % 2 ** 32); // wraps
-  t.is(st.tdMaxend[2], st.tdEnd[2]);
-  t.is(st.tdMaxwin[2], 1);
-  t.is(st.tdScale[2], 14);
-  t.is(st.tdFlags[2], IP_CT_TCP_FLAG_WINDOW_SCALE | IP_CT_TCP_FLAG_SACK_PERM);
-  t.is(st.tdFlags[3], 0);
-  t.is(st.state[1], TCP_CONNTRACK_NONE);
-  t.is(st.lastIndex[1], TCP_NONE_SET);
-  t.is(st.tdFlags[0], 0xff, 'other slot untouched');
+  t.is(st.w[tdw(2) + T_TD_END] >>> 0, (0xfffffffe + 10 + 1) % 2 ** 32); // wraps
+  t.is(st.w[tdw(2) + T_TD_MAXEND], st.w[tdw(2) + T_TD_END]);
+  t.is(st.w[tdw(2) + T_TD_MAXWIN], 1);
+  t.is(st.b[tdb(2) + B_TD_SCALE], 14);
+  t.is(st.b[tdb(2) + B_TD_FLAGS], IP_CT_TCP_FLAG_WINDOW_SCALE | IP_CT_TCP_FLAG_SACK_PERM);
+  t.is(st.b[tdb(3) + B_TD_FLAGS], 0);
+  t.is(st.stateOf(1), TCP_CONNTRACK_NONE);
+  t.is(st.b[((1) << 6) + B_LAST_INDEX], TCP_NONE_SET);
+  t.is(st.b[tdb(0) + B_TD_FLAGS], 0xff, 'other slot untouched');
 });
 
 test('docs/model.md §4.4, tcp_new: ACK pickup sets td_maxend = end + window and BE_LIBERAL|SACK_PERM on both sides', (t) => {
@@ -325,12 +334,12 @@ test('docs/model.md §4.4, tcp_new: ACK pickup sets td_maxend = end + window and
   const c = new Conn();
   const p = c.fill(TH_ACK, 1000, 2000, 500, 100);
   t.true(tcpNew(st, 0, p, c.sys));
-  t.is(st.tdEnd[0], 1100);
-  t.is(st.tdMaxwin[0], 500);
-  t.is(st.tdMaxend[0], 1600);
-  t.is(st.tdFlags[0], IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL);
-  t.is(st.tdFlags[1], IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL);
-  t.is(st.tdMaxwin[1], 0);
+  t.is(st.w[tdw(0) + T_TD_END], 1100);
+  t.is(st.w[tdw(0) + T_TD_MAXWIN], 500);
+  t.is(st.w[tdw(0) + T_TD_MAXEND], 1600);
+  t.is(st.b[tdb(0) + B_TD_FLAGS], IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL);
+  t.is(st.b[tdb(1) + B_TD_FLAGS], IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL);
+  t.is(st.w[tdw(1) + T_TD_MAXWIN], 0);
 });
 
 test('docs/model.md §4.4/§4.10: first packet SYN-ACK, FIN, RST, NONE or illegal flags → no entry', (t) => {
@@ -398,7 +407,7 @@ test('docs/model.md §4.9, tcp_can_early_drop: FIN_WAIT, CLOSE_WAIT, LAST_ACK, T
   const st = new TcpStore(1);
   const yes = [TCP_CONNTRACK_FIN_WAIT, TCP_CONNTRACK_CLOSE_WAIT, TCP_CONNTRACK_LAST_ACK, TCP_CONNTRACK_TIME_WAIT, TCP_CONNTRACK_CLOSE];
   for (let s = 0; s < 10; s++) {
-    st.state[0] = s;
+    st.b[((0) << 6) + B_STATE] = s;
     t.is(tcpCanEarlyDrop(st, 0), yes.includes(s), TCP_STATE_NAMES[s]);
   }
 });

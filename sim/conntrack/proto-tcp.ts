@@ -26,6 +26,7 @@ import {
 import { selectTcpTimeout } from './proto-tcp-timeout.js';
 import type { TcpStore } from './tcp-store.js';
 import { VERDICT_ACCEPT, VERDICT_DROP, VERDICT_INVALID, VERDICT_REPEAT, type TrackerOut } from './tracker.js';
+import { B_LAST_DIR, B_LAST_FLAGS, B_LAST_INDEX, B_LAST_WSCALE, B_RETRANS, B_STATE, B_TD_FLAGS, B_TD_SCALE, T_LAST_ACK, T_LAST_END, T_LAST_SEQ, T_LAST_WIN, T_TD_END, T_TD_MAXACK, T_TD_MAXEND, T_TD_MAXWIN, tdb, tdw } from './tcp-store.js';
 
 export * from './proto-tcp-const.js';
 export * from './proto-tcp-timeout.js';
@@ -73,9 +74,9 @@ export function tcpNew(store: TcpStore, slot: number, pkt: Pkt, sys: TcpSysctl):
   if (ns === TCP_CONNTRACK_SYN_SENT) {
     store.clear(slot);
     const end = tcpSegmentEnd(pkt);
-    store.tdEnd[s] = end;
-    store.tdMaxwin[s] = win === 0 ? 1 : win;
-    store.tdMaxend[s] = end;
+    store.w[tdw(s) + T_TD_END] = end;
+    store.w[tdw(s) + T_TD_MAXWIN] = win === 0 ? 1 : win;
+    store.w[tdw(s) + T_TD_MAXEND] = end;
     tcpOptions(store, s, pkt);
   } else if (sys.tcp_loose === 0) {
     return false;
@@ -83,19 +84,19 @@ export function tcpNew(store: TcpStore, slot: number, pkt: Pkt, sys: TcpSysctl):
     store.clear(slot);
     const end = tcpSegmentEnd(pkt);
     const maxwin = win === 0 ? 1 : win;
-    store.tdEnd[s] = end;
-    store.tdMaxwin[s] = maxwin;
-    store.tdMaxend[s] = (end + maxwin) | 0;
-    store.tdFlags[s] = IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL;
-    store.tdFlags[s + 1] = IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL;
+    store.w[tdw(s) + T_TD_END] = end;
+    store.w[tdw(s) + T_TD_MAXWIN] = maxwin;
+    store.w[tdw(s) + T_TD_MAXEND] = (end + maxwin) | 0;
+    store.b[tdb(s) + B_TD_FLAGS] = IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL;
+    store.b[tdb(s + 1) + B_TD_FLAGS] = IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL;
   }
-  store.lastIndex[slot] = TCP_NONE_SET;
+  store.b[(slot << 6) + B_LAST_INDEX] = TCP_NONE_SET;
   return true;
 }
 
 /** True in the closing states FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE. @see tcp_can_early_drop */
 export function tcpCanEarlyDrop(store: TcpStore, slot: number): boolean {
-  const st = store.state[slot];
+  const st = store.stateOf(slot);
   return st >= TCP_CONNTRACK_FIN_WAIT && st <= TCP_CONNTRACK_CLOSE;
 }
 
@@ -113,8 +114,8 @@ function tcpHandleInvalid(
 ): void {
   if (!(status & IPS_ASSURED) || (status & IPS_FIXED_TIMEOUT)) return;
   if (index !== TCP_RST_SET && index !== TCP_FIN_SET) return;
-  const li = store.lastIndex[slot];
-  if (store.lastDir[slot] !== dir && (li === TCP_FIN_SET || li === TCP_RST_SET)) {
+  const li = store.b[(slot << 6) + B_LAST_INDEX];
+  if (store.b[(slot << 6) + B_LAST_DIR] !== dir && (li === TCP_FIN_SET || li === TCP_RST_SET)) {
     const expires = remaining >>> 0;
     if (expires < 120 * hz) return;
     const t = timeouts[TCP_CONNTRACK_UNACK];
@@ -123,8 +124,8 @@ function tcpHandleInvalid(
       out.timeout = t;
     }
   } else {
-    store.lastIndex[slot] = index;
-    store.lastDir[slot] = dir;
+    store.b[(slot << 6) + B_LAST_INDEX] = index;
+    store.b[(slot << 6) + B_LAST_DIR] = dir;
   }
 }
 
@@ -160,15 +161,15 @@ export function tcpPacket(
   const index = tcpPacketClass(flags);
   const s = slot * 2 + dir;
   const r = slot * 2 + (dir ^ 1);
-  let oldState = store.state[slot];
+  let oldState = store.stateOf(slot);
   let newState = TCP_TRANSITIONS_FLAT[(dir * 6 + index) * TCP_CONNTRACK_MAX + oldState];
   let skipWindow = false;
 
   // Step 1: a SYN re-opening a TIME_WAIT / CLOSE entry.
   let ignore = newState === TCP_CONNTRACK_IGNORE;
   if (newState === TCP_CONNTRACK_SYN_SENT && oldState >= TCP_CONNTRACK_TIME_WAIT) {
-    if (((store.tdFlags[s] | store.tdFlags[r]) & IP_CT_TCP_FLAG_CLOSE_INIT) ||
-        (store.lastDir[slot] === dir && store.lastIndex[slot] === TCP_RST_SET)) {
+    if (((store.b[tdb(s) + B_TD_FLAGS] | store.b[tdb(r) + B_TD_FLAGS]) & IP_CT_TCP_FLAG_CLOSE_INIT) ||
+        (store.b[(slot << 6) + B_LAST_DIR] === dir && store.b[(slot << 6) + B_LAST_INDEX] === TCP_RST_SET)) {
       // nf_ct_kill() fails only when the entry is already dying: then the packet is dropped.
       out.verdict = status & IPS_DYING ? VERDICT_DROP : VERDICT_REPEAT;
       return;
@@ -178,33 +179,33 @@ export function tcpPacket(
 
   if (ignore) {
     // Step 2: the resync case.
-    if (index === TCP_SYNACK_SET && store.lastIndex[slot] === TCP_SYN_SET &&
-        store.lastDir[slot] !== dir && (pkt.ack | 0) === store.lastEnd[slot]) {
+    if (index === TCP_SYNACK_SET && store.b[(slot << 6) + B_LAST_INDEX] === TCP_SYN_SET &&
+        store.b[(slot << 6) + B_LAST_DIR] !== dir && (pkt.ack | 0) === store.w[(slot << 4) + T_LAST_END]) {
       // A SYN-ACK answering the SYN we ignored: both ends are in sync, we are not. Rebuild the
       // SYN side from the recorded SYN and start this side afresh.
       oldState = TCP_CONNTRACK_SYN_SENT;
       newState = TCP_CONNTRACK_SYN_RECV;
-      const lw = store.lastWin[slot];
-      store.tdEnd[r] = store.lastEnd[slot];
-      store.tdMaxend[r] = store.lastEnd[slot];
-      store.tdMaxwin[r] = lw === 0 ? 1 : lw;
-      store.tdScale[r] = store.lastWscale[slot];
-      store.lastFlags[slot] &= ~IP_CT_EXP_CHALLENGE_ACK;
-      store.tdFlags[r] = store.lastFlags[slot];
+      const lw = store.w[(slot << 4) + T_LAST_WIN];
+      store.w[tdw(r) + T_TD_END] = store.w[(slot << 4) + T_LAST_END];
+      store.w[tdw(r) + T_TD_MAXEND] = store.w[(slot << 4) + T_LAST_END];
+      store.w[tdw(r) + T_TD_MAXWIN] = lw === 0 ? 1 : lw;
+      store.b[tdb(r) + B_TD_SCALE] = store.b[(slot << 6) + B_LAST_WSCALE];
+      store.b[(slot << 6) + B_LAST_FLAGS] &= ~IP_CT_EXP_CHALLENGE_ACK;
+      store.b[tdb(r) + B_TD_FLAGS] = store.b[(slot << 6) + B_LAST_FLAGS];
       // nf_ct_tcp_state_reset() of this direction
-      store.tdEnd[s] = 0;
-      store.tdMaxend[s] = 0;
-      store.tdMaxwin[s] = 0;
-      store.tdMaxack[s] = 0;
-      store.tdScale[s] = 0;
-      store.tdFlags[s] &= IP_CT_TCP_FLAG_BE_LIBERAL;
+      store.w[tdw(s) + T_TD_END] = 0;
+      store.w[tdw(s) + T_TD_MAXEND] = 0;
+      store.w[tdw(s) + T_TD_MAXWIN] = 0;
+      store.w[tdw(s) + T_TD_MAXACK] = 0;
+      store.b[tdb(s) + B_TD_SCALE] = 0;
+      store.b[tdb(s) + B_TD_FLAGS] &= IP_CT_TCP_FLAG_BE_LIBERAL;
     } else {
       // Step 2: ignore, but remember the packet in case the peer's answer proves it valid.
-      store.lastIndex[slot] = index;
-      store.lastDir[slot] = dir;
-      store.lastSeq[slot] = pkt.seq | 0;
-      store.lastEnd[slot] = tcpSegmentEnd(pkt);
-      store.lastWin[slot] = pkt.win & 0xffff;
+      store.b[(slot << 6) + B_LAST_INDEX] = index;
+      store.b[(slot << 6) + B_LAST_DIR] = dir;
+      store.w[(slot << 4) + T_LAST_SEQ] = pkt.seq | 0;
+      store.w[(slot << 4) + T_LAST_END] = tcpSegmentEnd(pkt);
+      store.w[(slot << 4) + T_LAST_WIN] = pkt.win & 0xffff;
       if (index === TCP_SYN_SET && dir === 0) {
         let lf = 0;
         let lws = 0;
@@ -215,11 +216,11 @@ export function tcpPacket(
         if (pkt.optSackPerm) lf |= IP_CT_TCP_FLAG_SACK_PERM;
         // A SYN in LAST_ACK may draw an RFC 5961 challenge ACK that must not close the entry.
         if (oldState === TCP_CONNTRACK_LAST_ACK) lf |= IP_CT_EXP_CHALLENGE_ACK;
-        store.lastFlags[slot] = lf;
-        store.lastWscale[slot] = lws;
+        store.b[(slot << 6) + B_LAST_FLAGS] = lf;
+        store.b[(slot << 6) + B_LAST_WSCALE] = lws;
       }
       if (oldState === TCP_CONNTRACK_SYN_SENT && index === TCP_ACK_SET && dir === 1) {
-        store.lastAck[slot] = pkt.ack | 0; // possible challenge ACK answering the SYN
+        store.w[(slot << 4) + T_LAST_ACK] = pkt.ack | 0; // possible challenge ACK answering the SYN
       }
       out.verdict = VERDICT_ACCEPT;
       return;
@@ -228,7 +229,7 @@ export function tcpPacket(
     // Step 3. SYNPROXY: a client keep-alive (seq = SND.NXT - 1) while the proxied SYN or the
     // server's SYN-ACK was lost must reach the synproxy hook with its entry (docs/synproxy.md §5).
     if (synproxy && oldState === TCP_CONNTRACK_SYN_SENT && index === TCP_ACK_SET && dir === 0 &&
-        store.lastDir[slot] === 0 && ((store.tdEnd[s] - 1) | 0) === (pkt.seq | 0)) {
+        store.b[(slot << 6) + B_LAST_DIR] === 0 && ((store.w[tdw(s) + T_TD_END]! - 1) | 0) === (pkt.seq | 0)) {
       out.verdict = VERDICT_ACCEPT;
       return;
     }
@@ -236,18 +237,18 @@ export function tcpPacket(
     return;
   } else if (newState === TCP_CONNTRACK_TIME_WAIT) {
     // Step 4: RFC 5961 challenge ACK answering an ignored SYN in LAST_ACK.
-    if (oldState === TCP_CONNTRACK_LAST_ACK && index === TCP_ACK_SET && store.lastDir[slot] !== dir &&
-        store.lastIndex[slot] === TCP_SYN_SET && (store.lastFlags[slot] & IP_CT_EXP_CHALLENGE_ACK)) {
-      store.lastFlags[slot] &= ~IP_CT_EXP_CHALLENGE_ACK;
+    if (oldState === TCP_CONNTRACK_LAST_ACK && index === TCP_ACK_SET && store.b[(slot << 6) + B_LAST_DIR] !== dir &&
+        store.b[(slot << 6) + B_LAST_INDEX] === TCP_SYN_SET && (store.b[(slot << 6) + B_LAST_FLAGS] & IP_CT_EXP_CHALLENGE_ACK)) {
+      store.b[(slot << 6) + B_LAST_FLAGS] &= ~IP_CT_EXP_CHALLENGE_ACK;
       out.verdict = VERDICT_ACCEPT;
       return;
     }
   } else if (newState === TCP_CONNTRACK_SYN_SENT2) {
     // Step 5.
-    store.lastFlags[slot] |= IP_CT_TCP_SIMULTANEOUS_OPEN;
+    store.b[(slot << 6) + B_LAST_FLAGS] |= IP_CT_TCP_SIMULTANEOUS_OPEN;
   } else if (newState === TCP_CONNTRACK_SYN_RECV) {
     // Step 6.
-    if (dir === 1 && index === TCP_ACK_SET && (store.lastFlags[slot] & IP_CT_TCP_SIMULTANEOUS_OPEN)) {
+    if (dir === 1 && index === TCP_ACK_SET && (store.b[(slot << 6) + B_LAST_FLAGS] & IP_CT_TCP_SIMULTANEOUS_OPEN)) {
       newState = TCP_CONNTRACK_ESTABLISHED;
     }
   } else if (newState === TCP_CONNTRACK_CLOSE && index === TCP_RST_SET) {
@@ -257,29 +258,29 @@ export function tcpPacket(
         skipWindow = true; // closing already: the tuple may be reused, skip sequence checks
         break rst;
       }
-      if ((store.tdFlags[r] & IP_CT_TCP_FLAG_MAXACK_SET) && store.lastIndex[slot] !== TCP_SYN_SET) {
+      if ((store.b[tdb(r) + B_TD_FLAGS] & IP_CT_TCP_FLAG_MAXACK_SET) && store.b[(slot << 6) + B_LAST_INDEX] !== TCP_SYN_SET) {
         const seq = pkt.seq | 0;
         const established = oldState === TCP_CONNTRACK_ESTABLISHED && (status & IPS_ASSURED) !== 0;
         if (seq === 0 && !established) break rst; // answer to a SYN we let through
-        if (before(seq, store.tdMaxack[r]) && !sys.tcp_ignore_invalid_rst) {
+        if (before(seq, store.w[tdw(r) + T_TD_MAXACK]) && !sys.tcp_ignore_invalid_rst) {
           out.verdict = VERDICT_INVALID; // "invalid rst"
           return;
         }
-        if (!established || seq === store.tdMaxack[r]) break rst;
-        if (store.lastIndex[slot] === TCP_ACK_SET && store.lastDir[slot] === dir && seq === store.lastEnd[slot]) {
+        if (!established || seq === store.w[tdw(r) + T_TD_MAXACK]) break rst;
+        if (store.b[(slot << 6) + B_LAST_INDEX] === TCP_ACK_SET && store.b[(slot << 6) + B_LAST_DIR] === dir && seq === store.w[(slot << 4) + T_LAST_END]) {
           break rst; // RST right after our own data segment (an RST "train")
         }
         newState = oldState; // inexact seq: keep the state, a challenge ACK may follow
       }
-      const li = store.lastIndex[slot];
-      if ((((status & IPS_SEEN_REPLY) && li === TCP_SYN_SET && store.lastDir[slot] !== dir) ||
+      const li = store.b[(slot << 6) + B_LAST_INDEX];
+      if ((((status & IPS_SEEN_REPLY) && li === TCP_SYN_SET && store.b[(slot << 6) + B_LAST_DIR] !== dir) ||
            (!(status & IPS_ASSURED) && li === TCP_ACK_SET)) &&
-          (pkt.ack | 0) === store.lastEnd[slot]) {
+          (pkt.ack | 0) === store.w[(slot << 4) + T_LAST_END]) {
         skipWindow = true; // RST answering a SYN or ACK we ignored
         break rst;
       }
-      if (oldState === TCP_CONNTRACK_SYN_SENT && li === TCP_ACK_SET && store.lastDir[slot] === 1 &&
-          (pkt.seq | 0) === store.lastAck[slot]) {
+      if (oldState === TCP_CONNTRACK_SYN_SENT && li === TCP_ACK_SET && store.b[(slot << 6) + B_LAST_DIR] === 1 &&
+          (pkt.seq | 0) === store.w[(slot << 4) + T_LAST_ACK]) {
         skipWindow = true; // RST answering a challenge ACK we let through
       }
     }
@@ -300,16 +301,16 @@ export function tcpPacket(
   }
 
   // Step 9: commit.
-  store.lastIndex[slot] = index;
-  store.lastDir[slot] = dir;
-  store.state[slot] = newState;
-  if (oldState !== newState && newState === TCP_CONNTRACK_FIN_WAIT) store.tdFlags[s] |= IP_CT_TCP_FLAG_CLOSE_INIT;
+  store.b[(slot << 6) + B_LAST_INDEX] = index;
+  store.b[(slot << 6) + B_LAST_DIR] = dir;
+  store.b[(slot << 6) + B_STATE] = newState;
+  if (oldState !== newState && newState === TCP_CONNTRACK_FIN_WAIT) store.b[tdb(s) + B_TD_FLAGS] |= IP_CT_TCP_FLAG_CLOSE_INIT;
 
   // Step 10: timeout.
   let timeout = selectTcpTimeout(
-    timeouts, newState, store.retrans[slot], sys.tcp_max_retrans, index === TCP_RST_SET,
-    ((store.tdFlags[slot * 2] | store.tdFlags[slot * 2 + 1]) & IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED) !== 0,
-    store.lastWin[slot],
+    timeouts, newState, store.b[(slot << 6) + B_RETRANS], sys.tcp_max_retrans, index === TCP_RST_SET,
+    ((store.b[tdb(slot * 2) + B_TD_FLAGS] | store.b[tdb(slot * 2 + 1) + B_TD_FLAGS]) & IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED) !== 0,
+    store.w[(slot << 4) + T_LAST_WIN],
   );
 
   // Step 11.

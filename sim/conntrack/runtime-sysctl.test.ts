@@ -35,9 +35,9 @@ function udpFlows(ct: Conntrack, n: number, t0 = 0, base = ip(10, 0, 0, 1)): num
 function assertFindable(t: import('ava').ExecutionContext, ct: Conntrack, slots: readonly number[]): void {
   const tb = ct.table;
   for (const s of slots) {
-    const l3proto = tb.l3proto[s]!;
-    t.is(ct.find(tb.src[s]!, tb.dst[s]!, tb.ports[s]!, l3proto), s * 2, `slot ${s} ORIGINAL`);
-    t.is(ct.find(tb.replySrc(s), tb.replyDst(s), tb.rports[s]!, l3proto), s * 2 + 1, `slot ${s} REPLY`);
+    const l3proto = tb.l3protoOf(s);
+    t.is(ct.find(tb.srcOf(s), tb.dstOf(s), tb.portsOf(s), l3proto), s * 2, `slot ${s} ORIGINAL`);
+    t.is(ct.find(tb.replySrc(s), tb.replyDst(s), tb.rportsOf(s), l3proto), s * 2 + 1, `slot ${s} REPLY`);
   }
 }
 
@@ -47,7 +47,7 @@ function chains(ct: Conntrack): number[][] {
   const out: number[][] = [];
   for (let b = 0; b < tb.nbuckets; b++) {
     const c: number[] = [];
-    for (let n = tb.heads[b]!; n >= 0; n = tb.next[n]!) c.push(n);
+    for (let n = tb.headOf(b); n >= 0; n = tb.nextOf(n)) c.push(n);
     out.push(c);
   }
   return out;
@@ -78,8 +78,8 @@ test('§14.2 rehash: chain order as an independent list model of nf_conntrack_ha
     const scale = (hash: number, n: number): number => Number((BigInt(hash >>> 0) * BigInt(n)) >> 32n);
     const rawOf = (node: number): number => {
       const s = node >> 1;
-      return (node & 1) === 0 ? hashOf(key, tb.src[s]!, tb.dst[s]!, tb.ports[s]!, tb.l3proto[s]!)
-        : hashOf(key, tb.replySrc(s), tb.replyDst(s), tb.rports[s]!, tb.l3proto[s]!);
+      return (node & 1) === 0 ? hashOf(key, tb.srcOf(s), tb.dstOf(s), tb.portsOf(s), tb.l3protoOf(s))
+        : hashOf(key, tb.replySrc(s), tb.replyDst(s), tb.rportsOf(s), tb.l3protoOf(s));
     };
     for (const chain of chains(ct)) for (const node of chain) expected[scale(rawOf(node), to)]!.unshift(node);
     const count = ct.count;
@@ -237,7 +237,7 @@ test('§14.4 conntrack -D: only entries matching every filter go (protocol, stat
   const only = (f: (s: number) => boolean) => ct.deleteMatching(f, REASON_FLUSH);
   // protocol + src prefix 198.18.0.0/15 (covers 198.18 and 198.19)
   const tb = ct.table;
-  const inFlood = (s: number) => (tb.l3proto[s]! & 0xff) === IPPROTO_TCP && ((tb.src[s]! - ip(198, 18, 0, 0)) >>> 0) < 2 ** 17;
+  const inFlood = (s: number) => (tb.l3protoOf(s) & 0xff) === IPPROTO_TCP && ((tb.srcOf(s) - ip(198, 18, 0, 0)) >>> 0) < 2 ** 17;
   // mark filter first: only synB
   t.deepEqual(only((s) => ct.mark[s] === 7), { deleted: 1, reaped: 0 });
   t.deepEqual(destroyed, [synB]);
@@ -246,7 +246,7 @@ test('§14.4 conntrack -D: only entries matching every filter go (protocol, stat
   t.is(ct.count, 2);
   // the UDP entry expires at 30 s; a -D for TCP at 31 s reaps it on the way and deletes synC
   ct.setNow(31_000_000);
-  t.deepEqual(only((s) => (tb.l3proto[s]! & 0xff) === IPPROTO_TCP), { deleted: 1, reaped: 1 });
+  t.deepEqual(only((s) => (tb.l3protoOf(s) & 0xff) === IPPROTO_TCP), { deleted: 1, reaped: 1 });
   t.is(ct.count, 0);
   t.deepEqual(destroyed.slice(2).sort(), [u, synC].sort());
   t.is(ct.stats.reaped_lookup, 1);

@@ -1,6 +1,27 @@
 import { HashKey, reciprocalScale, tupleHash } from './hash.js';
 
 /**
+ * Hot record layout: 8 int32 words (32 B, two records per 64-byte cache line) per slot, holding
+ * everything a chain walk, early_drop and the gc read, so a chain node costs one cache line:
+ * word 0/1 `next` of the ORIGINAL/REPLY node, 2 src, 3 dst, 4 ports ((sport << 16) | dport),
+ * 5 rports (the REPLY tuple's port word), 6 timeout (jiffies), 7 (l3proto << 16) | status.
+ * Index of a field: `slot * HOT_STRIDE + H_*`; of a node's next: `hotNext(node)`.
+ */
+export const HOT_STRIDE = 8;
+export const H_NEXT = 0;
+export const H_SRC = 2;
+export const H_DST = 3;
+export const H_PORTS = 4;
+export const H_RPORTS = 5;
+export const H_TIMEOUT = 6;
+export const H_L3ST = 7;
+
+/** Index in `hot` of a node's `next` word (node = slot × 2 + dir). */
+export function hotNext(node: number): number {
+  return (node << 2) - 3 * (node & 1);
+}
+
+/**
  * The conntrack hash table as typed arrays (§1.1, §1.5): `nbuckets` chain heads and, per entry
  * slot, two hash nodes (node = slot × 2 + dir; dir 0 ORIGINAL, dir 1 REPLY) linked into doubly
  * linked chains (`prev` plays the role of hlist's pprev, so unlinking a node is O(1)). Inserts
@@ -18,39 +39,28 @@ export class ConntrackTable {
   /** Slots allocated (grows by doubling when nf_conntrack_max is 0, i.e. unlimited). */
   capacity: number;
 
-  /** Chain heads: first node of each bucket, -1 when empty. */
-  heads: Int32Array;
   /**
-   * Nodes per chain, kept up to date by `linkHead`/`unlink` so the confirm-time chain-length
-   * check (§1.8) reads one counter instead of walking two chains (the same numbers, faster).
+   * Two int32 per bucket, side by side in one cache line: `bkt[2b]` the chain head (first node,
+   * -1 when empty; read it with `headOf(b)`) and `bkt[2b + 1]` the number of nodes in the chain,
+   * kept up to date by `linkHead`/`unlink` so the confirm-time chain-length check (§1.8) reads
+   * one counter, on the line the head is on, instead of walking two chains (the same numbers).
    */
-  chainLen: Int32Array;
-  /** Per node: next node in the chain (-1 ends it); for a free slot, node slot×2 links the free list. */
-  next: Int32Array;
+  bkt: Int32Array;
+  /**
+   * The hot records (see HOT_STRIDE): chain links, ORIGINAL tuple, reply port word, timeout,
+   * l3proto and status of every slot. For a free slot, word 0 links the free list.
+   */
+  hot: Int32Array;
   /** Per node: previous node, or -(bucket + 2) for the first node of a chain, or -1 when unlinked. */
   prev: Int32Array;
-
-  // Tuple of the ORIGINAL direction, per slot.
-  src: Int32Array;
-  dst: Int32Array;
-  /** (sport << 16) | dport of the ORIGINAL tuple. */
-  ports: Int32Array;
-  /** (sport << 16) | dport of the REPLY tuple. */
-  rports: Int32Array;
-  /** (l3 << 8) | protonum. */
-  l3proto: Uint16Array;
   /**
    * REPLY-tuple addresses, allocated only when NAT is configured (`enableNat`); null otherwise,
    * and then the REPLY addresses are the ORIGINAL ones swapped. NAT rewrites them before
    * confirm (`nf_conntrack_alter_reply()`), so the REPLY node hashes on the translated tuple.
+   * Only NAT entries' lookups read them (a side record the plain flood never touches).
    */
   rsrc: Int32Array | null = null;
   rdst: Int32Array | null = null;
-
-  /** IPS_* status bits. */
-  status: Uint16Array;
-  /** `ct->timeout`: absolute deadline in jiffies (low 32 bits, signed compare) once confirmed. */
-  timeout: Int32Array;
 
   private freeHead = -1;
   private used = 0;
@@ -58,18 +68,59 @@ export class ConntrackTable {
   constructor(nbuckets: number, capacity: number, readonly key: HashKey) {
     this.nbuckets = nbuckets;
     this.capacity = capacity;
-    this.heads = new Int32Array(nbuckets).fill(-1);
-    this.chainLen = new Int32Array(nbuckets);
-    this.next = new Int32Array(2 * capacity);
+    this.bkt = ConntrackTable.newBuckets(nbuckets);
+    this.hot = new Int32Array(HOT_STRIDE * capacity);
     this.prev = new Int32Array(2 * capacity).fill(-1);
-    this.src = new Int32Array(capacity);
-    this.dst = new Int32Array(capacity);
-    this.ports = new Int32Array(capacity);
-    this.rports = new Int32Array(capacity);
-    this.l3proto = new Uint16Array(capacity);
-    this.status = new Uint16Array(capacity);
-    this.timeout = new Int32Array(capacity);
     this.threadFree(0, capacity);
+  }
+
+  private static newBuckets(n: number): Int32Array {
+    const a = new Int32Array(2 * n);
+    for (let b = 0; b < n; b++) a[2 * b] = -1;
+    return a;
+  }
+
+  /** First node of a bucket's chain, -1 when empty. */
+  headOf(b: number): number { return this.bkt[2 * b]!; }
+
+  // Field accessors (one slot's hot record). The hot path indexes `hot` directly.
+  /** Next node after `node` in its chain (-1 ends it). */
+  nextOf(node: number): number { return this.hot[hotNext(node)]!; }
+  /** ORIGINAL source address. */
+  srcOf(s: number): number { return this.hot[s * HOT_STRIDE + H_SRC]!; }
+  /** ORIGINAL destination address. */
+  dstOf(s: number): number { return this.hot[s * HOT_STRIDE + H_DST]!; }
+  /** (sport << 16) | dport of the ORIGINAL tuple. */
+  portsOf(s: number): number { return this.hot[s * HOT_STRIDE + H_PORTS]!; }
+  /** (sport << 16) | dport of the REPLY tuple. */
+  rportsOf(s: number): number { return this.hot[s * HOT_STRIDE + H_RPORTS]!; }
+  setRports(s: number, v: number): void { this.hot[s * HOT_STRIDE + H_RPORTS] = v; }
+  /** (l3 << 8) | protonum. */
+  l3protoOf(s: number): number { return this.hot[s * HOT_STRIDE + H_L3ST]! >>> 16; }
+  /** IPS_* status bits. */
+  statusOf(s: number): number { return this.hot[s * HOT_STRIDE + H_L3ST]! & 0xffff; }
+  /** Sets IPS_* bits (status |= bits). */
+  orStatus(s: number, bits: number): void { this.hot[s * HOT_STRIDE + H_L3ST] |= bits & 0xffff; }
+  /** Clears IPS_* bits (status &= ~bits). */
+  clearStatus(s: number, bits: number): void { this.hot[s * HOT_STRIDE + H_L3ST] &= ~(bits & 0xffff); }
+  /** `ct->timeout`: absolute deadline in jiffies (low 32 bits, signed compare) once confirmed. */
+  timeoutOf(s: number): number { return this.hot[s * HOT_STRIDE + H_TIMEOUT]!; }
+  setTimeoutOf(s: number, v: number): void { this.hot[s * HOT_STRIDE + H_TIMEOUT] = v; }
+
+  /** Writes a new entry's ORIGINAL tuple, reply port word and l3proto (status 0, timeout 0). */
+  fillTuple(s: number, src: number, dst: number, ports: number, rports: number, l3proto: number): void {
+    const h = this.hot;
+    const i = s * HOT_STRIDE;
+    h[i + H_SRC] = src;
+    h[i + H_DST] = dst;
+    h[i + H_PORTS] = ports;
+    h[i + H_RPORTS] = rports;
+    h[i + H_TIMEOUT] = 0;
+    h[i + H_L3ST] = l3proto << 16;
+    if (this.rsrc !== null) {
+      this.rsrc[s] = dst;
+      this.rdst![s] = src;
+    }
   }
 
   /**
@@ -79,8 +130,7 @@ export class ConntrackTable {
   resetBuckets(n: number): void {
     if (this.used !== 0) throw new Error('resetBuckets: the table is not empty');
     this.nbuckets = n;
-    this.heads = new Int32Array(n).fill(-1);
-    this.chainLen = new Int32Array(n);
+    this.bkt = ConntrackTable.newBuckets(n);
   }
 
   /** Allocates the REPLY-address arrays (NAT configured); entries already present get swapped addresses. */
@@ -88,18 +138,20 @@ export class ConntrackTable {
     if (this.rsrc !== null) return;
     this.rsrc = new Int32Array(this.capacity);
     this.rdst = new Int32Array(this.capacity);
-    this.rsrc.set(this.dst);
-    this.rdst.set(this.src);
+    for (let s = 0; s < this.capacity; s++) {
+      this.rsrc[s] = this.dstOf(s);
+      this.rdst[s] = this.srcOf(s);
+    }
   }
 
   /** REPLY-tuple source address of a slot. */
   replySrc(s: number): number {
-    return this.rsrc !== null ? this.rsrc[s]! : this.dst[s]!;
+    return this.rsrc !== null ? this.rsrc[s]! : this.dstOf(s);
   }
 
   /** REPLY-tuple destination address of a slot. */
   replyDst(s: number): number {
-    return this.rdst !== null ? this.rdst[s]! : this.src[s]!;
+    return this.rdst !== null ? this.rdst[s]! : this.srcOf(s);
   }
 
   /** Slots currently handed out (confirmed or not). */
@@ -109,7 +161,7 @@ export class ConntrackTable {
 
   private threadFree(from: number, to: number): void {
     for (let s = to - 1; s >= from; s--) {
-      this.next[s * 2] = this.freeHead;
+      this.hot[s * HOT_STRIDE] = this.freeHead;
       this.freeHead = s;
     }
   }
@@ -121,19 +173,19 @@ export class ConntrackTable {
       this.grow(this.capacity * 2);
     }
     const s = this.freeHead;
-    this.freeHead = this.next[s * 2];
+    this.freeHead = this.hot[s * HOT_STRIDE]!;
     this.prev[s * 2] = -1;
     this.prev[s * 2 + 1] = -1;
-    this.status[s] = 0;
+    this.hot[s * HOT_STRIDE + H_L3ST] &= ~0xffff;
     this.used++;
     return s;
   }
 
   /** Returns an unlinked slot to the free list. */
   freeSlot(s: number): void {
-    this.next[s * 2] = this.freeHead;
+    this.hot[s * HOT_STRIDE] = this.freeHead;
     this.freeHead = s;
-    this.status[s] = 0;
+    this.hot[s * HOT_STRIDE + H_L3ST] &= ~0xffff;
     this.used--;
   }
 
@@ -146,35 +198,36 @@ export class ConntrackTable {
   nodeBucket(node: number): number {
     const s = node >> 1;
     return (node & 1) === 0
-      ? this.bucketOf(this.src[s], this.dst[s], this.ports[s], this.l3proto[s])
-      : this.bucketOf(this.replySrc(s), this.replyDst(s), this.rports[s], this.l3proto[s]);
+      ? this.bucketOf(this.srcOf(s), this.dstOf(s), this.portsOf(s), this.l3protoOf(s))
+      : this.bucketOf(this.replySrc(s), this.replyDst(s), this.rportsOf(s), this.l3protoOf(s));
   }
 
   /** Inserts a node at the head of a bucket's chain. */
   linkHead(node: number, bucket: number): void {
-    const first = this.heads[bucket];
-    this.next[node] = first;
+    const first = this.bkt[2 * bucket]!;
+    this.hot[hotNext(node)] = first;
     this.prev[node] = -(bucket + 2);
     if (first >= 0) this.prev[first] = node;
-    this.heads[bucket] = node;
-    this.chainLen[bucket]++;
+    this.bkt[2 * bucket] = node;
+    this.bkt[2 * bucket + 1]++;
   }
 
   /** Removes a node from its chain (no-op when it is not linked). */
   unlink(node: number): void {
-    const p = this.prev[node];
+    const p = this.prev[node]!;
     if (p === -1) return;
-    const n = this.next[node];
+    const hn = hotNext(node);
+    const n = this.hot[hn]!;
     if (p >= 0) {
-      this.next[p] = n;
-      this.chainLen[this.nodeBucket(node)]--;
+      this.hot[hotNext(p)] = n;
+      this.bkt[2 * this.nodeBucket(node) + 1]--;
     } else {
-      this.heads[-p - 2] = n;
-      this.chainLen[-p - 2]--;
+      this.bkt[-2 * p - 4] = n;
+      this.bkt[-2 * p - 3]--;
     }
     if (n >= 0) this.prev[n] = p;
     this.prev[node] = -1;
-    this.next[node] = -1;
+    this.hot[hn] = -1;
   }
 
   isLinked(node: number): boolean {
@@ -183,31 +236,23 @@ export class ConntrackTable {
 
   /** Number of nodes in a bucket's chain. */
   chainLength(bucket: number): number {
-    return this.chainLen[bucket]!;
+    return this.bkt[2 * bucket + 1]!;
   }
 
-  /** Counts a chain by walking it (checks `chainLen` in tests). */
+  /** Counts a chain by walking it (checks the counter in tests). */
   walkChainLength(bucket: number): number {
     let n = 0;
-    for (let node = this.heads[bucket]!; node >= 0; node = this.next[node]!) n++;
+    for (let node = this.headOf(bucket); node >= 0; node = this.nextOf(node)) n++;
     return n;
   }
 
   private grow(cap: number): void {
     const old = this.capacity;
     const g32 = (a: Int32Array, n: number) => { const b = new Int32Array(n); b.set(a); return b; };
-    const g16 = (a: Uint16Array, n: number) => { const b = new Uint16Array(n); b.set(a); return b; };
-    this.next = g32(this.next, 2 * cap);
+    this.hot = g32(this.hot, HOT_STRIDE * cap);
     const prev = new Int32Array(2 * cap).fill(-1);
     prev.set(this.prev);
     this.prev = prev;
-    this.src = g32(this.src, cap);
-    this.dst = g32(this.dst, cap);
-    this.ports = g32(this.ports, cap);
-    this.rports = g32(this.rports, cap);
-    this.l3proto = g16(this.l3proto, cap);
-    this.status = g16(this.status, cap);
-    this.timeout = g32(this.timeout, cap);
     if (this.rsrc !== null) {
       this.rsrc = g32(this.rsrc, cap);
       this.rdst = g32(this.rdst!, cap);
@@ -230,11 +275,10 @@ export class ConntrackTable {
     const order = new Int32Array(2 * this.used);
     let k = 0;
     for (let b = 0; b < this.nbuckets; b++) {
-      for (let node = this.heads[b]!; node >= 0; node = this.next[node]!) order[k++] = node;
+      for (let node = this.headOf(b); node >= 0; node = this.nextOf(node)) order[k++] = node;
     }
     this.nbuckets = n;
-    this.heads = new Int32Array(n).fill(-1);
-    this.chainLen = new Int32Array(n);
+    this.bkt = ConntrackTable.newBuckets(n);
     for (let i = 0; i < k; i++) {
       const node = order[i]!;
       this.linkHead(node, this.nodeBucket(node));

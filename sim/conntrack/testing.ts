@@ -77,9 +77,9 @@ export function checkTable(ct: Conntrack): number {
   const seen = new Map<number, number>();
   let nodes = 0;
   for (let b = 0; b < tb.nbuckets; b++) {
-    if (tb.chainLength(b) !== tb.walkChainLength(b)) throw new Error(`bucket ${b}: chainLen ${tb.chainLength(b)} but ${tb.walkChainLength(b)} nodes`);
+    if (tb.chainLength(b) !== tb.walkChainLength(b)) throw new Error(`bucket ${b}: chain length counter ${tb.chainLength(b)} but ${tb.walkChainLength(b)} nodes`);
     let prev = -(b + 2);
-    for (let n = tb.heads[b]; n >= 0; n = tb.next[n]) {
+    for (let n = tb.headOf(b); n >= 0; n = tb.nextOf(n)) {
       if (tb.prev[n] !== prev) throw new Error(`bad prev link at node ${n} in bucket ${b}`);
       if (tb.nodeBucket(n) !== b) throw new Error(`node ${n} is in bucket ${b} but hashes to ${tb.nodeBucket(n)}`);
       seen.set(n >> 1, (seen.get(n >> 1) ?? 0) + 1);

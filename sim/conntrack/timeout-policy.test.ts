@@ -20,10 +20,10 @@ test('§7 a TCP timeout policy replaces the netns defaults for the entries that 
   for (const port of [22, 80]) {
     send(ct, 0, tcp(p, A, 40000, B, port, 'S', 1000, 0));
     const slot = ct.lastSlot;
-    t.is(ct.table.timeout[slot], 120 * HZ, 'SYN_SENT: unset in the policy, so the default 120 s');
+    t.is(ct.table.timeoutOf(slot), 120 * HZ, 'SYN_SENT: unset in the policy, so the default 120 s');
     send(ct, 0, tcp(p, B, port, A, 40000, 'SA', 5000, 1001));
     send(ct, 0, tcp(p, A, 40000, B, port, 'A', 1001, 5001));
-    t.is(ct.table.timeout[slot], (port === 22 ? 100 : 432000) * HZ);
+    t.is(ct.table.timeoutOf(slot), (port === 22 ? 100 : 432000) * HZ);
   }
 });
 
@@ -33,7 +33,7 @@ test('§7 a UDP timeout policy: unreplied and replied values', (t) => {
   ct.timeoutPolicyFor = (p) => (p.proto === IPPROTO_UDP ? pol : 0);
   const p = new Pkt();
   send(ct, 0, udp(p, A, 5000, B, 53));
-  t.is(ct.table.timeout[ct.lastSlot], 5 * HZ);
+  t.is(ct.table.timeoutOf(ct.lastSlot), 5 * HZ);
 });
 
 test('§7 unknown fields are rejected with the known names', (t) => {

@@ -159,7 +159,7 @@ function guarded(p: Policy, path: string): Policy {
       call(H_INSTALL, p.install.bind(p), view);
       const h = ctx.hooks;
       const tb = ct.table;
-      const live = (slot: number): boolean => (tb.status[slot]! & IPS_CONFIRMED) !== 0 && (tb.status[slot]! & IPS_DYING) === 0;
+      const live = (slot: number): boolean => (tb.statusOf(slot) & IPS_CONFIRMED) !== 0 && (tb.statusOf(slot) & IPS_DYING) === 0;
       const choose = h.chooseVictims;
       if (choose) {
         h.chooseVictims = (bucket, out) => {

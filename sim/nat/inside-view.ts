@@ -29,13 +29,13 @@ export function insideReplyToOutside(ct: Conntrack, pkt: Pkt): boolean {
   }
   const src = pkt.dst, dst = pkt.src;
   const b = tb.bucketOf(src, dst, ports, l3proto);
-  for (let node = tb.heads[b]!; node >= 0; node = tb.next[node]!) {
+  for (let node = tb.headOf(b); node >= 0; node = tb.nextOf(node)) {
     if ((node & 1) !== 0) continue;
     const s = node >> 1;
-    if (tb.l3proto[s] !== l3proto || tb.src[s] !== src || tb.dst[s] !== dst || tb.ports[s] !== ports) continue;
-    const st = tb.status[s]!;
+    if (tb.l3protoOf(s) !== l3proto || tb.srcOf(s) !== src || tb.dstOf(s) !== dst || tb.portsOf(s) !== ports) continue;
+    const st = tb.statusOf(s);
     if ((st & IPS_CONFIRMED) === 0 || (st & IPS_NAT_MASK) === 0 || ct.isExpired(s)) return false;
-    const rp = tb.rports[s]!;
+    const rp = tb.rportsOf(s);
     pkt.src = tb.rsrc[s]!;
     pkt.dst = tb.rdst![s]!;
     if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) pkt.sport = rp >>> 16;

@@ -71,7 +71,7 @@ test('identity: a source already inside the range keeps its tuple; only SRC_NAT_
   const { ct, nat } = natCt({ decider: d });
   const pkt = udp(new Pkt(), C1, 40000, D, 53);
   send(ct, 0, pkt);
-  const s = ct.table.status[ct.lastSlot]!;
+  const s = ct.table.statusOf(ct.lastSlot);
   t.is(s & IPS_SRC_NAT, 0);
   t.not(s & IPS_SRC_NAT_DONE, 0);
   t.not(s & IPS_DST_NAT_DONE, 0, 'DST null binding');
@@ -86,7 +86,7 @@ test('port preservation, then the search when the port is taken (docs/nat.md §2
   send(ct, 0, udp(pkt, C1, 40000, D, 53));
   t.is(pkt.src, N);
   t.is(pkt.sport, 40000);
-  t.not(ct.table.status[ct.lastSlot]! & IPS_SRC_NAT, 0);
+  t.not(ct.table.statusOf(ct.lastSlot) & IPS_SRC_NAT, 0);
   // another client, same port, same destination: N:40000 is taken → search [1024, 65535] from off = 7
   send(ct, 0, udp(pkt, C2, 40000, D, 53));
   t.is(pkt.sport, 1024 + 7);
@@ -224,7 +224,7 @@ test('DNAT: destination rewritten, reply source restored; no port search without
   send(ct, 0, udp(pkt, C1, 40000, V, 53));
   t.is(pkt.dst, E);
   t.is(pkt.dport, 53);
-  t.not(ct.table.status[ct.lastSlot]! & IPS_DST_NAT, 0);
+  t.not(ct.table.statusOf(ct.lastSlot) & IPS_DST_NAT, 0);
   send(ct, 5, udp(pkt, E, 53, C1, 40000));
   t.is(ct.lastCtinfo, IP_CT_ESTABLISHED_REPLY);
   t.is(pkt.src, V);
@@ -252,7 +252,7 @@ test('null binding moves the source port of a local flow that collides with an S
   send(ct, 0, udp(pkt, C1, 40000, D, 53)); // → N:40000
   send(ct, 1, udp(pkt, N, 40000, D, 53)); // the host itself from N:40000
   t.is(pkt.sport, 1024 + 9);
-  t.not(ct.table.status[ct.lastSlot]! & IPS_SRC_NAT, 0);
+  t.not(ct.table.statusOf(ct.lastSlot) & IPS_SRC_NAT, 0);
   t.is(nat.counters.null_binding_realloc, 1);
 });
 
@@ -371,7 +371,7 @@ test('A/AAAA race to two endpoints: v5.6+ inserts the loser reply-only (NAT_CLAS
   t.is(a, NF_ACCEPT);
   t.is(b, NF_ACCEPT);
   t.is(pkt.dst, E2, 'the second query keeps its own endpoint');
-  const s = ct.table.status[ct.lastSlot]!;
+  const s = ct.table.statusOf(ct.lastSlot);
   t.not(s & IPS_NAT_CLASH, 0);
   t.not(s & IPS_FIXED_TIMEOUT, 0);
   t.is(ct.remaining(ct.lastSlot), ct.hz, '1 s');

@@ -31,6 +31,7 @@ import {
 } from './constants.js';
 import { bswap32, jhash2, reciprocalScale32 } from './jhash.js';
 import { PortUsage } from './port-usage.js';
+import { T_TD_END, tdw } from '../conntrack/tcp-store.js';
 
 const IPPROTO_DCCP = 33;
 const IPPROTO_SCTP = 132;
@@ -218,11 +219,11 @@ export class Nat implements NatPath {
   linked(slot: number): void {
     const tb = this.ct.table;
     const r = this.ruleSrc[slot]!;
-    if (r >= 0 && (tb.status[slot]! & IPS_NAT_CLASH) === 0) {
+    if (r >= 0 && (tb.statusOf(slot) & IPS_NAT_CLASH) === 0) {
       // port usage of SNAT rules: the reply tuple (dst:dport → natAddr:port) holds one port of the key
-      const proto = tb.l3proto[slot]! & 0xff;
-      const rp = tb.rports[slot]!;
-      this.useKey[slot] = this.usage.acquire(tb.rdst![slot]!, tb.rsrc![slot]!, hasPorts(proto) ? rp >>> 16 : 0, tb.l3proto[slot]!, this.ruleSize[r] ?? 64512, r);
+      const proto = tb.l3protoOf(slot) & 0xff;
+      const rp = tb.rportsOf(slot);
+      this.useKey[slot] = this.usage.acquire(tb.rdst![slot]!, tb.rsrc![slot]!, hasPorts(proto) ? rp >>> 16 : 0, tb.l3protoOf(slot), this.ruleSize[r] ?? 64512, r);
     }
   }
 
@@ -240,7 +241,7 @@ export class Nat implements NatPath {
     const d = this.decider;
     if (d === undefined) return NF_ACCEPT;
     const tb = this.ct.table;
-    if (isNew && (tb.status[slot]! & IPS_DST_NAT_DONE) === 0) {
+    if (isNew && (tb.statusOf(slot) & IPS_DST_NAT_DONE) === 0) {
       const r = this.decide(d, NF_INET_PRE_ROUTING, pkt, slot, NF_NAT_MANIP_DST);
       if (r === NF_DROP) return NF_DROP;
     }
@@ -256,7 +257,7 @@ export class Nat implements NatPath {
     const d = this.decider;
     if (d === undefined) return NF_ACCEPT;
     const tb = this.ct.table;
-    if (isNew && (tb.status[slot]! & IPS_SRC_NAT_DONE) === 0) {
+    if (isNew && (tb.statusOf(slot) & IPS_SRC_NAT_DONE) === 0) {
       const r = this.decide(d, local ? NF_INET_LOCAL_IN : NF_INET_POST_ROUTING, pkt, slot, NF_NAT_MANIP_SRC);
       if (r === NF_DROP) return NF_DROP;
     }
@@ -314,7 +315,7 @@ export class Nat implements NatPath {
   setupInfo(slot: number, range: NatRange, manip: number): boolean {
     const tb = this.ct.table;
     this.searchFailed = false;
-    if ((tb.status[slot]! & IPS_CONFIRMED) !== 0) return false;
+    if ((tb.statusOf(slot) & IPS_CONFIRMED) !== 0) return false;
     // curr = invert(reply)
     this.loadCurrent(slot);
     const cs = this.tSrc, cd = this.tDst, csp = this.tSport, cdp = this.tDport;
@@ -322,18 +323,18 @@ export class Nat implements NatPath {
     const changed = this.tSrc !== cs || this.tDst !== cd || this.tSport !== csp || this.tDport !== cdp;
     if (changed) {
       this.storeReply(slot);
-      tb.status[slot] |= manip === NF_NAT_MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
+      tb.orStatus(slot, manip === NF_NAT_MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT);
     }
     if (manip === NF_NAT_MANIP_SRC) this.bsInsert(slot);
-    tb.status[slot] |= manip === NF_NAT_MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE;
+    tb.orStatus(slot, manip === NF_NAT_MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE);
     return changed;
   }
 
   /** Loads `invert(ct.reply)` into the working tuple. */
   private loadCurrent(slot: number): void {
     const tb = this.ct.table;
-    const l3p = tb.l3proto[slot]!;
-    const rp = tb.rports[slot]!;
+    const l3p = tb.l3protoOf(slot);
+    const rp = tb.rportsOf(slot);
     this.tL3 = l3p;
     this.tProto = l3p & 0xff;
     this.tSrc = tb.rdst![slot]!;
@@ -341,7 +342,7 @@ export class Nat implements NatPath {
     this.tRlow = rp & 0xffff;
     if (this.tProto === IPPROTO_ICMP || this.tProto === IPPROTO_ICMPV6) {
       this.tSport = rp >>> 16; // id
-      this.tDport = tb.ports[slot]! & 0xffff; // original type/code
+      this.tDport = tb.portsOf(slot) & 0xffff; // original type/code
     } else {
       this.tSport = rp & 0xffff;
       this.tDport = rp >>> 16;
@@ -353,7 +354,7 @@ export class Nat implements NatPath {
     const tb = this.ct.table;
     tb.rsrc![slot] = this.tDst;
     tb.rdst![slot] = this.tSrc;
-    tb.rports[slot] = this.invPorts();
+    tb.setRports(slot, this.invPorts());
   }
 
   /** Port word of invert(working tuple). */
@@ -428,15 +429,15 @@ export class Nat implements NatPath {
    */
   private findAppropriateSrc(slot: number, range: NatRange): boolean {
     const tb = this.ct.table;
-    const l3p = tb.l3proto[slot]!;
-    const src = tb.src[slot]!;
-    const sport = tb.ports[slot]! >>> 16;
+    const l3p = tb.l3protoOf(slot);
+    const src = tb.srcOf(slot);
+    const sport = tb.portsOf(slot) >>> 16;
     const cs = this.tSrc, csp = this.tSport;
     for (let e = this.bsHeads[this.bsBucket(l3p, src, sport)]!; e >= 0; e = this.bsNext[e]!) {
-      if (e === slot || tb.l3proto[e] !== l3p || tb.src[e] !== src || (tb.ports[e]! >>> 16) !== sport) continue;
+      if (e === slot || tb.l3protoOf(e) !== l3p || tb.srcOf(e) !== src || (tb.portsOf(e) >>> 16) !== sport) continue;
       // candidate: invert(that.reply) with our destination
       this.tSrc = tb.rdst![e]!;
-      const rp = tb.rports[e]!;
+      const rp = tb.rportsOf(e);
       this.tSport = (this.tProto === IPPROTO_ICMP || this.tProto === IPPROTO_ICMPV6) ? rp >>> 16 : rp & 0xffff;
       if (this.inRange(range)) return true;
     }
@@ -563,19 +564,19 @@ export class Nat implements NatPath {
     const tb = ct.table;
     const rs = this.tDst, rd = this.tSrc, rp = this.invPorts(), l3p = this.tL3;
     const b = tb.bucketOf(rs, rd, rp, l3p);
-    let node = tb.heads[b]!;
+    let node = tb.headOf(b);
     while (node >= 0) {
       const s = node >> 1;
-      let next = tb.next[node]!;
+      let next = tb.nextOf(node);
       if (reap && ct.isExpired(s)) {
-        if (next >= 0 && next >> 1 === s) next = tb.next[next]!;
+        if (next >= 0 && next >> 1 === s) next = tb.nextOf(next);
         ct.stats.reaped_lookup++;
         ct.destroy(s, REASON_TIMEOUT_LOOKUP);
         node = next;
         continue;
       }
-      if (s !== slot && tb.l3proto[s] === l3p && !ct.invisible(s) && nodeIs(tb, node, rs, rd, rp)) {
-        if (!(skipSameOrig && tb.src[s] === tb.src[slot] && tb.dst[s] === tb.dst[slot] && tb.ports[s] === tb.ports[slot])) return node;
+      if (s !== slot && tb.l3protoOf(s) === l3p && !ct.invisible(s) && nodeIs(tb, node, rs, rd, rp)) {
+        if (!(skipSameOrig && tb.srcOf(s) === tb.srcOf(slot) && tb.dstOf(s) === tb.dstOf(slot) && tb.portsOf(s) === tb.portsOf(slot))) return node;
       }
       node = next;
     }
@@ -590,15 +591,15 @@ export class Nat implements NatPath {
     if (!this.used(slot)) return false;
     const tb = this.ct.table;
     if (!allowClash(this.tProto, this.v)) return true;
-    if ((tb.status[slot]! & (IPS_NAT_MASK | IPS_SEQ_ADJUST)) !== 0) return true;
+    if ((tb.statusOf(slot) & (IPS_NAT_MASK | IPS_SEQ_ADJUST)) !== 0) return true;
     // the clashing entry: by the tuple itself, else by its inverse
     let h = this.ct.find(this.tSrc, this.tDst, ((this.tSport << 16) | this.tDport) | 0, this.tL3);
     if (h < 0) h = this.findReply(slot, false, false);
     if (h < 0) return false;
     const o = h >> 1;
-    if ((tb.status[o]! & (IPS_NAT_MASK | IPS_SEQ_ADJUST)) !== 0) return true;
+    if ((tb.statusOf(o) & (IPS_NAT_MASK | IPS_SEQ_ADJUST)) !== 0) return true;
     // other.ORIGINAL == our REPLY → the reverse-direction race: keep the tuple
-    return !(tb.src[o] === tb.rsrc![slot] && tb.dst[o] === tb.rdst![slot] && tb.ports[o] === tb.rports[slot]);
+    return !(tb.srcOf(o) === tb.rsrc![slot] && tb.dstOf(o) === tb.rdst![slot] && tb.portsOf(o) === tb.rportsOf(slot));
   }
 
   /**
@@ -608,14 +609,14 @@ export class Nat implements NatPath {
   private usedHarder(slot: number, attemptsLeft: number): boolean {
     const ct = this.ct;
     if (this.v < 6005 || attemptsLeft > NF_NAT_HARDER_THRESH || this.tProto !== IPPROTO_TCP
-      || ct.tcp.state[slot] !== TCP_CONNTRACK_SYN_SENT) return this.used(slot);
+      || ct.tcp.stateOf(slot) !== TCP_CONNTRACK_SYN_SENT) return this.used(slot);
     const h = this.findReply(slot, true, false);
     if (h < 0) return false;
     if ((h & 1) === 0) return true;
     const o = h >> 1;
-    const st = ct.table.status[o]!;
-    if (ct.tcp.state[o]! < TCP_CONNTRACK_TIME_WAIT || (st & (IPS_FIXED_TIMEOUT | IPS_DYING)) !== 0 || (st & IPS_SRC_NAT) === 0) return true;
-    if (((ct.tcp.tdEnd[slot * 2]! - ct.tcp.tdEnd[o * 2]!) | 0) <= 0) return true;
+    const st = ct.table.statusOf(o);
+    if (ct.tcp.stateOf(o) < TCP_CONNTRACK_TIME_WAIT || (st & (IPS_FIXED_TIMEOUT | IPS_DYING)) !== 0 || (st & IPS_SRC_NAT) === 0) return true;
+    if (((ct.tcp.w[tdw(slot * 2) + T_TD_END]! - ct.tcp.w[tdw(o * 2) + T_TD_END]!) | 0) <= 0) return true;
     this.counters.evicted_time_wait++;
     ct.destroy(o, REASON_NAT_EVICT);
     return false;
@@ -635,7 +636,7 @@ export class Nat implements NatPath {
   private bsInsert(slot: number): void {
     if (this.bsPrev[slot] !== -1) return;
     const tb = this.ct.table;
-    const b = this.bsBucket(tb.l3proto[slot]!, tb.src[slot]!, tb.ports[slot]! >>> 16);
+    const b = this.bsBucket(tb.l3protoOf(slot), tb.srcOf(slot), tb.portsOf(slot) >>> 16);
     const first = this.bsHeads[b]!;
     this.bsNext[slot] = first;
     this.bsPrev[slot] = -(b + 2);
@@ -664,16 +665,16 @@ export class Nat implements NatPath {
   /** `nf_nat_packet()` for one manip: rewrites the packet from the entry's tuples. */
   private manipPkt(slot: number, dir: number, manip: number, pkt: Pkt): void {
     const tb = this.ct.table;
-    const st = tb.status[slot]!;
+    const st = tb.statusOf(slot);
     let bit = manip === NF_NAT_MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
     if (dir === 1) bit = bit === IPS_SRC_NAT ? IPS_DST_NAT : IPS_SRC_NAT;
     if ((st & bit) === 0) return;
-    const proto = tb.l3proto[slot]! & 0xff;
+    const proto = tb.l3protoOf(slot) & 0xff;
     const icmp = proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6;
     const ports = hasPorts(proto);
     // target = invert(ct.tuple[!dir])
     if (dir === 0) {
-      const rp = tb.rports[slot]!;
+      const rp = tb.rportsOf(slot);
       if (manip === NF_NAT_MANIP_SRC) {
         pkt.src = tb.rdst![slot]!;
         if (ports) pkt.sport = rp & 0xffff; else if (icmp) pkt.sport = rp >>> 16;
@@ -682,12 +683,12 @@ export class Nat implements NatPath {
         if (ports) pkt.dport = rp >>> 16; else if (icmp) pkt.sport = rp >>> 16;
       }
     } else {
-      const op = tb.ports[slot]!;
+      const op = tb.portsOf(slot);
       if (manip === NF_NAT_MANIP_SRC) {
-        pkt.src = tb.dst[slot]!;
+        pkt.src = tb.dstOf(slot);
         if (ports) pkt.sport = op & 0xffff; else if (icmp) pkt.sport = op >>> 16;
       } else {
-        pkt.dst = tb.src[slot]!;
+        pkt.dst = tb.srcOf(slot);
         if (ports) pkt.dport = op >>> 16; else if (icmp) pkt.sport = op >>> 16;
       }
     }
@@ -697,11 +698,11 @@ export class Nat implements NatPath {
 
   confirmClash(slot: number, ob: number, rb: number, pkt: Pkt): number {
     const tb = this.ct.table;
-    const l3p = tb.l3proto[slot]!;
-    let h = findNodeIn(tb, ob, tb.src[slot]!, tb.dst[slot]!, tb.ports[slot]!, l3p);
+    const l3p = tb.l3protoOf(slot);
+    let h = findNodeIn(tb, ob, tb.srcOf(slot), tb.dstOf(slot), tb.portsOf(slot), l3p);
     let origClash = true;
     if (h < 0) {
-      h = findNodeIn(tb, rb, tb.rsrc![slot]!, tb.rdst![slot]!, tb.rports[slot]!, l3p);
+      h = findNodeIn(tb, rb, tb.rsrc![slot]!, tb.rdst![slot]!, tb.rportsOf(slot), l3p);
       origClash = false;
     }
     if (h < 0) return CONFIRM_INSERT;
@@ -714,18 +715,18 @@ export class Nat implements NatPath {
     const tb = ct.table;
     const st = ct.stats;
     const v = this.v;
-    const proto = tb.l3proto[loser]! & 0xff;
+    const proto = tb.l3protoOf(loser) & 0xff;
     if (allowClash(proto, v)) {
       if (this.mergeable(loser, winner)) return this.merge(loser, winner, pkt);
       if (v >= 5006) {
         // nf_ct_resolve_clash_harder: reply-only insertion unless the REPLY tuple clashes too
-        const r = findNodeIn(tb, rb, tb.rsrc![loser]!, tb.rdst![loser]!, tb.rports[loser]!, tb.l3proto[loser]!);
+        const r = findNodeIn(tb, rb, tb.rsrc![loser]!, tb.rdst![loser]!, tb.rportsOf(loser), tb.l3protoOf(loser));
         if (r >= 0) {
           const w2 = r >> 1;
           if (this.mergeable(loser, w2)) return this.merge(loser, w2, pkt);
         } else {
-          tb.timeout[loser] = (ct.now32 + ct.hz) | 0;
-          tb.status[loser] |= IPS_FIXED_TIMEOUT | IPS_NAT_CLASH;
+          tb.setTimeoutOf(loser, (ct.now32 + ct.hz) | 0);
+          tb.orStatus(loser, IPS_FIXED_TIMEOUT | IPS_NAT_CLASH);
           this.counters.nat_clash_entries++;
           if (v >= 5010) st.clash_resolve++; else st.insert_failed++;
           return CONFIRM_CLASH_INSERTED;
@@ -743,14 +744,14 @@ export class Nat implements NatPath {
   private mergeable(loser: number, w: number): boolean {
     const tb = this.ct.table;
     const v = this.v;
-    if ((tb.status[w]! & IPS_DYING) !== 0) return false;
-    const noNat = (tb.status[w]! & IPS_NAT_DONE_MASK) === 0;
+    if ((tb.statusOf(w) & IPS_DYING) !== 0) return false;
+    const noNat = (tb.statusOf(w) & IPS_NAT_DONE_MASK) === 0;
     if (v < 5000) return noNat && sameOrig(tb, loser, w);
     if (sameOrig(tb, loser, w) && sameReply(tb, loser, w)) return true;
     if (v < 6012) return noNat && sameOrig(tb, loser, w);
     // nf_ct_match_reverse
-    return tb.src[loser] === tb.rsrc![w] && tb.dst[loser] === tb.rdst![w] && tb.ports[loser] === tb.rports[w]
-      && tb.rsrc![loser] === tb.src[w] && tb.rdst![loser] === tb.dst[w] && tb.rports[loser] === tb.ports[w];
+    return tb.srcOf(loser) === tb.rsrc![w] && tb.dstOf(loser) === tb.rdst![w] && tb.portsOf(loser) === tb.rportsOf(w)
+      && tb.rsrc![loser] === tb.srcOf(w) && tb.rdst![loser] === tb.dstOf(w) && tb.rportsOf(loser) === tb.portsOf(w);
   }
 
   private merge(loser: number, w: number, pkt: Pkt): number {
@@ -761,11 +762,11 @@ export class Nat implements NatPath {
     this.winner = w;
     // the packet now carries the winner's NAT: translate it from the winner's tuples
     if (this.decider !== undefined) {
-      const proto = tb.l3proto[w]! & 0xff;
+      const proto = tb.l3protoOf(w) & 0xff;
       const fwd = sameOrig(tb, loser, w);
-      const a = fwd ? tb.rdst![w]! : tb.dst[w]!;
-      const b = fwd ? tb.rsrc![w]! : tb.src[w]!;
-      const p = fwd ? tb.rports[w]! : tb.ports[w]!;
+      const a = fwd ? tb.rdst![w]! : tb.dstOf(w);
+      const b = fwd ? tb.rsrc![w]! : tb.srcOf(w);
+      const p = fwd ? tb.rportsOf(w) : tb.portsOf(w);
       pkt.src = a;
       pkt.dst = b;
       if (hasPorts(proto)) { pkt.sport = fwd ? p & 0xffff : p >>> 16; pkt.dport = fwd ? p >>> 16 : p & 0xffff; }
@@ -777,24 +778,24 @@ export class Nat implements NatPath {
 /** Whether node `node` of the table carries the tuple (src, dst, ports). */
 function nodeIs(tb: Conntrack['table'], node: number, src: number, dst: number, ports: number): boolean {
   const s = node >> 1;
-  if ((node & 1) === 0) return tb.src[s] === src && tb.dst[s] === dst && tb.ports[s] === ports;
-  return tb.rsrc![s] === src && tb.rdst![s] === dst && tb.rports[s] === ports;
+  if ((node & 1) === 0) return tb.srcOf(s) === src && tb.dstOf(s) === dst && tb.portsOf(s) === ports;
+  return tb.rsrc![s] === src && tb.rdst![s] === dst && tb.rportsOf(s) === ports;
 }
 
 /** First node of a chain equal to the tuple (confirm-time walk: no reaping, every linked entry). */
 function findNodeIn(tb: Conntrack['table'], bucket: number, src: number, dst: number, ports: number, l3p: number): number {
-  for (let node = tb.heads[bucket]!; node >= 0; node = tb.next[node]!) {
-    if (tb.l3proto[node >> 1] === l3p && nodeIs(tb, node, src, dst, ports)) return node;
+  for (let node = tb.headOf(bucket); node >= 0; node = tb.nextOf(node)) {
+    if (tb.l3protoOf(node >> 1) === l3p && nodeIs(tb, node, src, dst, ports)) return node;
   }
   return -1;
 }
 
 function sameOrig(tb: Conntrack['table'], a: number, b: number): boolean {
-  return tb.src[a] === tb.src[b] && tb.dst[a] === tb.dst[b] && tb.ports[a] === tb.ports[b] && tb.l3proto[a] === tb.l3proto[b];
+  return tb.srcOf(a) === tb.srcOf(b) && tb.dstOf(a) === tb.dstOf(b) && tb.portsOf(a) === tb.portsOf(b) && tb.l3protoOf(a) === tb.l3protoOf(b);
 }
 
 function sameReply(tb: Conntrack['table'], a: number, b: number): boolean {
-  return tb.rsrc![a] === tb.rsrc![b] && tb.rdst![a] === tb.rdst![b] && tb.rports[a] === tb.rports[b];
+  return tb.rsrc![a] === tb.rsrc![b] && tb.rdst![a] === tb.rdst![b] && tb.rportsOf(a) === tb.rportsOf(b);
 }
 
 /** Address within [min, max] (IPv4 compared as unsigned; IPv6 ids only by equality with the bounds). */

@@ -60,14 +60,14 @@ test('rules.md §20.3 ct timeout set acts on an unconfirmed entry of its protoco
   const slot = ct.lastSlot;
   const before = ct.kernelBytes();
   // the rule runs before confirm: the entry is not yet CONFIRMED and its timeout is relative
-  ct.table.status[slot] &= ~IPS_CONFIRMED;
-  ct.table.timeout[slot] = 120 * HZ;
+  ct.table.clearStatus(slot, IPS_CONFIRMED);
+  ct.table.setTimeoutOf(slot, 120 * HZ);
   t.true(ctTimeoutSet(ct, p, slot, idx, IPPROTO_TCP));
-  t.is(ct.table.timeout[slot], 7 * HZ, 'the policy first timeout (syn_sent 7 s), relative');
-  t.is(ct.tpol[slot], idx);
+  t.is(ct.table.timeoutOf(slot), 7 * HZ, 'the policy first timeout (syn_sent 7 s), relative');
+  t.is(ct.tpolOf(slot), idx);
   t.is(ct.kernelBytes() - before, 128, 'first extension: a kmalloc-128 area');
-  ct.table.status[slot] |= IPS_CONFIRMED;
-  ct.table.timeout[slot] = (ct.table.timeout[slot] + ct.now32) | 0; // what confirm does
+  ct.table.orStatus(slot, IPS_CONFIRMED);
+  ct.table.setTimeoutOf(slot, (ct.table.timeoutOf(slot) + ct.now32) | 0); // what confirm does
   send(ct, 0, tcp(p, B, 80, A, 40000, 'SA', 5000, 1001));
   send(ct, 0, tcp(p, A, 40000, B, 80, 'A', 1001, 5001));
   t.is(ct.remaining(slot), 100 * HZ, 'ESTABLISHED refresh from the policy');
@@ -79,13 +79,13 @@ test('rules.md §20.3 ct timeout set does nothing on a confirmed entry, another 
   const p = new Pkt();
   send(ct, 0, udp(p, A, 5000, B, 53));
   const slot = ct.lastSlot;
-  const to = ct.table.timeout[slot];
+  const to = ct.table.timeoutOf(slot);
   t.false(ctTimeoutSet(ct, p, slot, idx, IPPROTO_UDP), 'confirmed');
-  t.is(ct.table.timeout[slot], to);
-  t.is(ct.tpol[slot], 0);
-  ct.table.status[slot] &= ~IPS_CONFIRMED;
+  t.is(ct.table.timeoutOf(slot), to);
+  t.is(ct.tpolOf(slot), 0);
+  ct.table.clearStatus(slot, IPS_CONFIRMED);
   t.false(ctTimeoutSet(ct, tcp(new Pkt(), A, 1, B, 2, 'S'), slot, idx, IPPROTO_UDP), 'packet protocol differs');
   t.false(ctTimeoutSet(ct, p, -1, idx, IPPROTO_UDP), 'no entry');
   t.true(ctTimeoutSet(ct, p, slot, idx, IPPROTO_UDP));
-  t.is(ct.table.timeout[slot], 3 * HZ, 'UDP: unreplied is the first timeout');
+  t.is(ct.table.timeoutOf(slot), 3 * HZ, 'UDP: unreplied is the first timeout');
 });

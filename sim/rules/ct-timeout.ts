@@ -157,14 +157,14 @@ export function registerCtTimeout(ct: Conntrack, o: CtTimeoutObject): number {
 export function ctTimeoutSet(ct: Conntrack, pkt: Pkt, slot: number, index: number, l4proto: number): boolean {
   if (pkt.proto !== l4proto || slot < 0) return false;
   const tb = ct.table;
-  if ((tb.status[slot] & IPS_CONFIRMED) !== 0) return false;
-  ct.tpol[slot] = index;
+  if ((tb.statusOf(slot) & IPS_CONFIRMED) !== 0) return false;
+  ct.setTpol(slot, index);
   ct.addExtension(slot, CT_EXT_TIMEOUT);
   const set = ct.timeoutSets[index]!;
   const v = l4proto === IPPROTO_TCP ? set.tcp[0]! : l4proto === IPPROTO_UDP ? set.udpUnreplied : set.generic;
   // nf_ct_refresh() on an unconfirmed entry: the timeout stays relative (confirm adds now)
   const th = ct.hooks.timeout;
-  tb.timeout[slot] = th === undefined ? v : th(slot, v);
+  tb.setTimeoutOf(slot, th === undefined ? v : th(slot, v));
   return true;
 }
 

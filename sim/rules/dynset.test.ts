@@ -55,9 +55,9 @@ test('rules.md §20.2 gc frees an element once its conncount list is empty after
   send(ct, 0, udp(p, A, 5000, B, 53));
   const slot = ct.lastSlot;
   const e = s.update(A);
-  ct.table.status[slot] &= ~IPS_CONFIRMED;
+  ct.table.clearStatus(slot, IPS_CONFIRMED);
   cc.add(s.elemList[e], p, slot, IP_CT_NEW, false);
-  ct.table.status[slot] |= IPS_CONFIRMED;
+  ct.table.orStatus(slot, IPS_CONFIRMED);
   ct.setNow(1_000_000);
   s.gc();
   t.is(s.nelems, 1, 'the UDP entry lives 30 s');

@@ -97,7 +97,7 @@ test('a table-full drop happens in nf_conntrack_in before any rule sees the pack
   for (const sp of [1000, 1001]) {
     send(ct, 0, udp(p, A, sp, B, 53));
     send(ct, 10, udp(p, B, 53, A, sp));
-    ct.table.status[ct.lastSlot] |= IPS_ASSURED;
+    ct.table.orStatus(ct.lastSlot, IPS_ASSURED);
   }
   t.is(rs.packets[0], 4);
   t.is(send(ct, 20, udp(p, A, 1002, B, 53)), NF_DROP);

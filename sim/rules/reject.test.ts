@@ -56,9 +56,9 @@ test('reject of a packet of a confirmed flow: the ICMP error is RELATED to its e
   t.is(ct.lastCtinfo, IP_CT_ESTABLISHED_REPLY);
   const slot = ct.lastSlot;
   t.is(send(ct, 120, tcp(p, A, 40000, B, 22, 'A', 1001, 5001)), NF_REJECT, 'the handshake ACK is rejected');
-  t.is(ct.tcp.state[slot], TCP_CONNTRACK_CLOSE);
+  t.is(ct.tcp.stateOf(slot), TCP_CONNTRACK_CLOSE);
   t.is(ct.remaining(slot), 10 * ct.hz, 'CLOSE timeout (10 s)');
-  t.not(ct.table.status[slot]! & IPS_CONFIRMED, 0);
+  t.not(ct.table.statusOf(slot) & IPS_CONFIRMED, 0);
 });
 
 test('before v6.12 the model leaves the entry\'s TCP state to the tracker when a reject answers it', (t) => {
@@ -68,7 +68,7 @@ test('before v6.12 the model leaves the entry\'s TCP state to the tracker when a
   send(ct, 110, tcp(p, B, 22, A, 40000, 'SA', 5000, 1001));
   const slot = ct.lastSlot;
   t.is(send(ct, 120, tcp(p, A, 40000, B, 22, 'A', 1001, 5001)), NF_REJECT);
-  t.is(ct.tcp.state[slot], TCP_CONNTRACK_ESTABLISHED, 'the tracker saw the ACK before the filter rejected it');
+  t.is(ct.tcp.stateOf(slot), TCP_CONNTRACK_ESTABLISHED, 'the tracker saw the ACK before the filter rejected it');
 });
 
 test('an RST for a packet without an entry meets conntrack as a bare RST at LOCAL_OUT: refused (invalid)', (t) => {

@@ -642,7 +642,7 @@ function compileStmt(st: StmtAst, env: RuleCompileEnv, binders: RuleExpr[]): Mat
         const ct = c.ct;
         if (c.slot < 0 || ct === undefined) return true;
         const nv = fromPkt ? c.pkt.mark | 0 : v;
-        if (ct.mark[c.slot] !== nv) { ct.mark[c.slot] = nv; ct.ruleEvents |= 1 << IPCT_MARK; }
+        if (ct.markOf(c.slot) !== nv) { ct.setMark(c.slot, nv); ct.ruleEvents |= 1 << IPCT_MARK; }
         return true;
       };
     }
@@ -681,11 +681,11 @@ function compileMatch(m: MatchAst, routes: Routes | undefined): Match {
     case 'ct status': {
       // no entry: NFT_BREAK whatever the operator
       const mask = m.mask;
-      return (c) => c.slot >= 0 && c.ct !== undefined && ((c.ct.table.status[c.slot]! & mask) !== 0) !== neg;
+      return (c) => c.slot >= 0 && c.ct !== undefined && ((c.ct.table.statusOf(c.slot) & mask) !== 0) !== neg;
     }
     case 'ct mark': {
       const f = inMark(m.marks), a = m.and;
-      return (c) => c.slot >= 0 && c.ct !== undefined && f((c.ct.mark[c.slot]! & a) >>> 0) !== neg;
+      return (c) => c.slot >= 0 && c.ct !== undefined && f((c.ct.markOf(c.slot) & a) >>> 0) !== neg;
     }
     case 'ct table above': {
       // strictly above: count * 100 > P * nf_conntrack_max (never with an unlimited table)

@@ -94,7 +94,7 @@ test('rules.md §20.3 ct timeout set on the first packet: the entry carries the 
   send(ct, 0, tcp(p, A, 40000, B, 80, 'S', 1000, 0));
   const slot = ct.lastSlot;
   t.is(ct.remaining(slot), 120 * HZ, 'syn_sent from nft defaults (120 s)');
-  t.not(ct.tpol[slot], 0);
+  t.not(ct.tpolOf(slot), 0);
   send(ct, 0, tcp(p, B, 80, A, 40000, 'SA', 5000, 1001));
   send(ct, 0, tcp(p, A, 40000, B, 80, 'A', 1001, 5001));
   t.is(ct.remaining(slot), 120 * HZ, 'established: 120 s from the policy, not 432000');

@@ -31,7 +31,7 @@ function full(rules?: string) {
     // the answer goes to the (maybe translated) source
     send(ct, 1, udp(p, B, 53, p.src, p.sport));
     if (ct.lastSlot < 0) throw new Error('setup: the answer found no entry');
-    ct.table.status[ct.lastSlot] |= IPS_ASSURED;
+    ct.table.orStatus(ct.lastSlot, IPS_ASSURED);
   }
   return { ct, rs, p };
 }

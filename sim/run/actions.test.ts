@@ -172,15 +172,15 @@ test('§14.6 ruleset action: entries keep their NAT bindings, new decisions use 
   sl.next();
   const tb = ct.table;
   const before: number[] = [];
-  for (let s = 0; s < tb.capacity; s++) if ((tb.status[s]! & 8) !== 0 && tb.isLinked(s * 2 + 1)) before.push(s); // IPS_CONFIRMED, hashed
+  for (let s = 0; s < tb.capacity; s++) if ((tb.statusOf(s) & 8) !== 0 && tb.isLinked(s * 2 + 1)) before.push(s); // IPS_CONFIRMED, hashed
   t.true(before.length > 50, `${before.length} entries at 5 s`);
   t.true(before.every((s) => tb.replyDst(s) === OLD));
-  const bornBefore = new Map(before.map((s) => [s, ct.born[s]!]));
+  const bornBefore = new Map(before.map((s) => [s, ct.bornOf(s)]));
   for (const _ of sl) { /* to the end */ }
   let kept = 0, fresh = 0;
   for (let s = 0; s < tb.capacity; s++) {
-    if ((tb.status[s]! & 8) === 0 || !tb.isLinked(s * 2 + 1)) continue;
-    if (bornBefore.get(s) === ct.born[s]) { kept++; t.is(tb.replyDst(s), OLD); } else { fresh++; t.is(tb.replyDst(s), NEW); }
+    if ((tb.statusOf(s) & 8) === 0 || !tb.isLinked(s * 2 + 1)) continue;
+    if (bornBefore.get(s) === ct.bornOf(s)) { kept++; t.is(tb.replyDst(s), OLD); } else { fresh++; t.is(tb.replyDst(s), NEW); }
   }
   t.true(kept > 0 && fresh > 0, `kept ${kept}, new ${fresh}`);
   const s = runSummary(sim);

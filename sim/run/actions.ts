@@ -90,12 +90,12 @@ export function deleteFilter(ct: Conntrack, d: NonNullable<ActionSpec['delete']>
   const buf = new Uint8Array(16);
   const tb = ct.table;
   return (slot) => {
-    const l3proto = tb.l3proto[slot]!;
+    const l3proto = tb.l3protoOf(slot);
     if (proto >= 0 && (l3proto & 0xff) !== proto) return false;
-    if (state >= 0 && ct.tcp.state[slot] !== state) return false;
-    if (src !== undefined && !inPrefix(src, l3proto >> 8, tb.src[slot]!, addrs, buf)) return false;
-    if (dst !== undefined && !inPrefix(dst, l3proto >> 8, tb.dst[slot]!, addrs, buf)) return false;
-    if (mark !== undefined && (ct.mark[slot]! >>> 0) !== mark) return false;
+    if (state >= 0 && ct.tcp.stateOf(slot) !== state) return false;
+    if (src !== undefined && !inPrefix(src, l3proto >> 8, tb.srcOf(slot), addrs, buf)) return false;
+    if (dst !== undefined && !inPrefix(dst, l3proto >> 8, tb.dstOf(slot), addrs, buf)) return false;
+    if (mark !== undefined && (ct.markOf(slot) >>> 0) !== mark) return false;
     return true;
   };
 }

@@ -153,7 +153,7 @@ export class Fingerprint {
     let l3proto: number, src: number, dst: number, ports: number;
     if (slot >= 0) {
       const tb = ct.table;
-      src = tb.src[slot]!; dst = tb.dst[slot]!; ports = tb.ports[slot]!; l3proto = tb.l3proto[slot]!;
+      src = tb.srcOf(slot); dst = tb.dstOf(slot); ports = tb.portsOf(slot); l3proto = tb.l3protoOf(slot);
     } else {
       // no entry: the packet's own tuple, marked (bit 16) so it never equals an entry's
       src = pkt.src; dst = pkt.dst; ports = ((pkt.sport << 16) | pkt.dport) | 0; l3proto = (pkt.l3 << 8) | pkt.proto | 0x10000;
@@ -185,7 +185,7 @@ export class Fingerprint {
 
   /** An entry leaves the table (call before its slot is released). */
   destroy(timeUs: number, slot: number, reason: number, tb: ConntrackTable): void {
-    const src = tb.src[slot]!, dst = tb.dst[slot]!, ports = tb.ports[slot]!, l3proto = tb.l3proto[slot]!;
+    const src = tb.srcOf(slot), dst = tb.dstOf(slot), ports = tb.portsOf(slot), l3proto = tb.l3protoOf(slot);
     const w0 = EV_DESTROY | (reason << 8);
     const w1 = l3proto | (((timeUs / TWO32) | 0) << 17);
     this.mixEvent(w0, w1, timeUs, src, dst, ports);

@@ -23,22 +23,36 @@ export class Metrics implements ConntrackObserver {
   private prev: number[] = [];
   private prevFlows: number[] = [];
 
-  constructor(private readonly ct: Conntrack, private readonly gens: readonly Generator[]) {}
+  /** LIFETIME_BOUNDS_S in jiffies: lifetime / hz > bound ⇔ lifetime (jiffies) > bound × hz, exactly. */
+  private readonly boundsJ: Float64Array;
+
+  constructor(private readonly ct: Conntrack, private readonly gens: readonly Generator[]) {
+    this.boundsJ = Float64Array.from(LIFETIME_BOUNDS_S, (b) => b * ct.hz);
+  }
+
+  /** Lifetime histogram bucket of `lifeJ` jiffies: the first bound ≥ it (binary search), or the open last bucket. */
+  lifetimeBucket(lifeJ: number): number {
+    const bj = this.boundsJ;
+    let lo = 0, hi = bj.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (lifeJ > bj[mid]!) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
 
   confirmed(slot: number): void {
-    this.confirmedByClass[this.ct.cls[slot]!]!++;
+    this.confirmedByClass[this.ct.clsOf(slot)]!++;
   }
 
   destroyed(slot: number, reason: number): void {
-    const cls = this.ct.cls[slot]!;
+    const cls = this.ct.clsOf(slot);
     this.evictions[reason]![cls]!++;
-    if (reason >= REASON_EARLY_DROP && reason !== REASON_TCP_RST && reason !== REASON_TCP_REOPEN && (this.ct.table.status[slot]! & IPS_ASSURED) !== 0) {
+    if (reason >= REASON_EARLY_DROP && reason !== REASON_TCP_RST && reason !== REASON_TCP_REOPEN && (this.ct.table.statusOf(slot) & IPS_ASSURED) !== 0) {
       this.assuredEvicted[cls]!++;
     }
-    const lifeS = ((this.ct.now32 - this.ct.born[slot]!) | 0) / this.ct.hz;
-    let b = 0;
-    while (b < LIFETIME_BOUNDS_S.length && lifeS > LIFETIME_BOUNDS_S[b]!) b++;
-    this.lifetimes[cls]![b]!++;
+    this.lifetimes[cls]![this.lifetimeBucket((this.ct.now32 - this.ct.bornOf(slot)) | 0)]!++;
   }
 
   /** Column names of the sample rows (timeseries.csv). */

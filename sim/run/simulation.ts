@@ -168,10 +168,10 @@ export class Simulation implements TrafficContext {
    * (spoofed sources never answer). Entries from captures count as alive.
    */
   endpointsAlive(slot: number): boolean {
-    const owner = this.ct.owner[slot]!;
+    const owner = this.ct.ownerOf(slot);
     if (owner === 0) return true;
     const g = this.gens[owner - 1]!;
-    return g.endpointsAlive ? g.endpointsAlive(this.ct.flow[slot]!) : g.cls !== CLASS_ATTACK;
+    return g.endpointsAlive ? g.endpointsAlive(this.ct.flowOf(slot)) : g.cls !== CLASS_ATTACK;
   }
 
   // TrafficContext

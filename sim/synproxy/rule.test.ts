@@ -76,12 +76,12 @@ test('docs/synproxy.md §5 through the real rule path: SYN and ACK stolen, entry
   t.is(ct.packetIn(p), NF_STOLEN);
   t.is(ct.count, 1);
   const slot = sp.serverSlot;
-  t.is(ct.tcp.state[slot], TCP_CONNTRACK_SYN_SENT);
-  t.is(ct.extMask[slot]! & (CT_EXT_SEQADJ | CT_EXT_SYNPROXY), CT_EXT_SEQADJ | CT_EXT_SYNPROXY);
+  t.is(ct.tcp.stateOf(slot), TCP_CONNTRACK_SYN_SENT);
+  t.is(ct.extMaskOf(slot) & (CT_EXT_SEQADJ | CT_EXT_SYNPROXY), CT_EXT_SEQADJ | CT_EXT_SYNPROXY);
   ct.setNow(1_022_000);
   tcp(p, V, 80, C, 40000, 'SA', 7000, 1001, 65160);
   t.is(ct.packetIn(p), NF_STOLEN);
-  t.is(ct.tcp.state[slot], TCP_CONNTRACK_ESTABLISHED);
+  t.is(ct.tcp.stateOf(slot), TCP_CONNTRACK_ESTABLISHED);
   t.is(sp.toClient.seq, (cookie + 1) >>> 0);
   ct.setNow(1_060_000);
   tcp(p, C, 40000, V, 80, 'A', 1001, cookie + 1, 502, 100);

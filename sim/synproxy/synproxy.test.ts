@@ -195,11 +195,11 @@ test('docs/synproxy.md §5 a valid ACK becomes the server SYN, whose conntrack p
   t.is(ct.count, 1);
   const slot = sp.serverSlot;
   t.true(slot >= 0);
-  t.is(ct.tcp.state[slot], TCP_CONNTRACK_SYN_SENT);
-  t.is(ct.extMask[slot]! & (CT_EXT_SEQADJ | CT_EXT_SYNPROXY), CT_EXT_SEQADJ | CT_EXT_SYNPROXY);
+  t.is(ct.tcp.stateOf(slot), TCP_CONNTRACK_SYN_SENT);
+  t.is(ct.extMaskOf(slot) & (CT_EXT_SEQADJ | CT_EXT_SYNPROXY), CT_EXT_SEQADJ | CT_EXT_SYNPROXY);
   // 256-byte nf_conn + one 128-byte extension area (16 header + 24 SEQADJ + 16 (12 aligned) SYNPROXY < 128)
   t.is(ct.kernelBytes() - base, 256 + 128);
-  t.is(ct.table.src[slot], C, 'the entry has the client as its ORIGINAL source');
+  t.is(ct.table.srcOf(slot), C, 'the entry has the client as its ORIGINAL source');
   const syn = sp.toServer;
   t.is(syn.tcpFlags, TH_SYN);
   t.is(syn.src, C); t.is(syn.dst, V);
@@ -211,7 +211,7 @@ test('docs/synproxy.md §5 a valid ACK becomes the server SYN, whose conntrack p
   t.true(syn.optSackPerm);
   t.is(syn.tsval, 1010); t.is(syn.tsecr, sp.its[slot]! >>> 0);
   t.is(sp.isn[slot]! >>> 0, cookie, 'the hook recorded the cookie ISN');
-  t.is(ct.table.status[slot]! & IPS_SEQ_ADJUST, 0, 'no offset yet');
+  t.is(ct.table.statusOf(slot) & IPS_SEQ_ADJUST, 0, 'no offset yet');
 });
 
 test('docs/synproxy.md §5 the server SYN-ACK: SYN_RECV, consumed; ACK to the server (ESTABLISHED, ASSURED), offset, window update', (t) => {
@@ -224,12 +224,12 @@ test('docs/synproxy.md §5 the server SYN-ACK: SYN_RECV, consumed; ACK to the se
   sa.optMss = 1460; sa.optWscale = 7; sa.optSackPerm = true; sa.optTs = true; sa.tsval = 777_000; sa.tsecr = 1010;
   // the conntrack step alone: SYN_SENT → SYN_RECV
   t.is(ct.packetIn(sa), NF_ACCEPT);
-  t.is(ct.tcp.state[slot], TCP_CONNTRACK_SYN_RECV);
+  t.is(ct.tcp.stateOf(slot), TCP_CONNTRACK_SYN_RECV);
   // then the POST_ROUTING synproxy hook
   t.is(sp.hook(sa, slot, 1), NF_STOLEN);
   t.is(sp.emitted, EMIT_SERVER_ACK | EMIT_CLIENT_ACK);
-  t.is(ct.tcp.state[slot], TCP_CONNTRACK_ESTABLISHED, "the proxy's ACK went through conntrack");
-  t.not(ct.table.status[slot]! & IPS_ASSURED, 0);
+  t.is(ct.tcp.stateOf(slot), TCP_CONNTRACK_ESTABLISHED, "the proxy's ACK went through conntrack");
+  t.not(ct.table.statusOf(slot) & IPS_ASSURED, 0);
   t.is(sp.tsoff[slot], (777_000 - its) | 0);
   const ack = sp.toServer;
   t.is(ack.tcpFlags, TH_ACK);
@@ -239,7 +239,7 @@ test('docs/synproxy.md §5 the server SYN-ACK: SYN_RECV, consumed; ACK to the se
   t.is(ack.optMss, -1); t.is(ack.optWscale, -1); t.false(ack.optSackPerm);
   t.is(ack.tsval, 1010, "TSval: the server's echo");
   t.is(ack.tsecr, (777_000 + (777_000 - its)) >>> 0, 'TSecr: the server TSval, then moved by tsoff in POST_ROUTING as the kernel does');
-  t.not(ct.table.status[slot]! & IPS_SEQ_ADJUST, 0);
+  t.not(ct.table.statusOf(slot) & IPS_SEQ_ADJUST, 0);
   t.is(sp.seqOff[slot * 2 + 1], (cookie - SISN) | 0, 'offset = cookie ISN − server ISN on the REPLY direction');
   t.is(sp.seqOff[slot * 2], 0);
   const up = sp.toClient;
@@ -283,7 +283,7 @@ test('docs/synproxy.md §6 later packets are adjusted both ways: client acks −
   const a2 = tcp(new Pkt(), C, 40000, V, 80, 'A', ISN + 101, cookie + 201, 502);
   t.is(path.packet(a2, true), NF_ACCEPT);
   t.is(a2.ack, SISN + 201);
-  t.is(ct.tcp.state[slot], TCP_CONNTRACK_ESTABLISHED);
+  t.is(ct.tcp.stateOf(slot), TCP_CONNTRACK_ESTABLISHED);
   t.is(ct.stats.invalid, 2, 'only the cookie SYN-ACK and the client ACK of the handshake (no entry) were invalid');
 });
 
@@ -312,7 +312,7 @@ test('docs/synproxy.md §3 a full table with nothing early-droppable drops the c
   const slot = sp.serverSlot;
   at(ct, 10 * S + 50_000);
   path.packet(tcp(new Pkt(), V, 80, C, 40000, 'SA', SISN, ISN + 1, 65160), false);
-  t.not(ct.table.status[slot]! & IPS_ASSURED, 0);
+  t.not(ct.table.statusOf(slot) & IPS_ASSURED, 0);
   at(ct, 11 * S);
   t.is(path.packet(clientSyn(new Pkt(), 1460, 40001), true), NF_STOLEN, 'the SYN is consumed all the same');
   t.is(sp.stats.syn_received, 2);
@@ -336,7 +336,7 @@ test('docs/synproxy.md §7 cookie_retrans: a keep-alive in SYN_SENT re-validates
     const { ct, sp, path } = setup();
     const cookie = handshakeClient(ct, path, new Pkt(), 10 * S, mss);
     const slot = sp.serverSlot;
-    t.is(ct.tcp.state[slot], TCP_CONNTRACK_SYN_SENT);
+    t.is(ct.tcp.stateOf(slot), TCP_CONNTRACK_SYN_SENT);
     // no SYN-ACK came (server SYN lost); the client probes its zero window: seq = ISN (SND.NXT − 1)
     at(ct, 11 * S);
     const ka = tcp(new Pkt(), C, 40000, V, 80, 'A', ISN, cookie + 1, 502);
@@ -370,7 +370,7 @@ test('docs/synproxy.md §7 conn_reopened: a SYN on a CLOSE entry resets the time
   at(ct, 10 * S + 60_000);
   const rst = tcp(new Pkt(), V, 80, C, 40000, 'R', SISN + 1, 0, 0);
   path.packet(rst, false);
-  t.is(ct.tcp.state[slot], TCP_CONNTRACK_CLOSE);
+  t.is(ct.tcp.stateOf(slot), TCP_CONNTRACK_CLOSE);
   // a tracked SYN from the client side on the CLOSE entry (not notracked: straight to conntrack)
   at(ct, 10 * S + 70_000);
   const syn = tcp(new Pkt(), C, 40000, V, 80, 'S', ISN + 5000, cookie + 9, 64240);

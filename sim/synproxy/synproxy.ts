@@ -19,6 +19,7 @@
  * proxy sends are two scratch `Pkt`s (`toClient`, `toServer`), and what the last call sent is
  * in `emitted` (EMIT_* bits).
  */
+import { T_TD_MAXWIN, tdw } from '../conntrack/tcp-store.js';
 import { IPPROTO_TCP, TH_ACK, TH_CWR, TH_ECE, TH_RST, TH_SYN } from '../conntrack/constants.js';
 import { IP_CT_ESTABLISHED_REPLY, NF_ACCEPT, NF_DROP, NF_STOLEN, type Conntrack, type SeqAdjProvider } from '../conntrack/conntrack.js';
 import { jiffiesAt } from '../core/time.js';
@@ -329,7 +330,7 @@ export class Synproxy implements SeqAdjProvider {
   /** `nf_ct_seqadj_init()`: an offset of 0 changes nothing (not even IPS_SEQ_ADJUST). */
   private seqadjInit(slot: number, dir: number, off: number): void {
     if ((off | 0) === 0) return;
-    this.ct.table.status[slot] |= IPS_SEQ_ADJUST;
+    this.ct.table.orStatus(slot, IPS_SEQ_ADJUST);
     this.seqOff[slot * 2 + dir] = off | 0;
   }
 
@@ -341,12 +342,12 @@ export class Synproxy implements SeqAdjProvider {
   hook(pkt: Pkt, slot: number, dir: number): number {
     const ct = this.ct;
     this.emitted = 0;
-    if ((ct.extMask[slot]! & CT_EXT_SYNPROXY) === 0 || pkt.proto !== IPPROTO_TCP) return NF_ACCEPT;
+    if ((ct.extMaskOf(slot) & CT_EXT_SYNPROXY) === 0 || pkt.proto !== IPPROTO_TCP) return NF_ACCEPT;
     if (pkt.malformed !== 0) return NF_DROP;
     this.ensure(slot);
     const f = pkt.tcpFlags;
     const syn = (f & TH_SYN) !== 0, ack = (f & TH_ACK) !== 0;
-    const state = ct.tcp.state[slot]!;
+    const state = ct.tcp.stateOf(slot);
     if (state === TCP_CONNTRACK_CLOSE || state === TCP_CONNTRACK_SYN_SENT) {
       if (state === TCP_CONNTRACK_CLOSE) {
         if ((f & TH_RST) !== 0 && dir !== 0) {
@@ -395,7 +396,7 @@ export class Synproxy implements SeqAdjProvider {
     p.seq = pkt.ack >>> 0;
     p.ack = (pkt.seq + 1) >>> 0;
     p.tcpFlags = TH_ACK;
-    p.win = this.ct.tcp.tdMaxwin[slot * 2]! & 0xffff;
+    p.win = this.ct.tcp.w[tdw(slot * 2) + T_TD_MAXWIN]! & 0xffff;
     Synproxy.buildOptions(p, o);
     const saved = this.emitted;
     this.localOut(p, true);
@@ -434,7 +435,7 @@ export class Synproxy implements SeqAdjProvider {
    * direction's offset, ack by the other direction's. @see nf_ct_seq_adjust
    */
   seqAdjust(pkt: Pkt, slot: number, dir: number): void {
-    if ((this.ct.table.status[slot]! & IPS_SEQ_ADJUST) === 0 || pkt.proto !== IPPROTO_TCP) return;
+    if ((this.ct.table.statusOf(slot) & IPS_SEQ_ADJUST) === 0 || pkt.proto !== IPPROTO_TCP) return;
     this.ensure(slot);
     const so = this.seqOff[slot * 2 + dir]!, ao = this.seqOff[slot * 2 + (dir ^ 1)]!;
     pkt.seq = (pkt.seq + so) >>> 0;
@@ -444,7 +445,7 @@ export class Synproxy implements SeqAdjProvider {
 
   /** Whether the last packet through conntrack got an entry that the proxy created (for callers). */
   static isProxyEntry(ct: Conntrack, slot: number): boolean {
-    return slot >= 0 && (ct.extMask[slot]! & CT_EXT_SYNPROXY) !== 0;
+    return slot >= 0 && (ct.extMaskOf(slot) & CT_EXT_SYNPROXY) !== 0;
   }
 }
 

@@ -30,8 +30,8 @@ function addresses(h: Harness): { l3: number; src: string; dst: string }[] {
   const out: { l3: number; src: string; dst: string }[] = [];
   forEachLiveEntry(h.ct, (slot) => {
     const tb = h.ct.table;
-    const l3 = tb.l3proto[slot]! >> 8;
-    out.push({ l3, src: h.addrs.format(l3, tb.src[slot]!), dst: h.addrs.format(l3, tb.dst[slot]!) });
+    const l3 = tb.l3protoOf(slot) >> 8;
+    out.push({ l3, src: h.addrs.format(l3, tb.srcOf(slot)), dst: h.addrs.format(l3, tb.dstOf(slot)) });
   });
   return out;
 }
@@ -140,7 +140,7 @@ test('a mixed IPv4/IPv6 scenario runs; both families succeed; deterministic; add
   // web4's addresses: the same whether or not the IPv6 generators are there (labelled streams)
   const only4 = loadScenarioText(MIXED.split('\n').filter((l) => !/web6|dns6|flood6/.test(l)).join('\n'), 'only4.yaml');
   const c = new Simulation(only4, 0, REGISTRIES); c.runToEnd();
-  const web4 = (sim: Simulation) => { const out: number[] = []; forEachLiveEntry(sim.ct, (slot) => { if (sim.ct.table.l3proto[slot]! >> 8 === 4) out.push(sim.ct.table.src[slot]!); }); return out.sort(); };
+  const web4 = (sim: Simulation) => { const out: number[] = []; forEachLiveEntry(sim.ct, (slot) => { if (sim.ct.table.l3protoOf(slot) >> 8 === 4) out.push(sim.ct.table.srcOf(slot)); }); return out.sort(); };
   t.true(web4(a).length > 0);
   t.true(web4(c).every((x) => x >= parseIPv4('10.1.0.0') && x < parseIPv4('10.2.0.0')));
   // no drops in either run: web4's live entries are the same flows

@@ -96,12 +96,12 @@ export class UdpStream extends ArrivalGenerator {
     const v = sendCounted(ctx, this.outcomes);
     const slot = ct.lastSlot;
     if (f.a[id] === -1) {
-      if (v !== 0 && slot >= 0) { f.a[id] = slot; f.b[id] = ct.born[slot]!; this.flowAdmitted(f.serial[id]!); }
+      if (v !== 0 && slot >= 0) { f.a[id] = slot; f.b[id] = ct.bornOf(slot); this.flowAdmitted(f.serial[id]!); }
       // untracked (notrack): it passes without an entry, and has none to lose
       else if (v !== 0 && ct.lastCtinfo === IP_CT_UNTRACKED) { f.a[id] = UNTRACKED_FLOW; this.flowAdmitted(f.serial[id]!); }
     } else if (f.a[id] === UNTRACKED_FLOW) {
       if (v === 0 || ct.lastCtinfo !== IP_CT_UNTRACKED) return this.broken(id);
-    } else if (v === 0 || slot !== f.a[id] || ct.born[slot] !== f.b[id]) {
+    } else if (v === 0 || slot !== f.a[id] || ct.bornOf(slot) !== f.b[id]) {
       return this.broken(id); // the entry was gone: this packet needed a new one
     }
     if (this.p.mode === 'stream' && v !== 0) {
