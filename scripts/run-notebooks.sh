@@ -35,7 +35,7 @@ for n in "${names[@]}"; do
   if [ "$n" = compare-policies ] || [ "$n" = size-your-table ]; then
     # they read the flagship comparison from the results store (results/ctsim.duckdb): make it when the store has none
     [ -f dist/sim/cli.js ] || npx tsc -p .
-    if ! node dist/sim/cli.js query "SELECT 'found' FROM comparisons WHERE scenario = 'mixed' AND policies = 'kernel,l4-aware,l4-aware-evict-assured,soft-timeout,adaptive-timeout,keepalive,bigger-table' LIMIT 1" --csv 2>/dev/null | grep -q '^found$'; then
+    if ! node dist/sim/cli.js query "SELECT 'found' FROM comparisons WHERE scenario = 'mixed' AND policies = 'kernel,l4-aware,l4-aware-evict-assured,soft-timeout,adaptive-timeout,keepalive,bigger-table,synproxy' LIMIT 1" --csv 2>/dev/null | grep -q '^found$'; then
       echo "run-notebooks: no flagship comparison in results/ctsim.duckdb: running it (ctsim start)"
       node dist/sim/cli.js start --quiet
     fi

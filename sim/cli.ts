@@ -32,7 +32,7 @@ import { registerStore } from './cli/store-command.js';
 /** The policies `ctsim start` compares on the flagship scenario. */
 export const FLAGSHIP_POLICIES = 'kernel,l4-aware,l4-aware-evict-assured,soft-timeout,adaptive-timeout,keepalive';
 /** The variants of scenarios/mixed.yaml `ctsim start` compares with them (`--arms`). */
-export const FLAGSHIP_ARMS = 'bigger-table';
+export const FLAGSHIP_ARMS = 'bigger-table,synproxy';
 
 const EXIT_HELP = `
 Exit codes: 0 ok; 1 run failed (a bug, or a user policy that threw, returned a bad value, wrote

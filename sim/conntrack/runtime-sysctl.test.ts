@@ -230,7 +230,7 @@ test('§14.4 conntrack -D: only entries matching every filter go (protocol, stat
   send(ct, 0, tcp(p, ip(198, 19, 0, 1), 1000, SERVER, 80, 'S')); const synB = ct.lastSlot;
   send(ct, 0, tcp(p, ip(10, 0, 0, 1), 1000, SERVER, 80, 'S')); const synC = ct.lastSlot;
   send(ct, 0, udp(p, ip(198, 18, 0, 2), 1000, SERVER, 53)); const u = ct.lastSlot;
-  ct.mark[synB] = 7;
+  ct.setMark(synB, 7);
   const destroyed: number[] = [];
   ct.observer = { event: (slot, mask) => { if (mask === 1 << IPCT_DESTROY) destroyed.push(slot); } };
   ct.setNow(1_000_000);
@@ -239,7 +239,7 @@ test('§14.4 conntrack -D: only entries matching every filter go (protocol, stat
   const tb = ct.table;
   const inFlood = (s: number) => (tb.l3protoOf(s) & 0xff) === IPPROTO_TCP && ((tb.srcOf(s) - ip(198, 18, 0, 0)) >>> 0) < 2 ** 17;
   // mark filter first: only synB
-  t.deepEqual(only((s) => ct.mark[s] === 7), { deleted: 1, reaped: 0 });
+  t.deepEqual(only((s) => ct.markOf(s) === 7), { deleted: 1, reaped: 0 });
   t.deepEqual(destroyed, [synB]);
   t.deepEqual(only(inFlood), { deleted: 1, reaped: 0 });
   t.deepEqual(destroyed, [synB, synA]);

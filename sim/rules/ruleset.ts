@@ -178,6 +178,9 @@ export class LoadedRuleset implements Ruleset {
             // an expression ended the hook (NFT_DROP/NF_STOLEN from inside a rule)
             v = c.verdict;
             c.verdict = RULE_VERDICT_CONTINUE;
+            // the rule matched up to the expression that ended the hook: it counts the packet
+            this.packets[r.id] += 1;
+            this.bytes[r.id] += pkt.len;
             if (v !== RULE_VERDICT_ACCEPT && v !== RULE_VERDICT_STOLEN) this.drops[r.id * 3 + pkt.cls] += 1;
             // an extension's reject: the default reply (ICMP port unreachable)
             if (v === RULE_VERDICT_REJECT) { this.lastRejectKind = REJECT_ICMP_UNREACH; this.lastRejectCode = pkt.l3 === 4 ? 3 : 4; }
