@@ -84,7 +84,7 @@ export function flatten(x: unknown, prefix = '', out: Record<string, MetricValue
     if (x.length === 0) out[prefix] = '[]';
     if (x.length > 16 && x.every(isPrim)) { out[prefix] = compactList(x); return out; }
     x.forEach((v, i) => flatten(v, `${prefix}[${i}]`, out));
-  } else if (isPlain(x) && typeof Object.getOwnPropertyDescriptor(x, 'toJSON')?.value === 'function') {
+  } else if (isPlain(x) && typeof (x as { toJSON?: unknown }).toJSON === 'function') {
     // a value that shows itself in another form (an address field's prefix, an IPv6 prefix as text)
     flatten((x['toJSON'] as () => unknown)(), prefix, out);
   } else if (isPlain(x)) {
