@@ -80,7 +80,7 @@ ${EXIT_HELP}`);
 
   program
     .command('start')
-    .description('the flagship comparison: scenarios/mixed.yaml through the main policies and a bigger table, on built-in defaults')
+    .description('the flagship comparison: scenarios/mixed.yaml through the main policies, a bigger table and SYNPROXY, on built-in defaults')
     .option('--runs <n>', 'runs per policy', '1')
     .option('--no-charts', 'do not render the charts')
     .option('--force', 'run again even when results/ already holds this comparison')
