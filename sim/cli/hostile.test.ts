@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -218,6 +218,23 @@ test.serial('an internal error prints one line and exit 1; the stack only with -
 
 // ---- signals and debris (child processes) ----
 
+/**
+ * Waits until the child process has used `ms` of CPU time (utime + stime in /proc/PID/stat), so a
+ * signal arrives once the CLI is past start-up and its handlers are installed however loaded the
+ * machine is (a fixed wall-clock wait was not enough at load averages of 15 on 2 cores). Falls
+ * back to a wall-clock wait where /proc is missing; gives up waiting after 60 s of wall time.
+ */
+async function cpuAtLeast(pid: number, ms: number): Promise<void> {
+  const ticksPerS = 100; // USER_HZ on Linux
+  for (let waited = 0; waited < 60_000; waited += 50) {
+    let stat: string;
+    try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { await new Promise((r) => setTimeout(r, ms * 2)); return; }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (((Number(f[11]) + Number(f[12])) * 1000) / ticksPerS >= ms) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const LONG = 'name: long\nduration: 3000s\nsample_interval: 1s\nkernel: { memory: 64MiB }\ntraffic:\n  - kind: udp-request-response\n    rate: 2000\n';
 
 for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
@@ -229,7 +246,7 @@ for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     const child = spawn(process.execPath, [CLI, 'run', f, '--out', out, '--no-charts', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-    await new Promise((r) => setTimeout(r, 4000)); // well inside the run (it takes minutes)
+    await cpuAtLeast(child.pid!, 2000); // well inside the run (it takes minutes of CPU)
     child.kill(sig);
     const rc = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     t.is(rc, code, err);
@@ -248,7 +265,7 @@ for (const sandbox of [false, true]) test(`SIGINT during one long compare run${s
   const child = spawn(process.execPath, [CLI, 'compare', f, ...user, '--policies', sandbox ? 'kernel,syn-sent-first' : 'kernel', '--runs', '1', '--out', out, '--no-charts', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-  await new Promise((r) => setTimeout(r, 4000)); // well inside the run
+  await cpuAtLeast(child.pid!, 2000); // well inside the run (minutes of CPU)
   const sent = Date.now();
   child.kill('SIGINT');
   const rc = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
