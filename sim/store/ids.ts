@@ -28,7 +28,7 @@ export interface FileHash {
 
 /**
  * Input files held by a resolved scenario: values that carry their path and bytes (a capture
- * file; a ruleset file read the same way), found anywhere in the scenario.
+ * file) or a ruleset loaded from a file (its text), found anywhere in the scenario, variants too.
  */
 export function inputFiles(sc: Scenario): FileHash[] {
   const out: FileHash[] = [];
@@ -37,6 +37,12 @@ export function inputFiles(sc: Scenario): FileHash[] {
     const o = v as Record<string, unknown>;
     if (typeof o['path'] === 'string' && o['bytes'] instanceof Uint8Array) {
       out.push({ role: at, path: o['path'], sha256: sha256(o['bytes']) });
+      return;
+    }
+    // a ruleset read from a file prints as its path alone: its text is what the result depends on
+    const src = o['source'] as { text?: unknown; file?: unknown; inline?: unknown } | undefined;
+    if (src !== undefined && src !== null && typeof src === 'object' && src.inline === false && typeof src.text === 'string' && typeof src.file === 'string') {
+      out.push({ role: at, path: src.file, sha256: sha256(src.text) });
       return;
     }
     if (Array.isArray(v)) v.forEach((x, i) => visit(x, `${at}[${i}]`));
