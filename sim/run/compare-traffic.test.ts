@@ -7,12 +7,10 @@
  */
 import test from 'ava';
 import { POLICIES } from '../../policies/index.js';
-import { CLASS_ATTACK } from '../conntrack/stats.js';
 import { GENERATORS } from '../traffic/registry.js';
 import { scenarioFromYaml } from '../index.js';
 import { compare } from './compare.js';
-import { Simulation } from './simulation.js';
-import type { Pkt } from '../conntrack/packet.js';
+import { observe, type Trace } from './traffic-trace.testkit.js';
 
 const YAML = `
 name: arms
@@ -22,28 +20,6 @@ traffic:
   - { kind: tcp-clients, label: web, rate: 20 }
   - { kind: syn-flood, label: flood, rate: 200, start: 5s, stop: 20s }
 `;
-
-type Trace = { key: string; attack: string[]; verdicts: number };
-
-function observe(run: () => void): Trace[] {
-  const traces: Trace[] = [];
-  const byInstance = new WeakMap<Simulation, Trace>();
-  const orig = Simulation.prototype.send;
-  Simulation.prototype.send = function (this: Simulation, pkt: Pkt): number {
-    let tr = byInstance.get(this);
-    if (!tr) {
-      tr = { key: JSON.stringify(this.ct.table.key), attack: [], verdicts: 0 };
-      byInstance.set(this, tr);
-      traces.push(tr);
-    }
-    if (pkt.cls === CLASS_ATTACK) tr.attack.push(`${this.now} ${pkt.src}:${pkt.sport}>${pkt.dst}:${pkt.dport}/${pkt.proto} ${pkt.tcpFlags}`);
-    const v = orig.call(this, pkt);
-    tr.verdicts = tr.verdicts * 31 + v >>> 0;
-    return v;
-  };
-  try { run(); } finally { Simulation.prototype.send = orig; }
-  return traces;
-}
 
 test('compare: every arm sees the same attack packets and the same hash key; outcomes differ', (t) => {
   const sc = scenarioFromYaml(YAML);

@@ -5,7 +5,6 @@
  */
 import test from 'ava';
 import { POLICIES } from '../../policies/index.js';
-import { CLASS_ATTACK } from '../conntrack/stats.js';
 import { GENERATORS } from '../traffic/registry.js';
 import { scenarioFromYaml } from '../index.js';
 import { formatIssue, loadScenario } from '../scenario/load.js';
@@ -15,8 +14,7 @@ import { compare } from './compare.js';
 import { parseCompareArms, parseVariantArms } from './arms.js';
 import { armScenario } from './variants.js';
 import { comparisonId, runId } from '../store/ids.js';
-import { Simulation } from './simulation.js';
-import type { Pkt } from '../conntrack/packet.js';
+import { observe, type Trace } from './traffic-trace.testkit.js';
 
 const REG = { generators: GENERATORS, policies: POLICIES };
 
@@ -121,28 +119,6 @@ test('--arms: variants, policy stacks and VARIANT:POLICIES; unknown names get th
   t.regex(err(() => parseCompareArms({ policies: 'kernel', arms: 'kernel' }, sc, POLICIES)), /"kernel" is given twice/);
   t.regex(err(() => parseCompareArms({}, sc, POLICIES)), /expected --policies LIST and\/or --arms LIST .*--arms bigger-table,hz1000-lru/);
 });
-
-type Trace = { key: string; attack: string[]; verdicts: number };
-
-function observe(run: () => void): Trace[] {
-  const traces: Trace[] = [];
-  const byInstance = new WeakMap<Simulation, Trace>();
-  const orig = Simulation.prototype.send;
-  Simulation.prototype.send = function (this: Simulation, pkt: Pkt): number {
-    let tr = byInstance.get(this);
-    if (!tr) {
-      tr = { key: JSON.stringify(this.ct.table.key), attack: [], verdicts: 0 };
-      byInstance.set(this, tr);
-      traces.push(tr);
-    }
-    if (pkt.cls === CLASS_ATTACK) tr.attack.push(`${this.now} ${pkt.src}:${pkt.sport}>${pkt.dst}:${pkt.dport}/${pkt.proto} ${pkt.tcpFlags}`);
-    const v = orig.call(this, pkt);
-    tr.verdicts = tr.verdicts * 31 + v >>> 0;
-    return v;
-  };
-  try { run(); } finally { Simulation.prototype.send = orig; }
-  return traces;
-}
 
 test('compare: variant arms see the same attack packets and hash key as the policy arm; outcomes differ; paired against a variant baseline', (t) => {
   const sc = scenarioFromYaml(YAML);
