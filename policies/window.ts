@@ -18,8 +18,8 @@ export function collectWindow(ct: Conntrack, bucket: number, range: number, out:
   let b = bucket;
   for (let i = 0; i < nbk; i++) {
     if (i > 0) b = (b + 1) % nb;
-    for (let node = tb.headOf(b); node >= 0; node = tb.nextOf(node)) {
-      const slot = node >> 1;
+    for (let p = tb.chainLength(b) - 1; p >= 0; p--) {
+      const slot = tb.at(b, p) >> 1;
       if ((tb.statusOf(slot) & IPS_DYING) !== 0) continue;
       let dup = false;
       for (let k = 0; k < n; k++) if (out[k] === slot) { dup = true; break; }

@@ -24,8 +24,9 @@ export default {
           let bestIdle = -1;
           for (let i = 0; i < params.range; i++) {
             const b = (bucket + i) % tb.nbuckets;
-            for (let node = tb.headOf(b); node >= 0; node = tb.nextOf(node)) {
-              const slot = node >> 1;
+            // the chain from its head: nodeAt(b, 0) is the newest node
+            for (let i = 0, n = tb.chainLength(b); i < n; i++) {
+              const slot = tb.nodeAt(b, i) >> 1;
               const state = ct.tcp.stateOf(slot);
               if ((tb.l3protoOf(slot) & 0xff) !== TCP || (state !== SYN_SENT && state !== SYN_RECV)) continue;
               const idle = ct.idle(slot);

@@ -9,7 +9,7 @@ test('the layout is measured from the model: bytes per slot and per bucket', (t)
   const L = slotLayout();
   t.true(Number.isInteger(L.perSlot) && L.perSlot > 0);
   t.is(L.perSlot, L.bySection['table']! + L.bySection['side']! + L.bySection['tcp']!);
-  t.is(L.perBucket, 8, 'head (4 B) and chain length (4 B)');
+  t.is(L.perBucket, 21, 'bucket record (16 B: chain length and three nodes) and 1.25 words of initial spill area (5 B)');
   // cross-check against a real instance: every typed array it owns
   const ct = createConntrack({ sysctl: { nf_conntrack_max: 5000, nf_conntrack_buckets: 4096 } });
   let n = 0;
@@ -22,7 +22,7 @@ test('estimateTableBytes follows the sysctls and the kernel sizing rule', (t) =>
   const L = slotLayout();
   const e = estimateTableBytes(sc({ nf_conntrack_max: 1_000_000, nf_conntrack_buckets: 1_048_576 }));
   t.is(e.nf_conntrack_max, 1_000_000);
-  t.is(e.bytes, 1_000_000 * L.perSlot + 1_048_576 * 8 + L.fixed);
+  t.is(e.bytes, 1_000_000 * L.perSlot + 1_048_576 * 21 + L.fixed);
   t.false(e.unbounded);
   // 4 GiB host, v6.12: 65536 buckets and entries (§1.2)
   const d = estimateTableBytes(sc({}, 4 * 1024 ** 3));
@@ -38,8 +38,8 @@ test('a table that cannot fit fails at once with the figure it needs', (t) => {
   const r = checkTableMemory(big, { where: 'big.yaml', available: 1024 ** 3 });
   t.false(r.ok);
   if (!r.ok) {
-    t.true(r.needed > 5 * 1024 ** 3);
-    t.regex(r.message, /^big\.yaml: the conntrack table cannot fit in memory: it needs \d+\.\d\d GiB \(nf_conntrack_max 50,000,000 × \d+ B \+ 262,144 buckets × 8 B = \d+\.\d\d GiB, plus 256\.00 MiB per run\) but 1\.00 GiB is available/);
+    t.true(r.needed > 4.5 * 1024 ** 3, `50 M slots of ${slotLayout().perSlot} B`);
+    t.regex(r.message, /^big\.yaml: the conntrack table cannot fit in memory: it needs \d+\.\d\d GiB \(nf_conntrack_max 50,000,000 × \d+ B \+ 262,144 buckets × 21 B = \d+\.\d\d GiB, plus 256\.00 MiB per run\) but 1\.00 GiB is available/);
   }
   t.true(checkTableMemory(sc({ nf_conntrack_max: 65536 }), { where: 'x', available: 1024 ** 3 }).ok);
   t.throws(() => assertTableFits(big, 'big.yaml', 4, 1024 ** 3), { instanceOf: InputError, message: /4 concurrent runs × \(/ });

@@ -15,17 +15,15 @@ import { B_CLS, B_EXT, B_STATE, B_TPOL, H_OWNER, T_UDP_STREAM_TS, TcpStore } fro
 import { TCP_CONNTRACK_CLOSE } from './proto-tcp-const.js';
 
 /** Int32 words per slot of `Conntrack.side` and their offsets. */
-export const SIDE_STRIDE = 3;
+export const SIDE_STRIDE = 1;
 export const S_FLOW = 0;
-export const S_BORN = 1;
-export const S_LAST_SEEN = 2;
 import { CT_EXT_ACCT, CT_EXT_SEQADJ, CT_EXT_SYNPROXY, CT_EXT_TIMEOUT, CT_EXT_TSTAMP, entryBytesByMask, BUCKET_HEAD_BYTES, roundBuckets } from './sizing.js';
 import {
   CtStats, REASON_EARLY_DROP, REASON_POLICY, REASON_PROBE, REASON_TCP_REOPEN, REASON_TCP_RST, REASON_TIMEOUT_EARLY_DROP_SCAN,
   REASON_TIMEOUT_GC, REASON_TIMEOUT_LOOKUP,
 } from './stats.js';
 import type { SysctlName, SysctlValues } from './sysctl.js';
-import { ConntrackTable, H_L3ST, H_DST, H_PORTS, H_RPORTS, H_SRC, H_TIMEOUT, HOT_STRIDE } from './table.js';
+import { BKT_INLINE, BKT_STRIDE, ConntrackTable, H_BORN, H_L3ST, H_DST, H_LAST_SEEN, H_PORTS, H_RPORTS, H_SRC, H_TIMEOUT, HOT_STRIDE } from './table.js';
 import { makeTimeoutPolicy, type TimeoutSet } from './timeout-policy.js';
 import { TrackerOut, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_INVALID, VERDICT_REPEAT } from './tracker.js';
 
@@ -202,9 +200,10 @@ export class Conntrack {
 
   /**
    * Per-slot side record, SIDE_STRIDE int32 words: the flow id (which of its generator's flows
-   * created the entry), jiffies at confirmation (`born`) and at the last packet (`lastSeen`).
-   * The other per-entry fields (class, timeout set, extension bits, owner, UDP stream_ts) live in
-   * the slot's 64-byte proto record (`tcp`, see tcp-store.ts). Read them with the accessors below.
+   * created the entry). Jiffies at confirmation (`born`) and at the last packet (`lastSeen`) are
+   * in the hot record (table.ts); the other per-entry fields (class, timeout set, extension bits,
+   * owner, UDP stream_ts) live in the slot's 64-byte proto record (`tcp`, see tcp-store.ts). Read
+   * them with the accessors below.
    */
   side: Int32Array;
 
@@ -215,9 +214,9 @@ export class Conntrack {
   /** Which of its generator's flows created the entry. */
   flowOf(slot: number): number { return this.side[slot * SIDE_STRIDE + S_FLOW]!; }
   /** Jiffies at confirmation. */
-  bornOf(slot: number): number { return this.side[slot * SIDE_STRIDE + S_BORN]!; }
+  bornOf(slot: number): number { return this.table.hot[slot * HOT_STRIDE + H_BORN]!; }
   /** Jiffies at the last packet attached. */
-  lastSeenOf(slot: number): number { return this.side[slot * SIDE_STRIDE + S_LAST_SEEN]!; }
+  lastSeenOf(slot: number): number { return this.table.hot[slot * HOT_STRIDE + H_LAST_SEEN]!; }
   /** UDP `stream_ts` (jiffies; UDP entries only). */
   streamTsOf(slot: number): number { return this.tcp.w[(slot << 4) + T_UDP_STREAM_TS]!; }
   /** Index into `timeoutSets` (0 = no policy attached). */
@@ -452,13 +451,14 @@ export class Conntrack {
    * Deletes a confirmed entry: DESTROY event, unlink both nodes, free, count--.
    * @see nf_ct_delete, nf_ct_kill
    */
-  destroy(slot: number, reason: number): void {
+  destroy(slot: number, reason: number, node = -1, bucket = -1): void {
     const tb = this.table;
     tb.orStatus(slot, IPS_DYING);
     if (this.eventsOn) this.observer?.event?.(slot, 1 << IPCT_DESTROY);
     this.observer?.destroyed?.(slot, reason);
-    tb.unlink(slot * 2);
-    tb.unlink(slot * 2 + 1);
+    // a walk that found one of the entry's nodes passes its bucket, sparing one tuple hash
+    tb.unlink(slot * 2, node === slot * 2 ? bucket : -1);
+    tb.unlink(slot * 2 + 1, node === slot * 2 + 1 ? bucket : -1);
     this.release(slot);
   }
 
@@ -494,16 +494,28 @@ export class Conntrack {
     const tb = this.table;
     const h = tb.hot; // one 32-byte record per slot: a chain node costs one cache line
     const b = reciprocalScale(hash, tb.nbuckets);
-    let node = tb.headOf(b);
-    while (node >= 0) {
+    // the chain's node ids are in the bucket record (or its spill block): read them head first
+    const w = b * BKT_STRIDE;
+    let bk = tb.bkt;
+    let n = bk[w]!;
+    let base = n <= BKT_INLINE ? w + 1 : bk[w + 1]!;
+    let p = n - 1;
+    while (p >= 0) {
+      const node = bk[base + p]!;
       const slot = node >> 1;
       const r = slot * HOT_STRIDE;
-      let next = h[r + (node & 1)]!;
       if (((h[r + H_TIMEOUT]! - this.now32) | 0) <= 0) {
-        if (next >= 0 && next >> 1 === slot) next = h[r + (next & 1)]!;
+        // resume after the entry (and its partner node, if that comes right behind it)
+        let q = p - 1;
+        if (q >= 0 && bk[base + q]! >> 1 === slot) q--;
+        const next = q >= 0 ? bk[base + q]! : -1;
         this.stats.reaped_lookup++;
-        this.destroy(slot, REASON_TIMEOUT_LOOKUP);
-        node = next;
+        this.destroy(slot, REASON_TIMEOUT_LOOKUP, node, b);
+        if (next < 0) return -1;
+        p = tb.relocate(b, next, q);
+        bk = tb.bkt;
+        n = bk[w]!;
+        base = n <= BKT_INLINE ? w + 1 : bk[w + 1]!;
         continue;
       }
       if (h[r + H_L3ST]! >>> 16 === l3proto && (this.pendUntil === null || !this.invisible(slot)) && (!this.zoned || this.zone[slot] === this.curZone)) {
@@ -515,7 +527,7 @@ export class Conntrack {
           return node;
         }
       }
-      node = next;
+      p--;
     }
     return -1;
   }
@@ -535,22 +547,33 @@ export class Conntrack {
     for (let i = 0; i < 8; i++) {
       if (i > 0) b = (b + 1) % nb;
       let drops = 0;
-      let node = tb.headOf(b);
-      while (node >= 0) {
+      const w = b * BKT_STRIDE;
+      let p = tb.bkt[w]! - 1;
+      while (p >= 0) {
+        const bk = tb.bkt;
+        const base = bk[w]! <= BKT_INLINE ? w + 1 : bk[w + 1]!;
+        const node = bk[base + p]!;
         const slot = node >> 1;
         const r = slot * HOT_STRIDE;
         // an entry's partner node right behind it gets the same decision: step over it, so
         // that deleting the entry does not cut the walk short
-        let next = h[r + (node & 1)]!;
-        if (next >= 0 && next >> 1 === slot) next = h[r + (next & 1)]!;
+        let q = p - 1;
+        if (q >= 0 && bk[base + q]! >> 1 === slot) q--;
+        let reason: number;
         if (((h[r + H_TIMEOUT]! - this.now32) | 0) <= 0) {
           this.stats.reaped_early_drop++;
-          this.destroy(slot, REASON_TIMEOUT_EARLY_DROP_SCAN);
+          reason = REASON_TIMEOUT_EARLY_DROP_SCAN;
         } else if ((h[r + H_L3ST]! & (IPS_ASSURED | IPS_DYING)) === 0) {
-          this.destroy(slot, REASON_EARLY_DROP);
           drops++;
+          reason = REASON_EARLY_DROP;
+        } else {
+          p = q;
+          continue;
         }
-        node = next;
+        const next = q >= 0 ? bk[base + q]! : -1;
+        this.destroy(slot, reason, node, b);
+        if (next < 0) break;
+        p = tb.relocate(b, next, q);
       }
       if (drops > 0) {
         this.stats.early_drop += drops;
@@ -854,7 +877,7 @@ export class Conntrack {
           events = 0;
         }
       }
-      this.side[slot * SIDE_STRIDE + S_LAST_SEEN] = this.now32;
+      this.table.hot[slot * HOT_STRIDE + H_LAST_SEEN] = this.now32;
       this.lastSlot = slot;
       this.lastCtinfo = ctinfo;
       if (events !== 0 && this.eventsOn) this.observer?.event?.(slot, events);
@@ -981,7 +1004,7 @@ export class Conntrack {
   private linked(slot: number): void {
     const tb = this.table;
     tb.orStatus(slot, IPS_CONFIRMED);
-    this.side[slot * SIDE_STRIDE + S_BORN] = this.now32;
+    tb.hot[slot * HOT_STRIDE + H_BORN] = this.now32;
     if ((this.extMaskOf(slot) & CT_EXT_TSTAMP) !== 0) this.tstampStart![slot] = this.nowUs;
     if (this.pendUntil !== null) {
       this.pendUntil[slot] = this.nowUs + this.raceDelayUs;
@@ -1104,7 +1127,7 @@ export class Conntrack {
     const tb = this.table;
     const len = (tb.timeoutOf(slot) - this.lastSeenOf(slot)) | 0;
     if (len > 0 && (tb.statusOf(slot) & IPS_FIXED_TIMEOUT) === 0) tb.setTimeoutOf(slot, (this.now32 + len) | 0);
-    this.side[slot * SIDE_STRIDE + S_LAST_SEEN] = this.now32;
+    this.table.hot[slot * HOT_STRIDE + H_LAST_SEEN] = this.now32;
   }
 
   /** Evicts an entry whose endpoints did not answer keepalive probes. */
@@ -1124,10 +1147,10 @@ export class Conntrack {
     let n = 0;
     for (let b = 0; b < tb.nbuckets; b++) {
       for (;;) {
-        let node = tb.headOf(b);
-        while (node >= 0 && (node & 1) !== 0) node = tb.nextOf(node);
-        if (node < 0) break;
-        this.destroy(node >> 1, reason);
+        let p = tb.chainLength(b) - 1;
+        while (p >= 0 && (tb.at(b, p) & 1) !== 0) p--;
+        if (p < 0) break;
+        this.destroy(tb.at(b, p) >> 1, reason, tb.at(b, p), b);
         n++;
       }
     }
@@ -1135,9 +1158,9 @@ export class Conntrack {
   }
 
   /** Reaps an expired entry on behalf of the gc worker. */
-  reapGc(slot: number): void {
+  reapGc(slot: number, node = -1, bucket = -1): void {
     this.stats.reaped_gc++;
-    this.destroy(slot, REASON_TIMEOUT_GC);
+    this.destroy(slot, REASON_TIMEOUT_GC, node, bucket);
   }
 
   /** Zeroes an entry's acct counters (a new entry). */
@@ -1256,19 +1279,23 @@ export class Conntrack {
     const picked: number[] = [];
     let reaped = 0;
     for (let b = 0; b < tb.nbuckets; b++) {
-      let node = tb.headOf(b);
-      while (node >= 0) {
+      let p = tb.chainLength(b) - 1;
+      while (p >= 0) {
+        const node = tb.at(b, p);
         const slot = node >> 1;
-        let next = tb.nextOf(node);
+        let q = p - 1;
         if (this.isExpired(slot)) {
-          if (next >= 0 && next >> 1 === slot) next = tb.nextOf(next);
+          if (q >= 0 && tb.at(b, q) >> 1 === slot) q--;
+          const next = q >= 0 ? tb.at(b, q) : -1;
           this.stats.reaped_lookup++;
-          this.destroy(slot, REASON_TIMEOUT_LOOKUP);
+          this.destroy(slot, REASON_TIMEOUT_LOOKUP, node, b);
           reaped++;
+          p = next < 0 ? -1 : tb.relocate(b, next, q);
+          continue;
         } else if ((node & 1) === 0 && match(slot)) {
           picked.push(slot);
         }
-        node = next;
+        p = q;
       }
     }
     for (const slot of picked) this.destroy(slot, reason);

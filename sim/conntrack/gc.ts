@@ -75,11 +75,15 @@ export class GcWorker {
     let delay: number;
     scan: {
       while (i < nb) {
-        let node = tb.headOf(i);
-        while (node >= 0) {
+        // the chain head first (storage position chainLength - 1, see table.ts); a deletion
+        // moves the nodes above it down, so after one the walk finds its next node again
+        let p = tb.chainLength(i) - 1;
+        while (p >= 0) {
+          const node = tb.at(i, p);
           const slot = node >> 1;
-          let next = tb.nextOf(node);
-          if (next >= 0 && next >> 1 === slot) next = tb.nextOf(next);
+          let q = p - 1;
+          if (q >= 0 && tb.at(i, q) >> 1 === slot) q--;
+          const next = q >= 0 ? tb.at(i, q) : -1;
           if (expired > this.expiredMax) {
             this.nextBucket = i;
             this.avgTimeout = nextRun;
@@ -89,9 +93,9 @@ export class GcWorker {
             break scan;
           }
           if (ct.isExpired(slot)) {
-            ct.reapGc(slot);
+            ct.reapGc(slot, node, i);
             expired++;
-            node = next;
+            p = next < 0 ? -1 : tb.relocate(i, next, q);
             continue;
           }
           let r = ct.remaining(slot);
@@ -101,18 +105,20 @@ export class GcWorker {
           const visit = ct.hooks.gcVisit;
           if (visit !== undefined && visit(slot)) {
             st.evicted_policy++;
-            ct.destroy(slot, REASON_POLICY);
+            ct.destroy(slot, REASON_POLICY, node, i);
             expired++;
-            node = next;
+            p = next < 0 ? -1 : tb.relocate(i, next, q);
             continue;
           }
           const s = tb.statusOf(slot);
           if (max95 !== 0 && (s & IPS_CONFIRMED) !== 0 && (s & IPS_DYING) === 0 && ct.count >= max95 && ct.gcCanEarlyDrop(slot)) {
             st.gc_early_drop++;
-            ct.destroy(slot, REASON_GC_95);
+            ct.destroy(slot, REASON_GC_95, node, i);
             expired++;
+            p = next < 0 ? -1 : tb.relocate(i, next, q);
+            continue;
           }
-          node = next;
+          p = q;
         }
         i++;
         scanned++;

@@ -43,7 +43,8 @@ export function protoName(proto: number): string | undefined {
 export function forEachLiveEntry(ct: Conntrack, fn: (slot: number) => void): void {
   const tb = ct.table;
   for (let b = 0; b < tb.nbuckets; b++) {
-    for (let node = tb.headOf(b); node >= 0; node = tb.nextOf(node)) {
+    for (let p = tb.chainLength(b) - 1; p >= 0; p--) {
+      const node = tb.at(b, p);
       if ((node & 1) !== 0) continue;
       const slot = node >> 1;
       const s = tb.statusOf(slot);

@@ -47,7 +47,7 @@ function chains(ct: Conntrack): number[][] {
   const out: number[][] = [];
   for (let b = 0; b < tb.nbuckets; b++) {
     const c: number[] = [];
-    for (let n = tb.headOf(b); n >= 0; n = tb.nextOf(n)) c.push(n);
+    for (let p = tb.chainLength(b) - 1; p >= 0; p--) c.push(tb.at(b, p));
     out.push(c);
   }
   return out;

@@ -76,14 +76,15 @@ export function checkTable(ct: Conntrack): number {
   const tb = ct.table;
   const seen = new Map<number, number>();
   let nodes = 0;
+  tb.checkBuckets();
+  const inChain = new Set<number>();
   for (let b = 0; b < tb.nbuckets; b++) {
-    if (tb.chainLength(b) !== tb.walkChainLength(b)) throw new Error(`bucket ${b}: chain length counter ${tb.chainLength(b)} but ${tb.walkChainLength(b)} nodes`);
-    let prev = -(b + 2);
-    for (let n = tb.headOf(b); n >= 0; n = tb.nextOf(n)) {
-      if (tb.prev[n] !== prev) throw new Error(`bad prev link at node ${n} in bucket ${b}`);
+    for (let p = tb.chainLength(b) - 1; p >= 0; p--) {
+      const n = tb.at(b, p);
+      if (inChain.has(n)) throw new Error(`node ${n} is in a chain twice (bucket ${b})`);
+      inChain.add(n);
       if (tb.nodeBucket(n) !== b) throw new Error(`node ${n} is in bucket ${b} but hashes to ${tb.nodeBucket(n)}`);
       seen.set(n >> 1, (seen.get(n >> 1) ?? 0) + 1);
-      prev = n;
       nodes++;
     }
   }

@@ -29,7 +29,8 @@ export function insideReplyToOutside(ct: Conntrack, pkt: Pkt): boolean {
   }
   const src = pkt.dst, dst = pkt.src;
   const b = tb.bucketOf(src, dst, ports, l3proto);
-  for (let node = tb.headOf(b); node >= 0; node = tb.nextOf(node)) {
+  for (let p = tb.chainLength(b) - 1; p >= 0; p--) {
+    const node = tb.at(b, p);
     if ((node & 1) !== 0) continue;
     const s = node >> 1;
     if (tb.l3protoOf(s) !== l3proto || tb.srcOf(s) !== src || tb.dstOf(s) !== dst || tb.portsOf(s) !== ports) continue;

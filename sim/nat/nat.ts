@@ -564,21 +564,23 @@ export class Nat implements NatPath {
     const tb = ct.table;
     const rs = this.tDst, rd = this.tSrc, rp = this.invPorts(), l3p = this.tL3;
     const b = tb.bucketOf(rs, rd, rp, l3p);
-    let node = tb.headOf(b);
-    while (node >= 0) {
+    let p = tb.chainLength(b) - 1;
+    while (p >= 0) {
+      const node = tb.at(b, p);
       const s = node >> 1;
-      let next = tb.nextOf(node);
+      let q = p - 1;
       if (reap && ct.isExpired(s)) {
-        if (next >= 0 && next >> 1 === s) next = tb.nextOf(next);
+        if (q >= 0 && tb.at(b, q) >> 1 === s) q--;
+        const next = q >= 0 ? tb.at(b, q) : -1;
         ct.stats.reaped_lookup++;
-        ct.destroy(s, REASON_TIMEOUT_LOOKUP);
-        node = next;
+        ct.destroy(s, REASON_TIMEOUT_LOOKUP, node, b);
+        p = next < 0 ? -1 : tb.relocate(b, next, q);
         continue;
       }
       if (s !== slot && tb.l3protoOf(s) === l3p && !ct.invisible(s) && nodeIs(tb, node, rs, rd, rp)) {
         if (!(skipSameOrig && tb.srcOf(s) === tb.srcOf(slot) && tb.dstOf(s) === tb.dstOf(slot) && tb.portsOf(s) === tb.portsOf(slot))) return node;
       }
-      node = next;
+      p = q;
     }
     return -1;
   }
@@ -784,7 +786,8 @@ function nodeIs(tb: Conntrack['table'], node: number, src: number, dst: number, 
 
 /** First node of a chain equal to the tuple (confirm-time walk: no reaping, every linked entry). */
 function findNodeIn(tb: Conntrack['table'], bucket: number, src: number, dst: number, ports: number, l3p: number): number {
-  for (let node = tb.headOf(bucket); node >= 0; node = tb.nextOf(node)) {
+  for (let p = tb.chainLength(bucket) - 1; p >= 0; p--) {
+    const node = tb.at(bucket, p);
     if (tb.l3protoOf(node >> 1) === l3p && nodeIs(tb, node, src, dst, ports)) return node;
   }
   return -1;
