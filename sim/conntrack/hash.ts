@@ -53,10 +53,13 @@ export function tupleHash(key: HashKey, src: number, dst: number, ports: number,
 }
 
 /**
- * Bucket of a raw hash: floor(hash × n / 2^32), exact for n < 2^28.
+ * Bucket of a raw hash: floor(hash × n / 2^32), exact for n < 2^28. Up to 2^21 buckets the
+ * product is below 2^53, so one double multiplication is exact; above, the hash is split in two
+ * halves of 16 bits.
  * @see reciprocal_scale (include/linux/kernel.h), scale_hash (nf_conntrack_core.c)
  */
 export function reciprocalScale(hash: number, n: number): number {
+  if (n <= 0x200000) return ((hash >>> 0) * n / 4294967296) | 0;
   const hi = hash >>> 16;
   const lo = hash & 0xffff;
   return Math.floor((hi * n + Math.floor((lo * n) / 65536)) / 65536);
