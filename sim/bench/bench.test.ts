@@ -1,6 +1,6 @@
 import test from 'ava';
 import { formatBench, ratiosToBound, runBench, spread } from './bench.js';
-import { WORKLOADS, type BenchSizes, type WorkloadName, type WorkloadSample } from './workloads.js';
+import { runWorkload, WORKLOADS, type BenchSizes, type WorkloadName, type WorkloadSample } from './workloads.js';
 
 const TINY: BenchSizes = { entries: 2000, buckets: 2048, packets: 20_000, mixedSeconds: 2, pending: 1000, holdOps: 20_000, seed: 1 };
 
@@ -69,4 +69,34 @@ test('bench runs a repetition in a child process and measures its peak RSS', asy
   t.true(f.peakRssBytes > 10 * 1024 ** 2);
   t.is(f.check['count'], TINY.entries);
   t.true(f.bytesPerEntry > 0, `heap growth per live entry with a forced gc: ${f.bytesPerEntry}`);
+});
+
+test('nat: every entry of the flood is SNATed to the pool, no port search fails, and two runs simulate the same thing', (t) => {
+  const a = runWorkload('nat', TINY), b = runWorkload('nat', TINY);
+  t.deepEqual(a.check, b.check, 'deterministic counters');
+  const c = a.check;
+  // packets through the table: the prefill (one per entry), the warm-up (packets/50) and the timed tenth
+  const timed = TINY.packets / 10, warm = TINY.packets / 50;
+  t.is(a.packets, timed);
+  t.is(c['allocated'], TINY.entries + warm + timed, 'every SYN is a new flow and gets an entry (none dropped)');
+  t.is(c['drop'], 0);
+  t.is(c['mappings'], c['allocated'], 'the postrouting rule set up a SNAT mapping for every entry');
+  t.is(c['mappings_changed'], c['allocated'], 'and every mapping rewrote the tuple (the pool is outside 10/8)');
+  t.is(c['exhausted'], 0, 'the 256-address pool never runs out of ports');
+  t.true(c['early_drop']! > 0, 'the timed SYNs find the table full');
+  t.true(c['count']! <= TINY.entries && c['count']! > TINY.entries - 16);
+  t.true(a.liveEntries > TINY.entries - 16 && a.liveEntries <= TINY.entries, 'the prefill filled the table');
+  t.true(a.packetsPerSecond > 0 && Number.isFinite(a.packetsPerSecond));
+});
+
+test('nat in a child process: its bytes per entry exceed the plain flood\'s by what NAT keeps per slot', async (t) => {
+  const sizes: BenchSizes = { ...TINY, entries: 20_000, buckets: 16_384, packets: 50_000 };
+  const r = await runBench({ workloads: ['syn-flood', 'nat'], sizes, repetitions: 1 });
+  t.deepEqual(Object.keys(r.workloads), ['bound', 'syn-flood', 'nat']);
+  const f = r.workloads['syn-flood']!, n = r.workloads.nat!;
+  t.truthy(n.ratioToBound, 'nat has its ratio to bound');
+  t.is(n.liveEntries, n.check['count']);
+  // NAT's per-slot arrays alone: REPLY addresses (8 B), rule ids (8), bysource links (8), port-usage key (4), masq flag (1)
+  t.true(n.bytesPerEntry - f.bytesPerEntry >= 29, `nat ${n.bytesPerEntry} B/entry vs flood ${f.bytesPerEntry}`);
+  t.regex(formatBench(r), /\n {2}nat +[\d,]+ packets\/s/);
 });

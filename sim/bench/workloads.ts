@@ -9,6 +9,9 @@
  *   generator, event queue, metrics observer), prefilled by a slower flood of the same kind.
  * - `mixed`: web clients, DNS, idle TCP and UDP NAT flows through the whole simulation, holding
  *   about `entries` live entries at steady state.
+ * - `nat`: the conntrack core with an SNAT rule to a 256-address pool (the NAT core of sim/nat
+ *   on the rule path), holding `entries` live SNATed entries under a flood of new inside flows;
+ *   reports the NAT table's bytes per entry separately from the flood's.
  * - `hold`: the bare event queue on the hold model (benchHoldModel).
  * - `bound`: the bare hot path of the flood in the plain chained layout (bound.ts), the yardstick
  *   every other workload's rate is divided by (ratios measured side by side survive machine load).
@@ -16,12 +19,14 @@
  * Every workload reports the model's counters as well, so repetitions can be checked to have
  * simulated exactly the same thing.
  */
-import { createConntrack } from '../conntrack/create.js';
+import { createConntrack, parseKernelVersion } from '../conntrack/create.js';
 import { GcWorker } from '../conntrack/gc.js';
 import { Pkt } from '../conntrack/packet.js';
 import { IPPROTO_TCP, TH_SYN } from '../conntrack/constants.js';
 import { benchHoldModel } from '../core/bench-queue.js';
-import { Rng } from '../core/rng.js';
+import { Rng, RngStreams } from '../core/rng.js';
+import { setupNat } from '../nat/setup.js';
+import { loadRuleset } from '../rules/ruleset.js';
 import { loadScenario, formatIssue } from '../scenario/load.js';
 import { Simulation, type Registries } from '../run/simulation.js';
 import { GENERATORS } from '../traffic/registry.js';
@@ -29,7 +34,7 @@ import { POLICIES } from '../../policies/index.js';
 import { slotLayout } from './memory-guard.js';
 import { runBound } from './bound.js';
 
-export const WORKLOADS = ['bound', 'syn-flood', 'syn-flood-sim', 'mixed', 'hold'] as const;
+export const WORKLOADS = ['bound', 'syn-flood', 'syn-flood-sim', 'mixed', 'nat', 'hold'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 /** Sizes of a bench run. */
@@ -38,7 +43,7 @@ export interface BenchSizes {
   entries: number;
   /** Hash buckets for the floods. @defaultValue 1,048,576 */
   buckets: number;
-  /** Timed flood packets (syn-flood); syn-flood-sim times `packets` / 2. @defaultValue 5,000,000 */
+  /** Timed flood packets (syn-flood); syn-flood-sim times `packets` / 2, nat `packets` / 10. @defaultValue 5,000,000 */
   packets: number;
   /** Simulated seconds timed at steady state in `mixed`. @defaultValue 30 */
   mixedSeconds: number;
@@ -146,6 +151,93 @@ export function benchSynFlood(z: BenchSizes): WorkloadSample {
       count: ct.count, allocated: st.allocated, early_drop: st.early_drop, drop: st.drop, chaintoolong: st.chaintoolong,
       reaped_lookup: st.reaped_lookup, reaped_early_drop: st.reaped_early_drop, reaped_gc: st.reaped_gc,
       gc_early_drop: st.gc_early_drop, gc_runs: gcRuns,
+    },
+  };
+}
+
+/** The SNAT rule of the `nat` workload: every inside source (10.0.0.0/8) to a 256-address pool. */
+export const BENCH_NAT_RULESET = `table ip nat {
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr 10.0.0.0/8 snat to 198.51.100.0-198.51.100.255
+  }
+}
+`;
+
+/**
+ * The conntrack core with NAT: the table of `syn-flood` (nf_conntrack_max = `entries`,
+ * nf_conntrack_buckets = `buckets`, kernel 6.12, HZ 250, gc at 8192 buckets/ms) with the NAT
+ * core installed from a ruleset ({@link BENCH_NAT_RULESET}: `snat to` a 256-address pool, ports
+ * 1024–65535 by default), exactly as a scenario with that ruleset sets it up (setupNat, the rule
+ * path's decider). Every packet is a TCP SYN of a new inside flow (a random host of 10.0.0.0/8, a
+ * random port) to one server, 203.0.113.10:443, so every entry is SNATed: the postrouting rule
+ * matches, get_unique_tuple picks a pool address and a free port, the REPLY tuple is rewritten,
+ * the entry joins the bysource hash and holds a port of its (pool address, server, tcp) key.
+ * The pool is wide enough that the port search does not fail: 256 addresses × 64,512 ports per
+ * server, so 1 M entries use about 6 % of each key's ports (`check.exhausted` stays 0).
+ *
+ * Prefill: `entries` SYNs spaced evenly over 120 s, as in `syn-flood` (the table is full, the gc
+ * has run throughout); bytes per entry = heap growth from before the model is built to the full
+ * table / live entries, as for `syn-flood`, so the difference between the two is what NAT adds
+ * per entry. Timed: `packets` / 10 SYNs at 1 µs spacing after an untimed warm-up of
+ * min(packets / 50, 100,000): every one misses, finds the table full, early-drops (freeing the
+ * victim's port) and inserts a new SNATed entry. (A tenth of the flood's packets: the NAT path
+ * runs at about 0.13 of `bound`, and the prefill of 1 M SNATed entries alone takes seconds, so
+ * this keeps a repetition near ten seconds at the default sizes.)
+ */
+export function benchNat(z: BenchSizes): WorkloadSample {
+  const h0 = heapBytes();
+  const t0 = performance.now();
+  const version = '6.12';
+  const ct = createConntrack({ version, hz: 250, seed: z.seed, sysctl: { nf_conntrack_max: z.entries, nf_conntrack_buckets: z.buckets } });
+  const nat = setupNat(ct, { version: parseKernelVersion(version), ruleset: loadRuleset(BENCH_NAT_RULESET, 'bench-nat.nft', undefined) }, new RngStreams(z.seed, 0));
+  if (nat === undefined) throw new Error('bench nat: the NAT core was not installed');
+  const gc = new GcWorker(ct, 8192);
+  const rng = new Rng(`ctsim/bench/nat/${z.seed}`);
+  const pkt = new Pkt();
+  let now = 0;
+  let nextGc = gc.firstRunUs();
+  let gcRuns = 0;
+  const flood = (n: number, spacing: number): void => {
+    for (let i = 0; i < n; i++) {
+      now += spacing;
+      while (nextGc <= now) { nextGc = gc.run(nextGc); gcRuns++; }
+      pkt.reset();
+      pkt.proto = IPPROTO_TCP;
+      pkt.cls = 1;
+      pkt.src = 0x0a000000 | (rng.int32() & 0x00ffffff);
+      pkt.sport = 1024 + ((rng.uniform() * 64512) | 0);
+      pkt.dst = 0xcb00710a | 0;
+      pkt.dport = 443;
+      pkt.tcpFlags = TH_SYN;
+      pkt.seq = rng.int32() >>> 0;
+      pkt.win = 64240;
+      pkt.len = 60;
+      ct.setNow(now);
+      ct.packetIn(pkt);
+    }
+  };
+  const spacing = Math.max(1, Math.floor((SYN_SENT_S * 1e6) / z.entries));
+  flood(z.entries, spacing);
+  const live = ct.count;
+  const bytes = heapBytes() - h0;
+  flood(Math.min(Math.floor(z.packets / 50), 100_000), 1);
+  const setup = (performance.now() - t0) / 1000;
+  const packets = Math.max(1, Math.floor(z.packets / 10));
+  const simStart = now;
+  const t1 = performance.now();
+  flood(packets, 1);
+  const seconds = (performance.now() - t1) / 1000;
+  const st = ct.stats, nc = nat.counters;
+  return {
+    workload: 'nat', packetsPerSecond: packets / seconds, eventsPerSecond: packets / seconds,
+    simSecondsPerWallSecond: (now - simStart) / 1e6 / seconds, bytesPerEntry: bytes / live, liveEntries: live,
+    seconds, setupSeconds: setup, packets, events: packets, peakRssBytes: peakRss(),
+    check: {
+      count: ct.count, allocated: st.allocated, early_drop: st.early_drop, drop: st.drop, insert_failed: st.insert_failed,
+      reaped_lookup: st.reaped_lookup, reaped_gc: st.reaped_gc, gc_runs: gcRuns,
+      mappings: nc.mappings, mappings_changed: nc.mappings_changed, exhausted: nc.exhausted, probes: nc.probes,
+      bysource_reuse: nc.bysource_reuse, max_port_util_ppm: Math.round(nat.usage.maxUtilisation() * 1e6),
     },
   };
 }
@@ -278,6 +370,7 @@ export function runWorkload(name: WorkloadName, z: BenchSizes): WorkloadSample {
     case 'syn-flood': return benchSynFlood(z);
     case 'syn-flood-sim': return benchSynFloodSim(z);
     case 'mixed': return benchMixed(z);
+    case 'nat': return benchNat(z);
     case 'hold': return benchHold(z);
   }
 }

@@ -31,11 +31,11 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('benchmark the standard workloads: packets/s, simulated s per wall s, bytes per live entry, peak RSS')
-    .option('--workloads <list>', `comma-separated, from ${WORKLOADS.join(', ')} (bound always runs)`, 'bound,syn-flood,syn-flood-sim,mixed,hold')
+    .option('--workloads <list>', `comma-separated, from ${WORKLOADS.join(', ')} (bound always runs)`, 'bound,syn-flood,syn-flood-sim,mixed,nat,hold')
     .option('--reps <n>', 'repetitions per workload (median and min–max reported)', '5')
     .option('--entries <n>', 'live entries (nf_conntrack_max of the floods)', String(DEFAULT_SIZES.entries))
     .option('--buckets <n>', 'hash buckets of the floods', String(DEFAULT_SIZES.buckets))
-    .option('--packets <n>', 'timed SYNs of syn-flood (syn-flood-sim times half as many)', String(DEFAULT_SIZES.packets))
+    .option('--packets <n>', 'timed SYNs of syn-flood (syn-flood-sim times half as many, nat a tenth)', String(DEFAULT_SIZES.packets))
     .option('--mixed-seconds <n>', 'simulated seconds timed at steady state in mixed', String(DEFAULT_SIZES.mixedSeconds))
     .option('--pending <n>', 'pending events of the hold model', String(DEFAULT_SIZES.pending))
     .option('--ops <n>', 'timed hold operations', String(DEFAULT_SIZES.holdOps))
@@ -51,6 +51,9 @@ Workloads:
                   flood against a full table (default 1,000,000 entries, 1,048,576 buckets)
   syn-flood-sim   the same flood through the whole simulation (generator, event queue, metrics)
   mixed           web, DNS and idle TCP/UDP NAT flows holding ~1,000,000 live entries
+  nat             the conntrack core with an SNAT rule to a 256-address pool: a flood of new
+                  inside flows (every entry SNATed) against a full table; its bytesPerEntry is
+                  the NAT table's cost per entry (the flood's is syn-flood's)
   hold            the bare event queue, hold model with 100,000 pending events
 
 Each repetition runs in its own process (node --expose-gc), interleaved round-robin.
@@ -63,6 +66,7 @@ Examples:
   $ ctsim bench --workloads syn-flood --reps 9
   $ ctsim bench --workloads bound,syn-flood --reps 5
   $ ctsim bench --entries 4000000 --buckets 4194304 --workloads syn-flood
+  $ ctsim bench --workloads nat --reps 1 --entries 200000 --buckets 262144 --packets 500000
   $ ctsim bench --workloads syn-flood --reps 1 --cpu-prof prof/`)
     .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<BenchFlags>();

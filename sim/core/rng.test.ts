@@ -79,3 +79,28 @@ test('variates are deterministic and in range', (t) => {
   const a = new Rng('k'), b = new Rng('k');
   t.deepEqual([a.normal(1, 2), a.exponential(3), a.int32()], [b.normal(1, 2), b.exponential(3), b.int32()]);
 });
+
+test('below(n) equals its definition on 2^32·uniform (rejection at 2^32 − 2^32 mod n, then mod n), draw for draw, for every n and alternating n', (t) => {
+  const ns = [1, 2, 3, 7, 1000, 64512, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 3_000_000_000, 2 ** 32 - 1, 2 ** 32];
+  const a = new Rng('below-definition'), b = new Rng('below-definition');
+  // the reference: floating-point remainders exactly as the definition reads
+  const ref = (n: number): number => {
+    const limit = 2 ** 32 - (2 ** 32 % n);
+    let x = b.uniform() * 2 ** 32;
+    while (x >= limit) x = b.uniform() * 2 ** 32;
+    return x % n;
+  };
+  let rejections = 0;
+  for (let i = 0; i < 30_000; i++) {
+    // the same n several times in a row, then another (the cached limit must follow n)
+    const n = ns[Math.floor(i / 3) % ns.length]!;
+    const before = b.state();
+    const want = ref(n);
+    const got = a.below(n);
+    if (got !== want) { t.fail(`draw ${i}, n ${n}: got ${got}, want ${want}`); return; }
+    const u = new Rng('x'); u.restore(before);
+    if (u.uniform() * 2 ** 32 >= 2 ** 32 - (2 ** 32 % n)) rejections++;
+  }
+  t.deepEqual(a.state(), b.state(), 'both consumed the same draws');
+  t.true(rejections > 0, 'some draws were redrawn (n = 3,000,000,000 rejects about 30 %)');
+});

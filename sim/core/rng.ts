@@ -39,13 +39,30 @@ export class Rng {
     return this.g.int32();
   }
 
-  /** Uniform integer in [0, n) for an integer 1 ≤ n ≤ 2^32; exact (rejection, no modulo bias). */
+  /** The `n` of the last {@link below} call and its rejection limit 2^32 − (2^32 mod n). */
+  private belowN = 0;
+  private belowLimit = 0;
+
+  /**
+   * Uniform integer in [0, n) for an integer 1 ≤ n ≤ 2^32; exact (rejection, no modulo bias):
+   * x = 2^32·u (an integer: alea's uniforms are multiples of 2^-32), redrawn while
+   * x ≥ 2^32 − (2^32 mod n), then x mod n. Both remainders are taken on unsigned 32-bit integers
+   * (2^32 mod n = (2^32 − n) mod n), which the compiler turns into one integer division instead
+   * of a call to the floating-point remainder; the limit is kept for the next call with the
+   * same n (a generator asks for the same ranges over and over).
+   */
   below(n: number): number {
     if (!(n >= 1 && n <= TWO_32) || n !== Math.floor(n)) throw new RangeError(`below(n): n must be an integer in [1, 2^32], got ${n}`);
-    const limit = TWO_32 - (TWO_32 % n);
+    if (n === TWO_32) return this.g() * TWO_32; // limit 2^32: never redrawn, x mod 2^32 = x
+    const m = n >>> 0;
+    if (m !== this.belowN) {
+      this.belowN = m;
+      this.belowLimit = TWO_32 - (((TWO_32 - m) >>> 0) % m);
+    }
+    const limit = this.belowLimit;
     let x = this.g() * TWO_32;
     while (x >= limit) x = this.g() * TWO_32;
-    return x % n;
+    return (x >>> 0) % m;
   }
 
   /** Exponential with the given mean (inverse CDF, one draw). */
