@@ -6,24 +6,51 @@ import { tcpCanEarlyDrop } from '../sim/conntrack/proto-tcp.js';
 export const DEFAULT_RANGE = NF_CT_EVICTION_RANGE;
 
 /**
+ * The slots already collected by the current `collectWindow` call: an open-addressing set whose
+ * cells count as empty unless stamped with the call's number, so a call starts with an empty set
+ * without clearing it. 2^13 cells for at most 4096 entries (out's size): at most half full.
+ */
+const SET_BITS = 13;
+const SET_MASK = (1 << SET_BITS) - 1;
+const setSlot = new Int32Array(1 << SET_BITS);
+const setStamp = new Uint32Array(1 << SET_BITS);
+let stamp = 0;
+
+/** Adds `slot` to the current call's set; false when it was already there. */
+function firstSighting(slot: number): boolean {
+  let i = Math.imul(slot, 0x9e3779b1) >>> (32 - SET_BITS);
+  for (;;) {
+    if (setStamp[i] !== stamp) {
+      setStamp[i] = stamp;
+      setSlot[i] = slot;
+      return true;
+    }
+    if (setSlot[i] === slot) return false;
+    i = (i + 1) & SET_MASK;
+  }
+}
+
+/**
  * Collects the distinct entries with a node in the `range` buckets from `bucket` (the
- * kernel's early_drop window, §2.1) into `out`, in walk order, and returns how many. Expired
- * entries are included (the core counts a chosen expired entry as a timeout, not an eviction).
+ * kernel's early_drop window, §2.1) into `out` (at most 4096), in walk order — each entry where
+ * its first node is met — and returns how many. Expired entries are included (the core counts a
+ * chosen expired entry as a timeout, not an eviction).
  */
 export function collectWindow(ct: Conntrack, bucket: number, range: number, out: Int32Array): number {
   const tb = ct.table;
   const nb = tb.nbuckets;
   const nbk = Math.min(range, nb);
+  const cap = Math.min(out.length, 1 << (SET_BITS - 1));
+  stamp = (stamp + 1) >>> 0;
+  if (stamp === 0) { setStamp.fill(0); stamp = 1; }
   let n = 0;
   let b = bucket;
-  for (let i = 0; i < nbk; i++) {
+  for (let i = 0; i < nbk && n < cap; i++) {
     if (i > 0) b = (b + 1) % nb;
-    for (let p = tb.chainLength(b) - 1; p >= 0; p--) {
+    for (let p = tb.chainLength(b) - 1; p >= 0 && n < cap; p--) {
       const slot = tb.at(b, p) >> 1;
       if ((tb.statusOf(slot) & IPS_DYING) !== 0) continue;
-      let dup = false;
-      for (let k = 0; k < n; k++) if (out[k] === slot) { dup = true; break; }
-      if (!dup && n < out.length) out[n++] = slot;
+      if (firstSighting(slot)) out[n++] = slot;
     }
   }
   return n;
