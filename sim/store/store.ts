@@ -12,7 +12,7 @@
  * The store is part of the command-line shell: it reads the wall clock (`recorded_at`, waiting
  * for the lock) and never feeds anything back into a simulation.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { InputError } from '../io/errors.js';
@@ -77,8 +77,21 @@ export interface QueryResult {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** How long an error other than a lock is retried when opening (a store being created by another process). */
-const STORE_CREATE_GRACE_MS = 3000;
+/**
+ * How long an error other than a lock is retried when opening, while the file is this young (a
+ * store another process is creating this very moment: under load its header can take seconds).
+ * An older file that does not open is reported at once.
+ */
+const STORE_CREATE_GRACE_MS = 15_000;
+
+/** Whether the file was written within the last `ms` milliseconds (false when it cannot be read). */
+function youngerThan(path: string, ms: number): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs < ms;
+  } catch {
+    return true; // not there yet: its creator has not written it
+  }
+}
 
 const isLockError = (e: unknown): boolean => /lock|Conflicting|being used|already open/i.test(String((e as Error)?.message ?? e));
 
@@ -116,7 +129,7 @@ export class Store {
         if (isLockError(e)) throw new InputError(`${path}: the results store is in use by another process (waited ${STORE_WAIT_MS / 1000} s): ${(e as Error).message}`);
         // another process may be creating the file this very moment (a half-written header reads as
         // "not a valid database"): give it a few seconds before calling the file bad
-        if (Date.now() - started < STORE_CREATE_GRACE_MS) { await sleep(wait); continue; }
+        if (Date.now() - started < STORE_CREATE_GRACE_MS && youngerThan(path, STORE_CREATE_GRACE_MS)) { await sleep(wait); continue; }
         throw new InputError(`${path}: cannot open the results store: ${(e as Error).message} (it is a DuckDB database written by ctsim; move it away to start a new one)`);
       }
     }
