@@ -94,6 +94,49 @@ const REGISTRIES: Registries = { generators: GENERATORS, policies: POLICIES };
 const SYN_SENT_S = 120;
 
 /**
+ * The spoofed-SYN driver of the core floods (`syn-flood`, `nat`): each SYN comes from
+ * srcBase | (random & srcMask) and a random port to dst:dport, with a random ISN (three draws
+ * per SYN, in that order), at `spacing` µs; the gc worker runs at its own times in between.
+ */
+class SynFlood {
+  now = 0;
+  gcRuns = 0;
+  private readonly gc: GcWorker;
+  private readonly rng: Rng;
+  private readonly pkt = new Pkt();
+  private nextGc: number;
+
+  constructor(private readonly ct: ReturnType<typeof createConntrack>, rngName: string, private readonly srcBase: number,
+    private readonly srcMask: number, private readonly dst: number, private readonly dport: number, private readonly cls: number) {
+    this.gc = new GcWorker(ct, 8192);
+    this.rng = new Rng(rngName);
+    this.nextGc = this.gc.firstRunUs();
+  }
+
+  /** Sends `n` SYNs, `spacing` µs apart. */
+  send(n: number, spacing: number): void {
+    const { ct, rng, pkt, gc } = this;
+    for (let i = 0; i < n; i++) {
+      this.now += spacing;
+      while (this.nextGc <= this.now) { this.nextGc = gc.run(this.nextGc); this.gcRuns++; }
+      pkt.reset();
+      pkt.proto = IPPROTO_TCP;
+      pkt.cls = this.cls;
+      pkt.src = this.srcBase | (rng.int32() & this.srcMask);
+      pkt.sport = 1024 + ((rng.uniform() * 64512) | 0);
+      pkt.dst = this.dst;
+      pkt.dport = this.dport;
+      pkt.tcpFlags = TH_SYN;
+      pkt.seq = rng.int32() >>> 0;
+      pkt.win = 64240;
+      pkt.len = 60;
+      ct.setNow(this.now);
+      ct.packetIn(pkt);
+    }
+  }
+}
+
+/**
  * The core flood. Table: nf_conntrack_max = `entries`, nf_conntrack_buckets = `buckets`
  * (default 1,048,576, the power of two above 1 M: buckets ≈ max, like a host sized by
  * `hashsize=1048576` with nf_conntrack_max lowered to 1 M); kernel 6.12, HZ 250, gc at 8192
@@ -107,50 +150,27 @@ export function benchSynFlood(z: BenchSizes): WorkloadSample {
   const h0 = heapBytes();
   const t0 = performance.now();
   const ct = createConntrack({ version: '6.12', hz: 250, seed: z.seed, sysctl: { nf_conntrack_max: z.entries, nf_conntrack_buckets: z.buckets } });
-  const gc = new GcWorker(ct, 8192);
-  const rng = new Rng(`ctsim/bench/syn-flood/${z.seed}`);
-  const pkt = new Pkt();
-  let now = 0;
-  let nextGc = gc.firstRunUs();
-  let gcRuns = 0;
-  const flood = (n: number, spacing: number): void => {
-    for (let i = 0; i < n; i++) {
-      now += spacing;
-      while (nextGc <= now) { nextGc = gc.run(nextGc); gcRuns++; }
-      pkt.reset();
-      pkt.proto = IPPROTO_TCP;
-      pkt.cls = 2;
-      pkt.src = rng.int32();
-      pkt.sport = 1024 + ((rng.uniform() * 64512) | 0);
-      pkt.dst = 0xc000020a | 0;
-      pkt.dport = 80;
-      pkt.tcpFlags = TH_SYN;
-      pkt.seq = rng.int32() >>> 0;
-      pkt.win = 64240;
-      pkt.len = 60;
-      ct.setNow(now);
-      ct.packetIn(pkt);
-    }
-  };
+  const f = new SynFlood(ct, `ctsim/bench/syn-flood/${z.seed}`, 0, -1, 0xc000020a | 0, 80, 2);
+  const flood = (n: number, spacing: number): void => f.send(n, spacing);
   const spacing = Math.max(1, Math.floor((SYN_SENT_S * 1e6) / z.entries));
   flood(z.entries, spacing);
   const live = ct.count;
   const bytes = heapBytes() - h0;
   flood(Math.min(Math.floor(z.packets / 5), 1_000_000), 1);
   const setup = (performance.now() - t0) / 1000;
-  const simStart = now;
+  const simStart = f.now;
   const t1 = performance.now();
   flood(z.packets, 1);
   const seconds = (performance.now() - t1) / 1000;
   const st = ct.stats;
   return {
     workload: 'syn-flood', packetsPerSecond: z.packets / seconds, eventsPerSecond: z.packets / seconds,
-    simSecondsPerWallSecond: (now - simStart) / 1e6 / seconds, bytesPerEntry: bytes / live, liveEntries: live,
+    simSecondsPerWallSecond: (f.now - simStart) / 1e6 / seconds, bytesPerEntry: bytes / live, liveEntries: live,
     seconds, setupSeconds: setup, packets: z.packets, events: z.packets, peakRssBytes: peakRss(),
     check: {
       count: ct.count, allocated: st.allocated, early_drop: st.early_drop, drop: st.drop, chaintoolong: st.chaintoolong,
       reaped_lookup: st.reaped_lookup, reaped_early_drop: st.reaped_early_drop, reaped_gc: st.reaped_gc,
-      gc_early_drop: st.gc_early_drop, gc_runs: gcRuns,
+      gc_early_drop: st.gc_early_drop, gc_runs: f.gcRuns,
     },
   };
 }
@@ -192,31 +212,9 @@ export function benchNat(z: BenchSizes): WorkloadSample {
   const ct = createConntrack({ version, hz: 250, seed: z.seed, sysctl: { nf_conntrack_max: z.entries, nf_conntrack_buckets: z.buckets } });
   const nat = setupNat(ct, { version: parseKernelVersion(version), ruleset: loadRuleset(BENCH_NAT_RULESET, 'bench-nat.nft', undefined) }, new RngStreams(z.seed, 0));
   if (nat === undefined) throw new Error('bench nat: the NAT core was not installed');
-  const gc = new GcWorker(ct, 8192);
-  const rng = new Rng(`ctsim/bench/nat/${z.seed}`);
-  const pkt = new Pkt();
-  let now = 0;
-  let nextGc = gc.firstRunUs();
-  let gcRuns = 0;
-  const flood = (n: number, spacing: number): void => {
-    for (let i = 0; i < n; i++) {
-      now += spacing;
-      while (nextGc <= now) { nextGc = gc.run(nextGc); gcRuns++; }
-      pkt.reset();
-      pkt.proto = IPPROTO_TCP;
-      pkt.cls = 1;
-      pkt.src = 0x0a000000 | (rng.int32() & 0x00ffffff);
-      pkt.sport = 1024 + ((rng.uniform() * 64512) | 0);
-      pkt.dst = 0xcb00710a | 0;
-      pkt.dport = 443;
-      pkt.tcpFlags = TH_SYN;
-      pkt.seq = rng.int32() >>> 0;
-      pkt.win = 64240;
-      pkt.len = 60;
-      ct.setNow(now);
-      ct.packetIn(pkt);
-    }
-  };
+  // inside hosts of 10.0.0.0/8 to 203.0.113.10:443
+  const f = new SynFlood(ct, `ctsim/bench/nat/${z.seed}`, 0x0a000000, 0x00ffffff, 0xcb00710a | 0, 443, 1);
+  const flood = (n: number, spacing: number): void => f.send(n, spacing);
   const spacing = Math.max(1, Math.floor((SYN_SENT_S * 1e6) / z.entries));
   flood(z.entries, spacing);
   const live = ct.count;
@@ -224,18 +222,18 @@ export function benchNat(z: BenchSizes): WorkloadSample {
   flood(Math.min(Math.floor(z.packets / 50), 100_000), 1);
   const setup = (performance.now() - t0) / 1000;
   const packets = Math.max(1, Math.floor(z.packets / 10));
-  const simStart = now;
+  const simStart = f.now;
   const t1 = performance.now();
   flood(packets, 1);
   const seconds = (performance.now() - t1) / 1000;
   const st = ct.stats, nc = nat.counters;
   return {
     workload: 'nat', packetsPerSecond: packets / seconds, eventsPerSecond: packets / seconds,
-    simSecondsPerWallSecond: (now - simStart) / 1e6 / seconds, bytesPerEntry: bytes / live, liveEntries: live,
+    simSecondsPerWallSecond: (f.now - simStart) / 1e6 / seconds, bytesPerEntry: bytes / live, liveEntries: live,
     seconds, setupSeconds: setup, packets, events: packets, peakRssBytes: peakRss(),
     check: {
       count: ct.count, allocated: st.allocated, early_drop: st.early_drop, drop: st.drop, insert_failed: st.insert_failed,
-      reaped_lookup: st.reaped_lookup, reaped_gc: st.reaped_gc, gc_runs: gcRuns,
+      reaped_lookup: st.reaped_lookup, reaped_gc: st.reaped_gc, gc_runs: f.gcRuns,
       mappings: nc.mappings, mappings_changed: nc.mappings_changed, exhausted: nc.exhausted, probes: nc.probes,
       bysource_reuse: nc.bysource_reuse, max_port_util_ppm: Math.round(nat.usage.maxUtilisation() * 1e6),
     },
